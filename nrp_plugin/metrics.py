@@ -1,0 +1,259 @@
+"""Cross-validated NRP-error and its linear baseline, as Brain-Score metrics.
+
+Both metrics take a model assembly (``source``) and a neural assembly (``target``), each
+presentation x neuroid, and evaluate on exactly the splits Brain-Score's ``pls`` metric draws for
+that target (:mod:`nrp_plugin.splits`). Per split the mapping is fitted on the training stimuli and
+the mean absolute error (MAE) of its predictions is taken per neuroid on the test stimuli; the
+score is the mean over neuroids, then over splits. Lower is better.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from brainscore_core.metrics import Metric, Score
+from brainscore_core.supported_data_standards.brainio.assemblies import DataAssembly
+
+from . import linear, network, scoring
+from .device import resolve_device
+from .reduction import DEFAULT_MAX_COMPONENTS, group_slices, prepare_splits
+from .splits import CrossValidationSpec, build_splits
+from .validation import check_pair, check_stratification
+
+
+@dataclass
+class CrossValidatedData:
+    """Everything a mapping needs for all splits, computed once.
+
+    Attributes
+    ----------
+    train_inputs, test_inputs : Tensor, shapes (S, n_train, n_inputs) and (S, n_test, n_inputs)
+    train_targets, test_targets : Tensor, shapes (S, n_train, n_targets) and (S, n_test, n_targets)
+    group_names : list
+    group_sizes : list of int
+    neuroid_ids : ndarray, shape (n_targets,)
+    train_ids, test_ids : list of ndarray of stimulus ids, one per split
+    """
+    train_inputs: torch.Tensor
+    test_inputs: torch.Tensor
+    train_targets: torch.Tensor
+    test_targets: torch.Tensor
+    group_names: list
+    group_sizes: list
+    neuroid_ids: np.ndarray
+    train_ids: list
+    test_ids: list
+
+    @property
+    def n_splits(self):
+        return self.train_inputs.shape[0]
+
+
+def source_groups(source):
+    """Group label per source column: the ``layer`` coordinate when present, else one group."""
+    try:
+        layer = source['layer']
+    except KeyError:
+        return None
+    if layer.dims != ('neuroid',):
+        return None
+    layers = np.asarray(layer.values)
+    return layers if len(np.unique(layers)) > 1 else None
+
+
+def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu'):
+    """Validate, align and reduce a source/target pair for every split.
+
+    The source's activations are read in place (never copied per split); splits are drawn from the
+    target as Brain-Score's ``pls`` metric draws them.
+    """
+    check_pair(source, target, spec.stratification_coord)
+    target = target.transpose('presentation', 'neuroid')
+    check_stratification(target, spec.splits, spec.train_size, spec.stratification_coord)
+    source = source.transpose('presentation', 'neuroid', ...)
+    splits = build_splits(target, spec)
+    source_position = {s: i for i, s in enumerate(np.asarray(source['stimulus_id'].values))}
+    target_position = {s: i for i, s in enumerate(np.asarray(target['stimulus_id'].values))}
+    source_splits = [(np.array([source_position[s] for s in train]), np.array([source_position[s] for s in test]))
+                     for train, test in splits]
+    target_splits = [(np.array([target_position[s] for s in train]), np.array([target_position[s] for s in test]))
+                     for train, test in splits]
+    features = np.asarray(source.values)
+    groups = source_groups(source)
+    train_inputs, test_inputs, sizes = prepare_splits(features, groups, source_splits, max_components, device)
+    values = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device)
+    train_targets = torch.stack([values[torch.as_tensor(train, device=device)] for train, _ in target_splits])
+    test_targets = torch.stack([values[torch.as_tensor(test, device=device)] for _, test in target_splits])
+    names, _ = group_slices(groups)
+    neuroid_ids = neuroid_identifiers(target)
+    return CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes, neuroid_ids,
+                              [train for train, _ in splits], [test for _, test in splits])
+
+
+def neuroid_identifiers(assembly):
+    """The ``neuroid_id`` of every neuroid (the neuroid index itself when it is the only coordinate)."""
+    try:
+        return np.asarray(assembly['neuroid_id'].values)
+    except KeyError:
+        return np.asarray(assembly['neuroid'].values)
+
+
+def _split_neuroid(values, neuroid_ids):
+    values = np.asarray(values.detach().cpu() if torch.is_tensor(values) else values, dtype=float)
+    return DataAssembly(values, coords={'split': np.arange(values.shape[0]), 'neuroid_id': ('neuroid', neuroid_ids)},
+                        dims=['split', 'neuroid'])
+
+
+def _summary(per_split_neuroid, aggregate=torch.mean):
+    """Aggregate over neuroids, then mean and SEM (Brain-Score's ddof=0 std / sqrt(S)) over splits."""
+    per_split = aggregate(per_split_neuroid, dim=1)
+    if isinstance(per_split, tuple) or hasattr(per_split, 'values') and not torch.is_tensor(per_split):
+        per_split = per_split.values
+    per_split = per_split.double().cpu().numpy()
+    return float(per_split.mean()), float(per_split.std() / np.sqrt(len(per_split))), per_split
+
+
+def _median(tensor, dim):
+    return torch.from_numpy(np.median(tensor.detach().cpu().numpy(), axis=dim))
+
+
+def fit_nrp(data, config, random_state, device, dtype=torch.float32, progress=None):
+    """Train the NRP on every split of ``data`` at once; return test predictions and training info.
+
+    Returns
+    -------
+    predictions : Tensor, shape (S, n_test, n_targets), float64, in the targets' units
+    info : dict
+    """
+    mean = data.train_targets.mean(dim=1, keepdim=True)
+    std = data.train_targets.std(dim=1, unbiased=False, keepdim=True).clamp(min=1e-12)
+    seeds = [split_seed(random_state, split) for split in range(data.n_splits)]
+    params, mask, info = network.train(data.train_inputs, (data.train_targets - mean) / std, data.group_sizes,
+                                       config, seeds, device, dtype=dtype, progress=progress)
+    standardised = network.predict(params, mask, data.test_inputs, device, dtype=dtype).double()
+    return standardised * std + mean, info
+
+
+def split_seed(random_state, split):
+    """The seed of one split's network: a fixed function of the metric's seed and the split index."""
+    return int(np.random.SeedSequence([int(random_state), int(split)]).generate_state(1)[0])
+
+
+def mean_predictor_mae(data):
+    """MAE of predicting each site's training mean on the test stimuli: (mean, per split-neuroid)."""
+    prediction = data.train_targets.mean(dim=1, keepdim=True).expand_as(data.test_targets)
+    return scoring.mae(prediction, data.test_targets)
+
+
+def linear_attrs(data):
+    """The linear baseline's figures on prepared data (same reduced inputs, same splits)."""
+    prediction = linear.fit_predict(data.train_inputs, data.train_targets, data.test_inputs)
+    error = scoring.mae(prediction, data.test_targets)
+    value, sem, _ = _summary(error)
+    r2_value, r2_sem, _ = _summary(scoring.r2(prediction, data.test_targets))
+    r_value, _, _ = _summary(scoring.pearson(prediction, data.test_targets), _median)
+    return dict(linear_mae=value, linear_mae_error=sem, linear_r2=r2_value, linear_r2_error=r2_sem,
+                linear_pearson=r_value, linear_raw=_split_neuroid(error, data.neuroid_ids))
+
+
+class _CrossValidatedMetric(Metric):
+    def __init__(self, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None, device='auto'):
+        self.max_components = max_components
+        self.crossvalidation_kwargs = crossvalidation_kwargs
+        self.device = device
+        if not isinstance(max_components, (int, np.integer)) or max_components < 1:
+            raise ValueError(f"max_components={max_components!r} must be a positive integer.")
+
+    @property
+    def spec(self):
+        return CrossValidationSpec.from_kwargs(self.crossvalidation_kwargs)
+
+    def prepare(self, source, target):
+        return prepare(source, target, self.spec, self.max_components, resolve_device(self.device))
+
+
+class NRPErrorMetric(_CrossValidatedMetric):
+    """Cross-validated NRP-error (Anand, Sen & Roy 2021).
+
+    Parameters
+    ----------
+    config : NRPConfig or dict, optional
+        Network and training settings; :class:`nrp_plugin.network.NRPConfig` defaults otherwise.
+    max_components : int
+        Widest input group trained on directly; wider groups are reduced to this many principal
+        components fitted on each split's training stimuli.
+    crossvalidation_kwargs : dict, optional
+        As Brain-Score's metrics take it (``splits``, ``train_size``, ``stratification_coord``,
+        ``random_state``); Brain-Score's defaults otherwise.
+    device : {'auto', 'cpu', 'cuda'}
+    random_state : int
+        Seeds every split's network.
+    with_linear : bool
+        Also compute the linear baseline on the same inputs and splits (attrs ``linear_*``).
+
+    Returns (on call)
+    -----------------
+    Score
+        The NRP-error (mean over splits of the mean over neuroids of the test MAE). Attrs: ``error``
+        (SEM over splits), ``raw`` (split x neuroid MAE), ``pearson`` (median over neuroids, mean over
+        splits), ``mean_predictor_mae``, ``higher_is_better`` (False), ``config``, ``layers``,
+        ``n_inputs``, ``best_epoch``, and the linear baseline's figures when ``with_linear``.
+    """
+
+    def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
+                 device='auto', random_state=0, with_linear=True, progress=None):
+        super().__init__(max_components, crossvalidation_kwargs, device)
+        self.config = config if isinstance(config, network.NRPConfig) else network.NRPConfig(**(config or {}))
+        self.random_state = random_state
+        self.with_linear = with_linear
+        self.progress = progress
+
+    def __call__(self, source, target):
+        data = self.prepare(source, target)
+        return self.score_prepared(data)
+
+    def score_prepared(self, data, config=None):
+        """Score already prepared data (see :func:`prepare`), optionally with another config."""
+        config = config or self.config
+        device = resolve_device(self.device)
+        prediction, info = fit_nrp(data, config, self.random_state, device, progress=self.progress)
+        error = scoring.mae(prediction, data.test_targets)
+        value, sem, per_split = _summary(error)
+        score = Score(value)
+        score.attrs['error'] = sem
+        score.attrs[Score.RAW_VALUES_KEY] = _split_neuroid(error, data.neuroid_ids)
+        score.attrs['pearson'] = _summary(scoring.pearson(prediction, data.test_targets), _median)[0]
+        score.attrs['mean_predictor_mae'] = _summary(mean_predictor_mae(data))[0]
+        score.attrs['higher_is_better'] = False
+        score.attrs['config'] = config.to_dict()
+        score.attrs['max_components'] = int(self.max_components)
+        score.attrs['random_state'] = int(self.random_state)
+        score.attrs['layers'] = [str(name) for name in data.group_names if name is not None]
+        score.attrs['n_inputs'] = [int(size) for size in data.group_sizes]
+        score.attrs['best_epoch'] = [int(epoch) for epoch in info['best_epoch']]
+        score.attrs['split_nrp_error'] = [float(v) for v in per_split]
+        if self.with_linear:
+            score.attrs.update(linear_attrs(data))
+        return score
+
+
+class LinearErrorMetric(_CrossValidatedMetric):
+    """The paper's linear baseline under the NRP protocol: least squares, same splits, MAE.
+
+    Inputs are reduced exactly as for :class:`NRPErrorMetric` (same groups, same PCA), so the two
+    differ only in the mapping. Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``
+    (mean over neuroids, mean over splits), ``r2_error``, ``pearson`` and ``higher_is_better=False``.
+    """
+
+    def __call__(self, source, target):
+        data = self.prepare(source, target)
+        figures = linear_attrs(data)
+        score = Score(figures['linear_mae'])
+        score.attrs['error'] = figures['linear_mae_error']
+        score.attrs[Score.RAW_VALUES_KEY] = figures['linear_raw']
+        score.attrs['r2'] = figures['linear_r2']
+        score.attrs['r2_error'] = figures['linear_r2_error']
+        score.attrs['pearson'] = figures['linear_pearson']
+        score.attrs['mean_predictor_mae'] = _summary(mean_predictor_mae(data))[0]
+        score.attrs['higher_is_better'] = False
+        score.attrs['max_components'] = int(self.max_components)
+        return score

@@ -1,0 +1,127 @@
+"""The NRP as a scikit-learn regressor."""
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+from . import network
+from .device import resolve_device
+from .reduction import DEFAULT_MAX_COMPONENTS, GroupReduction
+
+
+class NRPRegressor(RegressorMixin, BaseEstimator):
+    """Neural response predictor: a small locally dense network from model features to responses.
+
+    NRP-L1 has one dense block of ``l1_size`` units per input group, each fed only its group's
+    columns, followed by ReLU; the blocks are concatenated and passed through NRP-L2 (dense,
+    ``l2_size`` units, ReLU) and NRP-out (linear, one output per target). Trained with Adam on the
+    mean squared error of standardised targets, stopping early on a validation part carved out of
+    the training rows. Inputs are standardised with training statistics; a group wider than
+    ``max_components`` columns is first projected on its leading principal components, fitted on
+    the training rows only.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_features,), optional
+        Group label of each column (e.g. the model layer it comes from); one group when None.
+    l1_size, l2_size : int
+        Units per NRP-L1 block and in NRP-L2 (``l2_size=0`` drops NRP-L2).
+    learning_rate : float
+    max_epochs : int
+    batch_size : int
+    weight_decay : float
+    patience : int
+    validation_fraction : float
+    max_components : int
+    device : {'auto', 'cpu', 'cuda'}
+        ``'auto'`` uses CUDA when present.
+    random_state : int
+
+    Attributes
+    ----------
+    reduction_ : GroupReduction
+    params_ : dict of Tensor
+        Network parameters (on the CPU).
+    target_mean_, target_scale_ : ndarray of shape (n_targets,)
+    n_features_in_ : int
+    best_epoch_ : int
+    """
+
+    def __init__(self, groups=None, l1_size=128, l2_size=128, learning_rate=1e-3, max_epochs=400,
+                 batch_size=64, weight_decay=1e-3, patience=40, validation_fraction=0.1,
+                 max_components=DEFAULT_MAX_COMPONENTS, device='auto', random_state=0):
+        self.groups = groups
+        self.l1_size = l1_size
+        self.l2_size = l2_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.max_components = max_components
+        self.device = device
+        self.random_state = random_state
+
+    def _more_tags(self):
+        return {'multioutput': True}
+
+    def _config(self):
+        return network.NRPConfig(l1_size=self.l1_size, l2_size=self.l2_size, learning_rate=self.learning_rate,
+                                 max_epochs=self.max_epochs, batch_size=self.batch_size,
+                                 weight_decay=self.weight_decay, patience=self.patience,
+                                 validation_fraction=self.validation_fraction)
+
+    def fit(self, X, y):
+        """Fit the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+        Returns
+        -------
+        self
+        """
+        X, y = check_X_y(X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        if X.shape[0] < 2:
+            raise ValueError(f"NRPRegressor needs at least 2 samples to hold out a validation part; got "
+                             f"n_samples={X.shape[0]}.")
+        if self.groups is not None and len(self.groups) != X.shape[1]:
+            raise ValueError(f"groups has {len(self.groups)} labels for {X.shape[1]} feature columns; give one "
+                             f"label per column.")
+        config = self._config()
+        device = resolve_device(self.device)
+        self._y_1d = y.ndim == 1
+        targets = y.reshape(len(y), -1)
+        self.n_features_in_ = X.shape[1]
+        self.reduction_ = GroupReduction(self.groups, self.max_components).fit(X)
+        inputs = self.reduction_.transform(X)
+        self.target_mean_ = targets.mean(axis=0)
+        scale = targets.std(axis=0)
+        self.target_scale_ = np.where(scale > 1e-12, scale, 1.0)
+        standardised = torch.as_tensor((targets - self.target_mean_) / self.target_scale_)
+        seed = int(np.random.SeedSequence([int(self.random_state or 0), 0]).generate_state(1)[0])
+        params, mask, info = network.train(inputs.unsqueeze(0), standardised.unsqueeze(0),
+                                           self.reduction_.group_sizes_, config, [seed], device)
+        self.params_ = {name: value.detach().cpu() for name, value in params.items()}
+        self.mask_ = mask.cpu()
+        self.best_epoch_ = int(info['best_epoch'][0])
+        return self
+
+    def predict(self, X):
+        """Predicted responses, shape (n_samples,) or (n_samples, n_targets) as ``y`` was given."""
+        check_is_fitted(self, 'params_')
+        X = check_array(X, dtype=np.float64)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but NRPRegressor was fitted with "
+                             f"{self.n_features_in_} features.")
+        inputs = self.reduction_.transform(X).unsqueeze(0)
+        device = resolve_device(self.device)
+        # float64 at prediction time: a row's prediction must not depend on the other rows in the batch
+        params = {name: value.to(device=device, dtype=torch.float64) for name, value in self.params_.items()}
+        output = network.predict(params, self.mask_.to(device=device, dtype=torch.float64), inputs, device,
+                                 dtype=torch.float64)[0].cpu().numpy()
+        output = output * self.target_scale_ + self.target_mean_
+        return output[:, 0] if self._y_1d else output
