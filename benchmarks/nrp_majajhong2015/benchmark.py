@@ -1,0 +1,46 @@
+"""Factories of the NRP and synthetic benchmarks registered in ``__init__.py``."""
+from brainscore_vision import load_ceiling, load_metric
+from brainscore_vision.benchmark_helpers.neural_common import average_repetition
+
+from nrp_plugin.benchmark import CommittingNeuralBenchmark, NRPBenchmark
+from nrp_plugin.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, load_region
+from nrp_plugin.synthetic_benchmarks import synthetic_region, synthetic_selection
+
+BIBTEX_MAJAJHONG = """@article{majajhong2015simple,
+  title={Simple learned weighted sums of inferior temporal neuronal firing rates accurately predict human core object recognition performance},
+  author={Majaj, Najib J and Hong, Ha and Solomon, Ethan A and DiCarlo, James J},
+  journal={Journal of Neuroscience},
+  volume={35},
+  number={39},
+  pages={13402--13418},
+  year={2015}
+}"""
+
+
+def majajhong_nrp(region, access):
+    """``MajajHong2015[public].<region>-nrp`` on the real recordings."""
+    averaged = load_region(region, access, average_repetitions=True)
+    repeated = load_region(region, access, average_repetitions=False)
+    name = 'MajajHong2015' + ('public' if access == 'public' else '')
+    return NRPBenchmark(identifier=f'{name}.{region}-nrp', assembly=averaged, assembly_repetition=repeated,
+                        visual_degrees=VISUAL_DEGREES, number_of_trials=NUMBER_OF_TRIALS,
+                        parent=region, bibtex=BIBTEX_MAJAJHONG)
+
+
+def synthetic_nrp(region):
+    """``SyntheticMajajHong2015.<region>-nrp``: the embedded world's private images."""
+    averaged, repeated = synthetic_region(region, 'private')
+    return NRPBenchmark(identifier=f'SyntheticMajajHong2015.{region}-nrp', assembly=averaged,
+                        assembly_repetition=repeated, visual_degrees=VISUAL_DEGREES,
+                        number_of_trials=NUMBER_OF_TRIALS, selection_loader=synthetic_selection, parent=region)
+
+
+def synthetic_pls(region):
+    """``SyntheticMajajHong2015.<region>-pls``: Brain-Score's ``pls`` metric and ceiling, unchanged."""
+    averaged, repeated = synthetic_region(region, 'private')
+    ceiler = load_ceiling('internal_consistency')
+    return CommittingNeuralBenchmark(
+        identifier=f'SyntheticMajajHong2015.{region}-pls', version=1, assembly=averaged,
+        similarity_metric=load_metric('pls', crossvalidation_kwargs=dict(stratification_coord='object_name')),
+        visual_degrees=VISUAL_DEGREES, number_of_trials=NUMBER_OF_TRIALS,
+        ceiling_func=lambda: ceiler(repeated), parent=region, selection_loader=synthetic_selection)
