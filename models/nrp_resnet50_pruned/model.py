@@ -1,0 +1,84 @@
+"""Brain-Score model plugin: torchvision ResNet50 pruned by global weight magnitude.
+
+``resnet50_prunedNN`` (NN = 00, 10, ..., 80): ImageNet weights (``resnet50-0676ba61.pth``, resolved
+by ``nrp_plugin.weights``), with NN% of all Conv2d and Linear weights set to zero by one-shot global
+magnitude pruning. ``resnet50_untrained_prunedNN``: the same pruning on a seeded random
+initialisation (no download). Each model carries ``metadata`` (pruning mode, target and measured
+sparsity) and ``nrp_layers`` (candidate NRP-L1 inputs).
+
+Every sparsity level uses the same fixed region-layer map (no layer selection, no download), so a
+score change across levels comes from the pruning, not from a different layer choice.
+"""
+import functools
+import re
+
+from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper, load_preprocess_images
+from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
+
+from nrp_plugin.architectures import pruning
+
+SPARSITY_LEVELS = tuple(range(0, 90, 10))
+PRETRAINED_IDENTIFIERS = tuple(f'resnet50_pruned{level:02d}' for level in SPARSITY_LEVELS)
+UNTRAINED_IDENTIFIERS = tuple(f'resnet50_untrained_pruned{level:02d}' for level in SPARSITY_LEVELS)
+IDENTIFIERS = PRETRAINED_IDENTIFIERS + UNTRAINED_IDENTIFIERS
+IMAGE_SIZE = 224
+VISUAL_DEGREES = 8
+# The map Brain-Score's layer selection gave for standard ImageNet ResNet50 plugins in-tree
+# (e.g. Hojin_Jang_ResNet50_Standard, Zejin_Lu_dvd_baseline_imagenet_resnet50).
+REGION_LAYER_MAP = {'V1': 'layer1.0', 'V2': 'layer3.0', 'V4': 'layer3.0', 'IT': 'layer4.0'}
+BEHAVIORAL_READOUT_LAYER = 'avgpool'
+# Candidate NRP-L1 inputs: the committed block, the stage output before it and the one it belongs to.
+NRP_LAYERS = {'V4': ['layer2', 'layer3.0', 'layer3'],
+              'IT': ['layer3', 'layer4.0', 'layer4']}
+LAYERS = ['layer1.0', 'layer2', 'layer3.0', 'layer3', 'layer4.0', 'layer4', 'avgpool']
+_PATTERN = re.compile(r'^resnet50_(untrained_)?pruned(\d{2})$')
+
+
+def parse_identifier(identifier):
+    """``'resnet50_pruned30'`` -> ``(True, 30)``; ``'resnet50_untrained_pruned30'`` -> ``(False, 30)``."""
+    match = _PATTERN.match(identifier)
+    if not match or int(match.group(2)) not in SPARSITY_LEVELS:
+        raise ValueError(f"Unknown identifier {identifier!r}; this plugin provides {IDENTIFIERS}")
+    return match.group(1) is None, int(match.group(2))
+
+
+def _commit(identifier, network, metadata):
+    preprocessing = functools.partial(load_preprocess_images, image_size=IMAGE_SIZE)
+    wrapper = PytorchWrapper(identifier=identifier, model=network, preprocessing=preprocessing)
+    wrapper.image_size = IMAGE_SIZE
+    model = ModelCommitment(identifier=identifier, activations_model=wrapper, layers=list(LAYERS),
+                            behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER,
+                            region_layer_map=dict(REGION_LAYER_MAP), visual_degrees=VISUAL_DEGREES)
+    model.nrp_layers = {region: list(layers) for region, layers in NRP_LAYERS.items()}
+    model.metadata = dict(metadata, region_layer_map=dict(REGION_LAYER_MAP),
+                          nrp_layers={region: list(layers) for region, layers in NRP_LAYERS.items()})
+    return model
+
+
+def get_model(identifier, weights_path=None):
+    """The one-shot pruned BrainModel for a registered ``identifier``."""
+    pretrained, level = parse_identifier(identifier)
+    network, metadata = pruning.pruned_resnet50(level / 100, pretrained=pretrained, weights_path=weights_path)
+    return _commit(identifier, network, metadata)
+
+
+def get_finetuned_model(identifier, imagenet_dir=None, weights_path=None, **finetune_kwargs):
+    """A pruned model fine-tuned on ImageNet with its zero mask fixed (not registered; opt-in).
+
+    Its identifier is ``<identifier>_finetuned`` so Brain-Score's caches never mix it with the
+    one-shot model. ``imagenet_dir`` (or ``$NRP_IMAGENET_DIR``) must hold ``train/<class>/<image>``;
+    without it :class:`nrp_plugin.architectures.pruning.FineTuneError` is raised before any work.
+    ``finetune_kwargs`` go to :func:`nrp_plugin.architectures.pruning.finetune_pruned`.
+    """
+    pretrained, level = parse_identifier(identifier)
+    pruning._imagenet_train_dir(imagenet_dir)  # fail early, before building anything
+    network, metadata = pruning.pruned_resnet50(level / 100, pretrained=pretrained, weights_path=weights_path)
+    summary = pruning.finetune_pruned(network, network.pruning_masks, imagenet_dir=imagenet_dir, **finetune_kwargs)
+    metadata.update(pruning='fine-tuned', finetuned=True, finetune_steps=summary['steps'],
+                    finetune_final_loss=summary['final_loss'], measured_sparsity=summary['measured_sparsity'],
+                    zero_weights=round(summary['measured_sparsity'] * metadata['prunable_weights']))
+    return _commit(f'{identifier}_finetuned', network, metadata)
+
+
+def get_layers(identifier):
+    return list(LAYERS)
