@@ -78,6 +78,15 @@ class NRPBenchmark(BenchmarkBase):
         super().__init__(identifier=identifier, version=version, parent=parent or self.region, bibtex=bibtex,
                          ceiling_func=lambda: noise_floor(self._assembly_repetition))
 
+    @property
+    def metric(self):
+        """The :class:`NRPErrorMetric` this benchmark scores with."""
+        return self._metric
+
+    @metric.setter
+    def metric(self, metric):
+        self._metric = metric
+
     def record(self, candidate):
         """The model's activations on the benchmark's stimuli: NRP-L1 groups on the ``layer`` coordinate."""
         self._selection.commit(candidate, self.region, self._visual_degrees)

@@ -1,7 +1,10 @@
 """The one place where the compute device is chosen."""
+import os
+
 import torch
 
 _VALID = ('auto', 'cpu', 'cuda')
+ENV_VAR = 'NRP_PLUGIN_DEVICE'  # what 'auto' resolves to when set (the CLI's --device sets it)
 
 
 def resolve_device(device='auto'):
@@ -10,7 +13,8 @@ def resolve_device(device='auto'):
     Parameters
     ----------
     device : {'auto', 'cpu', 'cuda'} or torch.device
-        ``'auto'`` picks CUDA when a GPU is visible and the CPU otherwise.
+        ``'auto'`` picks ``$NRP_PLUGIN_DEVICE`` when set, else CUDA when a GPU is visible and the
+        CPU otherwise.
 
     Returns
     -------
@@ -21,6 +25,8 @@ def resolve_device(device='auto'):
     if device is None:
         device = 'auto'
     name = str(device).lower()
+    if name == 'auto' and os.environ.get(ENV_VAR, 'auto').lower() != 'auto':
+        name = os.environ[ENV_VAR].lower()
     if name == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if name.startswith('cuda'):
