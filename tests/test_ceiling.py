@@ -1,0 +1,50 @@
+"""The noise-floor ceiling of the MAE and the ceiled NRP score, against analytic answers."""
+import numpy as np
+import pytest
+from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+
+from nrp_plugin.ceiling import ceiled_nrp_score, noise_floor
+
+
+def repeated(n_stimuli=400, n_sites=30, n_reps=40, sigma=0.6, seed=0):
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=(n_stimuli, n_sites))
+    trials = signal[None] + sigma * rng.normal(size=(n_reps, n_stimuli, n_sites))
+    values = trials.reshape(-1, n_sites)
+    coords = {'stimulus_id': ('presentation', np.tile([f's{i}' for i in range(n_stimuli)], n_reps)),
+              'repetition': ('presentation', np.repeat(np.arange(n_reps), n_stimuli)),
+              'neuroid_id': ('neuroid', [f'n{j}' for j in range(n_sites)]),
+              'region': ('neuroid', ['IT'] * n_sites)}
+    return NeuroidAssembly(values, coords=coords, dims=['presentation', 'neuroid']), signal, trials.mean(axis=0)
+
+
+@pytest.mark.parametrize('sigma, n_reps', [(0.6, 40), (1.5, 20)])
+def test_floor_equals_the_perfect_predictors_mae(sigma, n_reps):
+    assembly, signal, mean = repeated(sigma=sigma, n_reps=n_reps)
+    floor = float(noise_floor(assembly))
+    # a predictor that knows the noise-free signal makes exactly this error on the averaged data
+    perfect = np.abs(mean - signal).mean()
+    analytic = sigma / np.sqrt(n_reps) * np.sqrt(2 / np.pi)
+    assert floor == pytest.approx(perfect, rel=0.05)
+    assert floor == pytest.approx(analytic, rel=0.05)
+
+
+def test_floor_is_invariant_to_presentation_order():
+    assembly, _, _ = repeated()
+    shuffled = assembly.isel(presentation=np.random.default_rng(1).permutation(assembly.sizes['presentation']))
+    assert float(noise_floor(shuffled)) == pytest.approx(float(noise_floor(assembly)), rel=1e-12)
+
+
+def test_floor_needs_repetitions():
+    assembly, _, _ = repeated(n_reps=2)
+    with pytest.raises(ValueError, match="'repetition'"):
+        noise_floor(assembly.reset_index('presentation').drop_vars('repetition'))
+
+
+def test_ceiled_score_anchors():
+    assert ceiled_nrp_score(0.5, 0.5, 0.1) == (0.0, 0.0)
+    assert ceiled_nrp_score(0.1, 0.5, 0.1) == (1.0, 1.0)
+    assert ceiled_nrp_score(0.3, 0.5, 0.1) == pytest.approx((0.5, 0.5))
+    assert ceiled_nrp_score(0.7, 0.5, 0.1) == pytest.approx((0.0, -0.5))
+    with pytest.raises(ValueError, match='noise floor'):
+        ceiled_nrp_score(0.3, 0.1, 0.2)
