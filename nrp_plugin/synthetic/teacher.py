@@ -1,0 +1,323 @@
+"""The hidden teacher: a fixed random convolutional network and the readout that turns it into sites.
+
+The network (:class:`TeacherNet`) has four stages, ``v1`` -> ``v2`` -> ``v4`` -> ``it``. Its first
+stage is a fixed bank of Gabor and colour-opponent filters; the later stages have random zero-mean
+kernels drawn from a seeded numpy generator. The ``v4`` stage output (32 channels x 4 x 4 = 512
+features) drives the synthetic V4 sites, the ``it`` stage output (64 x 2 x 2 = 256 features) the IT
+sites. Images reach it exactly as Brain-Score feeds a ``PytorchWrapper`` model: through
+``load_preprocess_images(paths, image_size=TEACHER_IMAGE_SIZE)`` in batches of 64.
+
+Each site (:class:`Readout`) reads a random linear combination of its stage's standardised features
+(V4: a Gaussian receptive field on the 4 x 4 grid times a sparse channel mix; IT: a nearly uniform
+spatial pool times a sparse channel mix), and :func:`site_responses` passes that drive through a
+known nonlinearity whose strength is ``nonlinearity`` in [0, 1]:
+
+    u_i   = standardised linear drive of site i
+    a_i   = max(u_i - threshold_i, 0) ** exponent_i                (rectification + expansive power)
+    n_i   = a_i / (sigma + mean_j a_j)                             (divisive normalisation by the region)
+    r_i   = z((1 - nonlinearity) * z(u_i) + nonlinearity * z(n_i))  (z: standardise over images)
+    m_i   = baseline_i + gain_i * r_i                              (noise-free mean response)
+
+Trial responses add Gaussian noise of standard deviation ``noise * noise_factor_i * std(m_i)``.
+"""
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+TEACHER_IMAGE_SIZE = 96
+LAYERS = ('v1', 'v2', 'v4', 'it')
+REGION_LAYERS = {'V1': 'v1', 'V2': 'v2', 'V4': 'v4', 'IT': 'it'}
+BATCH_SIZE = 64  # Brain-Score's ActivationsExtractorHelper default; batches are padded the same way
+_V1_CHANNELS = 24
+
+
+def seeded_rng(*keys):
+    """A numpy Generator seeded by a tuple of non-negative integers (one independent stream per tuple)."""
+    return np.random.default_rng(np.random.SeedSequence([int(key) for key in keys]))
+
+
+def _gabor_bank(size=7):
+    """Fixed first-stage filters, shape (24, 3, size, size).
+
+    16 luminance Gabors (4 orientations x 2 spatial frequencies x 2 phases) and 8 colour-opponent
+    centre(-surround) filters, each scaled to unit L2 norm.
+    """
+    half = size // 2
+    y, x = np.mgrid[-half:half + 1, -half:half + 1].astype(np.float64)
+    filters = []
+    for frequency in (0.16, 0.32):
+        sigma = 0.5 / frequency
+        for orientation in np.arange(4) * np.pi / 4:
+            along = x * np.cos(orientation) + y * np.sin(orientation)
+            envelope = np.exp(-(x ** 2 + y ** 2) / (2 * sigma ** 2))
+            for phase in (0.0, np.pi / 2):
+                kernel = envelope * np.cos(2 * np.pi * frequency * along + phase)
+                kernel -= kernel.mean()
+                filters.append(np.stack([kernel] * 3) / 3)
+    colors = np.array([[1, -1, 0], [-1, 1, 0], [1, 1, -2], [-1, -1, 2],
+                       [1, 0, -1], [0, 1, -1], [1, -1, 0], [-1, -1, 2]], dtype=np.float64)
+    center = np.exp(-(x ** 2 + y ** 2) / (2 * 1.2 ** 2))
+    surround = np.exp(-(x ** 2 + y ** 2) / (2 * 2.5 ** 2))
+    for index, color in enumerate(colors):  # the first four are colour blobs, the last four colour DoGs
+        kernel = center / center.sum() - (surround / surround.sum() if index >= 4 else 0.0)
+        filters.append(color[:, None, None] * kernel[None])
+    bank = np.stack(filters)
+    return bank / np.linalg.norm(bank.reshape(len(bank), -1), axis=1)[:, None, None, None]
+
+
+def _random_kernel(rng, out_channels, in_channels, size):
+    """He-scaled random kernel whose weights sum to zero per output channel; shape (out, in, size, size)."""
+    kernel = rng.standard_normal((out_channels, in_channels, size, size)) * np.sqrt(2.0 / (in_channels * size ** 2))
+    return kernel - kernel.mean(axis=(1, 2, 3), keepdims=True)
+
+
+class TeacherNet(nn.Module):
+    """The fixed random network; input (n, 3, 96, 96) ImageNet-normalised images.
+
+    Stage outputs: ``v1`` (n, 24, 48, 48), ``v2`` (n, 48, 24, 24), ``v4`` (n, 32, 4, 4),
+    ``it`` (n, 64, 2, 2). The forward pass returns the ``it`` output.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the random kernels (``v2``, ``v4``, ``it``); ``v1`` is fixed.
+    """
+
+    def __init__(self, seed=0):
+        super().__init__()
+        self.v1 = nn.Sequential(nn.Conv2d(3, _V1_CHANNELS, 7, stride=2, padding=3), nn.ReLU())
+        self.v2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(_V1_CHANNELS, 48, 3, padding=1), nn.ReLU())
+        self.v4 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(48, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(3))
+        self.it = nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2))
+        kernels = {'v1': _gabor_bank(),
+                   'v2': _random_kernel(seeded_rng(seed, 100, 2), 48, _V1_CHANNELS, 3),
+                   'v4': _random_kernel(seeded_rng(seed, 100, 4), 32, 48, 3),
+                   'it': _random_kernel(seeded_rng(seed, 100, 5), 64, 32, 3)}
+        with torch.no_grad():
+            for name, kernel in kernels.items():
+                conv = next(module for module in getattr(self, name) if isinstance(module, nn.Conv2d))
+                conv.weight.copy_(torch.from_numpy(kernel.astype(np.float32)))
+                conv.bias.zero_()
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        self.eval()
+
+    def forward(self, images):
+        return self.it(self.v4(self.v2(self.v1(images))))
+
+
+def preprocessing():
+    """The image preprocessing the registered teacher model uses: a callable ``paths -> (n, 3, 96, 96)``."""
+    from brainscore_vision.model_helpers.activations.pytorch import load_preprocess_images
+    return functools.partial(load_preprocess_images, image_size=TEACHER_IMAGE_SIZE)
+
+
+def teacher_features(paths, seed=0, layers=('v4', 'it')):
+    """Stage outputs for image files, computed on the CPU exactly as Brain-Score's wrapper does.
+
+    Paths are processed in batches of 64, the last batch padded by repeating its last path, each batch
+    preprocessed by :func:`preprocessing` and run through :class:`TeacherNet`; outputs are flattened in
+    C order (channel, y, x), as ``PytorchWrapper`` flattens them.
+
+    Parameters
+    ----------
+    paths : sequence of str
+    seed : int
+        The teacher seed.
+    layers : sequence of str
+
+    Returns
+    -------
+    dict
+        ``{layer: ndarray of shape (len(paths), n_features), float32}``.
+    """
+    model = TeacherNet(seed).cpu()
+    preprocess = preprocessing()
+    captured = {}
+    hooks = [getattr(model, layer).register_forward_hook(
+        lambda _module, _input, output, name=layer: captured.__setitem__(name, output)) for layer in layers]
+    outputs = {layer: [] for layer in layers}
+    paths = [str(path) for path in paths]
+    try:
+        for start in range(0, len(paths), BATCH_SIZE):
+            batch = paths[start:start + BATCH_SIZE]
+            n_real = len(batch)
+            batch = batch + [batch[-1]] * (BATCH_SIZE - n_real)
+            images = torch.stack([torch.from_numpy(image) for image in preprocess(batch)])
+            with torch.no_grad():
+                model(images)
+            for layer in layers:
+                outputs[layer].append(captured[layer][:n_real].reshape(n_real, -1).numpy().copy())
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {layer: np.concatenate(values).astype(np.float32) for layer, values in outputs.items()}
+
+
+def feature_shape(layer):
+    """(channels, height, width) of a stage output."""
+    return {'v1': (_V1_CHANNELS, 48, 48), 'v2': (48, 24, 24), 'v4': (32, 4, 4), 'it': (64, 2, 2)}[layer]
+
+
+@dataclass
+class Readout:
+    """The hidden parameters of one region's sites.
+
+    Attributes
+    ----------
+    region : str
+    weights : ndarray, shape (n_sites, n_features)
+        Linear readout of the standardised stage features.
+    threshold, exponent : ndarray, shape (n_sites,)
+        Rectification threshold (in units of the drive's standard deviation) and power.
+    baseline, gain : ndarray, shape (n_sites,)
+        Mean response level and standard deviation of the noise-free response over images.
+    noise_factor : ndarray, shape (n_sites,)
+        Per-site multiplier of the region's trial-noise level (log-normal, median exactly 1).
+    rf_x, rf_y : ndarray, shape (n_sites,)
+        Receptive-field centre on the stage's grid (cells; NaN-free, IT: the pool's centre of mass).
+    """
+    region: str
+    weights: np.ndarray
+    threshold: np.ndarray
+    exponent: np.ndarray
+    baseline: np.ndarray
+    gain: np.ndarray
+    noise_factor: np.ndarray
+    rf_x: np.ndarray
+    rf_y: np.ndarray
+
+
+def draw_readout(region, n_sites, rng, noise_spread):
+    """Draw the hidden readout of ``n_sites`` sites of ``region`` ('V4' or 'IT').
+
+    Parameters
+    ----------
+    region : {'V4', 'IT'}
+    n_sites : int
+    rng : numpy.random.Generator
+    noise_spread : float
+        Standard deviation of the log of the per-site noise multiplier.
+
+    Returns
+    -------
+    Readout
+    """
+    channels, height, width = feature_shape(REGION_LAYERS[region])
+    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float64)
+    weights = np.zeros((n_sites, channels, height, width))
+    rf_x, rf_y = np.zeros(n_sites), np.zeros(n_sites)
+    n_mixed = 6 if region == 'V4' else 12
+    for site in range(n_sites):
+        channel_weights = rng.normal(0.0, 0.15, channels)
+        chosen = rng.choice(channels, n_mixed, replace=False)
+        channel_weights[chosen] += rng.normal(0.0, 1.0, n_mixed)
+        if region == 'V4':
+            cx, cy = rng.uniform(0.0, width - 1), rng.uniform(0.0, height - 1)
+            sigma = rng.uniform(0.6, 1.4)
+            spatial = np.exp(-((grid_x - cx) ** 2 + (grid_y - cy) ** 2) / (2 * sigma ** 2))
+        else:
+            spatial = rng.dirichlet(np.full(height * width, 4.0)).reshape(height, width)
+        spatial = spatial / spatial.sum()
+        rf_x[site], rf_y[site] = (spatial * grid_x).sum(), (spatial * grid_y).sum()
+        weights[site] = channel_weights[:, None, None] * spatial[None]
+    median_gain = 0.25 if region == 'V4' else 0.2
+    noise_factor = np.exp(rng.normal(0.0, noise_spread, n_sites))
+    noise_factor /= np.median(noise_factor)  # the median site has exactly the region's noise level
+    return Readout(region=region, weights=weights.reshape(n_sites, -1),
+                   threshold=rng.uniform(-0.5, 0.75, n_sites), exponent=rng.uniform(1.5, 2.5, n_sites),
+                   baseline=rng.uniform(0.05, 0.35, n_sites),
+                   gain=median_gain * np.exp(rng.normal(0.0, 0.3, n_sites)),
+                   noise_factor=noise_factor, rf_x=rf_x, rf_y=rf_y)
+
+
+def _standardize(values, axis=0):
+    std = values.std(axis=axis, keepdims=True)
+    return (values - values.mean(axis=axis, keepdims=True)) / np.where(std > 0, std, 1.0)
+
+
+def linear_drive(features, readout):
+    """Standardised linear drive of every site.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_images, n_features)
+    readout : Readout
+
+    Returns
+    -------
+    ndarray, shape (n_images, n_sites), float64
+        Zero mean and unit variance over images per site.
+    """
+    standardized = _standardize(features.astype(np.float64))
+    return _standardize(standardized @ readout.weights.T)
+
+
+def site_responses(features, readout, nonlinearity):
+    """Noise-free mean responses.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_images, n_features)
+        The stage output driving the region.
+    readout : Readout
+    nonlinearity : float
+        In [0, 1]; 0 makes the responses an affine function of ``features``.
+
+    Returns
+    -------
+    ndarray, shape (n_images, n_sites), float64
+    """
+    drive = linear_drive(features, readout)
+    rectified = np.maximum(drive - readout.threshold, 0.0) ** readout.exponent
+    pool = rectified.mean(axis=1, keepdims=True)
+    sigma = max(float(np.median(pool)), 1e-6)
+    normalized = rectified / (sigma + pool)
+    blended = (1.0 - nonlinearity) * drive + nonlinearity * _standardize(normalized)
+    return readout.baseline + readout.gain * _standardize(blended)
+
+
+def trial_responses(expected, noise_sd, n_repetitions, rng):
+    """Noisy single-trial responses.
+
+    Parameters
+    ----------
+    expected : ndarray, shape (n_images, n_sites)
+    noise_sd : ndarray, shape (n_sites,)
+    n_repetitions : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (n_images, n_repetitions, n_sites), float32
+    """
+    noise = rng.standard_normal((expected.shape[0], n_repetitions, expected.shape[1]))
+    return (expected[:, None, :] + noise * noise_sd[None, None, :]).astype(np.float32)
+
+
+def teacher_brain_model(identifier='SyntheticMajajHong2015-teacher', seed=0):
+    """The teacher as a Brain-Score model: ``ModelCommitment`` over a ``PytorchWrapper``.
+
+    Parameters
+    ----------
+    identifier : str
+    seed : int
+        Teacher seed; must match the world's ``teacher_seed`` for its activations to be the world's features.
+
+    Returns
+    -------
+    brainscore_vision.model_helpers.brain_transformation.ModelCommitment
+        With ``region_layer_map`` V1->v1, V2->v2, V4->v4, IT->it, ``visual_degrees`` 8, and the
+        attribute ``nrp_layers = {'V4': ['v4'], 'IT': ['it']}``.
+    """
+    from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
+    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
+    wrapper = PytorchWrapper(identifier=identifier, model=TeacherNet(seed), preprocessing=preprocessing())
+    wrapper.image_size = TEACHER_IMAGE_SIZE
+    commitment = ModelCommitment(identifier=identifier, activations_model=wrapper, layers=list(LAYERS),
+                                 region_layer_map=dict(REGION_LAYERS), visual_degrees=8)
+    commitment.nrp_layers = {'V4': [REGION_LAYERS['V4']], 'IT': [REGION_LAYERS['IT']]}
+    return commitment

@@ -1,0 +1,232 @@
+"""The embedded benchmark world SyntheticMajajHong2015: design, ceilings, determinism, caching, linearity."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nrp_plugin.synthetic import TARGET_CEILINGS, WorldConfig, load_world, world_directory
+from nrp_plugin.synthetic import world as world_module
+
+# Small worlds for the determinism and caching tests: 960 images of 64 x 64 pixels, 10 repetitions.
+SMALL = dict(image_size=64, n_repetitions=10)
+
+
+@pytest.fixture(scope='module')
+def default_world():
+    """The 'default' preset in the session cache (shared with the data-registry test)."""
+    return load_world(WorldConfig.preset('default'))
+
+
+@pytest.fixture(scope='module')
+def small_root(tmp_path_factory):
+    return tmp_path_factory.mktemp('small_worlds')
+
+
+def _world_files(directory):
+    return sorted(path.relative_to(directory) for path in Path(directory).rglob('*') if path.is_file())
+
+
+# --- the design ------------------------------------------------------------------------------------
+
+def test_default_design_mirrors_majajhong(default_world):
+    stimuli = default_world.stimulus_set
+    assert len(stimuli) == 960
+    assert stimuli['category_name'].nunique() == 8 and stimuli['object_name'].nunique() == 64
+    public, public_assembly = default_world.public()
+    private, private_assembly = default_world.private()
+    assert len(public) == 320 and set(public['variation']) == {0, 3}
+    assert len(private) == 640 and set(private['variation']) == {6}
+    assert private.groupby('object_name').size().min() >= 10
+    for stimulus_id in private['stimulus_id'][:5]:
+        assert Path(private.get_stimulus(stimulus_id)).is_file()
+
+    assembly = default_world.assembly
+    assert assembly.dims == ('presentation', 'neuroid', 'time_bin')
+    assert assembly.shape == (960 * 30, 256, 1)
+    assert int(assembly['time_bin_start'].values[0]) == 70 and int(assembly['time_bin_end'].values[0]) == 170
+    assert (assembly['region'].values == 'V4').sum() == 88 and (assembly['region'].values == 'IT').sum() == 168
+    for coord in ('stimulus_id', 'object_name', 'category_name', 'variation', 'repetition'):
+        assert coord in assembly.indexes['presentation'].names
+    for coord in ('neuroid_id', 'region', 'animal', 'arr'):
+        assert coord in assembly.indexes['neuroid'].names
+    assert private_assembly.shape == (640 * 30, 256, 1)
+    assert set(np.unique(public_assembly['variation'].values)) == {0, 3}
+    assert private_assembly.attrs['stimulus_set'] is private
+
+
+def test_brainscore_average_repetition_and_region_selection(default_world):
+    from brainscore_vision.benchmark_helpers.neural_common import average_repetition
+    v4 = default_world.get_assembly('private').squeeze('time_bin').sel(region='V4')
+    assert v4.sizes['neuroid'] == 88
+    averaged = average_repetition(v4)
+    assert averaged.sizes['presentation'] == 640
+    assert 'repetition' not in averaged.coords
+    assert averaged.attrs['stimulus_set'] is default_world.get_stimulus_set('private')
+    # the repetition average equals the plain numpy mean of the stored trials
+    trials = np.load(default_world.directory / 'responses.npy')[default_world._mask('private')][:, :, :88]
+    by_id = dict(zip(averaged['stimulus_id'].values, averaged.values))
+    first = default_world.get_stimulus_set('private')['stimulus_id'].iloc[0]
+    np.testing.assert_allclose(by_id[first], trials[0].mean(axis=0), rtol=1e-5, atol=1e-6)
+    # normalised-firing-rate-like magnitudes: site std of means ~0.1-0.5
+    site_std = np.median(averaged.values.std(axis=0))
+    assert 0.1 < site_std < 0.5, site_std
+
+
+@pytest.mark.parametrize('region', ['V4', 'IT'])
+def test_internal_consistency_ceiling_matches_majajhong(default_world, region):
+    """Brain-Score's own ceiling, on the non-averaged private data of one region, as the benchmark computes it."""
+    from brainscore_vision import load_ceiling
+    assembly = default_world.region_assembly(region, access='private', average_repetitions=False)
+    ceiling = load_ceiling('internal_consistency')(assembly)
+    assert abs(float(ceiling.values) - TARGET_CEILINGS[region]) <= 0.04, (region, float(ceiling.values))
+
+
+# --- determinism and caching -------------------------------------------------------------------------
+
+def test_same_seed_gives_byte_identical_data(small_root, tmp_path):
+    config = WorldConfig(seed=3, **SMALL)
+    first, second = load_world(config, root=small_root), load_world(config, root=tmp_path)
+    assert first.directory != second.directory
+    files = [path for path in _world_files(first.directory) if path.name != 'world.json']
+    assert files == [path for path in _world_files(second.directory) if path.name != 'world.json']
+    assert sum(path.suffix == '.png' for path in files) == 960
+    for path in files:  # PNGs, CSVs and .npy arrays
+        assert (first.directory / path).read_bytes() == (second.directory / path).read_bytes(), path
+    np.testing.assert_array_equal(first.assembly.values, second.assembly.values)
+
+
+def test_different_seed_differs(small_root, tmp_path):
+    first = load_world(WorldConfig(seed=3, **SMALL), root=small_root)
+    second = load_world(WorldConfig(seed=4, **SMALL), root=tmp_path)
+    assert first.directory.name != second.directory.name
+    name = first.stimulus_set['filename'].iloc[0]
+    assert (first.directory / 'images' / name).read_bytes() != (second.directory / 'images' / name).read_bytes()
+    assert not np.allclose(first.assembly.values, second.assembly.values)
+
+
+def test_cache_is_reused(small_root, monkeypatch):
+    config = WorldConfig(seed=3, **SMALL)
+    first = load_world(config, root=small_root)
+    stamp = (first.directory / 'world.json').stat().st_mtime_ns
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError('the cached world was generated again')
+
+    monkeypatch.setattr(world_module, 'generate_into', must_not_run)
+    second = load_world(config, root=small_root)
+    assert second.directory == first.directory == world_directory(config, small_root)
+    assert (second.directory / 'world.json').stat().st_mtime_ns == stamp
+    np.testing.assert_array_equal(first.get_assembly('private').values, second.get_assembly('private').values)
+
+
+def test_interrupted_generation_leaves_no_partial_cache(tmp_path, monkeypatch):
+    config = WorldConfig(seed=6, **SMALL)
+    real_save = world_module._save_array
+
+    def interrupt_at_responses(path, array):
+        if Path(path).name == 'responses.npy':  # images, features and readouts are written by now
+            raise KeyboardInterrupt('simulated interrupt')
+        real_save(path, array)
+
+    monkeypatch.setattr(world_module, '_save_array', interrupt_at_responses)
+    with pytest.raises(KeyboardInterrupt):
+        load_world(config, root=tmp_path)
+    synthetic = tmp_path / 'synthetic'
+    assert list(synthetic.iterdir()) == []  # neither the world nor its staging directory
+    assert not world_module._is_complete(world_directory(config, tmp_path), config)
+
+
+def test_staging_left_by_a_killed_process_is_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    leftover = tmp_path / f'.abc.staging-{dead.pid}-x1'
+    running = tmp_path / f'.abc.staging-{os.getppid()}-x2'
+    for directory in (leftover, running):
+        (directory / 'images').mkdir(parents=True)
+    world_module._remove_stale_staging(tmp_path, 'abc')
+    assert not leftover.exists()  # its process is gone
+    assert running.exists()  # its process still runs: maybe still generating
+
+
+# --- the teacher's ground truth --------------------------------------------------------------------
+
+def _noise_floor_ratio(world, region):
+    """Median over sites of (unbiased OLS residual variance of the trial means on the teacher features)
+    / (known variance of the trial means' noise). About 1 when the means are affine in the features."""
+    features = world.features(region).astype(np.float64)
+    design = np.hstack([features, np.ones((len(features), 1))])
+    rank = np.linalg.matrix_rank(design)
+    assert rank < len(design) - 100, 'too few images for a least-squares test'
+    sites = (world.neuroids['region'] == region).values
+    means = np.load(world.directory / 'responses.npy')[:, :, sites].astype(np.float64).mean(axis=1)
+    coefficients = np.linalg.lstsq(design, means, rcond=None)[0]
+    residual_variance = ((means - design @ coefficients) ** 2).sum(axis=0) / (len(design) - rank)
+    noise_variance = world.neuroids['noise_sd'].values[sites] ** 2 / world.config.n_repetitions
+    return float(np.median(residual_variance / noise_variance))
+
+
+@pytest.mark.parametrize('region', ['V4', 'IT'])
+def test_linear_world_is_linear_in_teacher_features(small_root, region):
+    linear = load_world(WorldConfig(seed=3, nonlinearity=0.0, **SMALL), root=small_root)
+    nonlinear = load_world(WorldConfig(seed=3, nonlinearity=1.0, **SMALL), root=small_root)
+    # noise-free responses: exactly affine in the features when nonlinearity=0
+    sites = (linear.neuroids['region'] == region).values
+    features = linear.features(region).astype(np.float64)
+    design = np.hstack([features, np.ones((len(features), 1))])
+    expected = np.load(linear.directory / 'expected.npy')[:, sites].astype(np.float64)
+    fit = design @ np.linalg.lstsq(design, expected, rcond=None)[0]
+    assert np.max(np.abs(fit - expected)) < 1e-4 * np.max(np.abs(expected))
+    # noisy trial means: the least-squares fit reaches the noise floor, and only in the linear world
+    assert 0.8 < _noise_floor_ratio(linear, region) < 1.25
+    assert _noise_floor_ratio(nonlinear, region) > 1.8
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('changes, field', [
+    (dict(nonlinearity=1.5), 'nonlinearity'),
+    (dict(nonlinearity='strong'), 'nonlinearity'),
+    (dict(n_repetitions=1), 'n_repetitions'),
+    (dict(image_size=16), 'image_size'),
+    (dict(seed=-1), 'seed'),
+    (dict(noise_v4=-0.1), 'noise_v4'),
+    (dict(images_per_object=((6, 5),)), 'images_per_object'),
+    (dict(images_per_object=((2, 10),)), 'images_per_object'),
+    (dict(images_per_object='many'), 'images_per_object'),
+])
+def test_bad_config_names_the_field(changes, field):
+    with pytest.raises(ValueError, match=field):
+        WorldConfig(**changes)
+
+
+def test_presets_and_hash():
+    default, full = WorldConfig.preset('default'), WorldConfig.preset('majajhong')
+    assert default == WorldConfig()
+    counts = dict(full.images_per_object)
+    assert 64 * (counts[0] + counts[3]) == 3200 and 64 * counts[6] == 2560
+    assert default.config_hash() != full.config_hash()
+    assert WorldConfig(noise_v4=default.noise('V4')).config_hash() == default.config_hash()  # None resolves
+    with pytest.raises(ValueError, match='preset'):
+        WorldConfig.preset('huge')
+    with pytest.raises(ValueError, match='nonsense'):
+        WorldConfig.preset('default', nonsense=1)
+
+
+# --- Brain-Score data registry --------------------------------------------------------------------
+
+def test_data_registry_loads_after_install(installed_plugins, default_world):
+    import brainscore_vision
+    assert 'data/nrp_synthetic_majajhong2015' in installed_plugins
+    private = brainscore_vision.load_dataset('SyntheticMajajHong2015.private')
+    assert private.shape == (640 * 30, 256, 1)
+    np.testing.assert_array_equal(private.values, default_world.get_assembly('private').values)
+    public = brainscore_vision.load_dataset('SyntheticMajajHong2015.public')
+    assert set(np.unique(public['variation'].values)) == {0, 3}
+    assert brainscore_vision.load_dataset('SyntheticMajajHong2015').sizes['presentation'] == 960 * 30
+    stimuli = brainscore_vision.load_stimulus_set('SyntheticMajajHong2015')
+    assert len(stimuli) == 960 and Path(stimuli.get_stimulus(stimuli['stimulus_id'].iloc[0])).is_file()
+    assert len(brainscore_vision.load_stimulus_set('SyntheticMajajHong2015.public')) == 320
+    assert len(brainscore_vision.load_stimulus_set('SyntheticMajajHong2015.private')) == 640

@@ -1,0 +1,78 @@
+"""The teacher network as the Brain-Score model 'SyntheticMajajHong2015-teacher'."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nrp_plugin.synthetic import WorldConfig, load_world
+from nrp_plugin.synthetic.teacher import TeacherNet
+
+REPO = Path(__file__).resolve().parents[1]
+IDENTIFIER = 'SyntheticMajajHong2015-teacher'
+
+
+@pytest.fixture(scope='module')
+def default_world():
+    return load_world(WorldConfig.preset('default'))
+
+
+@pytest.fixture(scope='module')
+def teacher(installed_plugins):
+    import brainscore_vision
+    return brainscore_vision.load_model(IDENTIFIER)
+
+
+def _lines_with(path, text):
+    return [line for line in path.read_text(encoding='utf-8').splitlines() if text in line.replace('"', "'")]
+
+
+def test_each_identifier_is_registered_on_exactly_one_line():
+    assert len(_lines_with(REPO / 'models/nrp_synthetic_teacher/__init__.py', f"model_registry['{IDENTIFIER}']")) == 1
+    data_init = REPO / 'data/nrp_synthetic_majajhong2015/__init__.py'
+    for identifier in ('SyntheticMajajHong2015', 'SyntheticMajajHong2015.public', 'SyntheticMajajHong2015.private'):
+        for registry in ('data_registry', 'stimulus_set_registry'):
+            assert len(_lines_with(data_init, f"{registry}['{identifier}']")) == 1, (registry, identifier)
+
+
+def test_teacher_weights_are_fixed_by_the_seed():
+    first, again, other = TeacherNet(0), TeacherNet(0), TeacherNet(1)
+    for (name, a), (_, b), (_, c) in zip(first.state_dict().items(), again.state_dict().items(),
+                                         other.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(first.v4[1].weight, other.v4[1].weight)
+    assert torch.equal(first.v1[0].weight, other.v1[0].weight)  # the Gabor stage is seed-free
+
+
+def test_load_model_gives_the_committed_teacher(teacher):
+    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
+    assert isinstance(teacher, ModelCommitment)
+    assert teacher.identifier == IDENTIFIER
+    assert teacher.visual_degrees() == 8
+    assert teacher.nrp_layers == {'V4': ['v4'], 'IT': ['it']}
+    assert teacher.layers == ['v1', 'v2', 'v4', 'it']
+
+
+@pytest.mark.parametrize('region', ['V4', 'IT'])
+def test_activations_are_the_world_features(teacher, default_world, region):
+    """Through Brain-Score's own recording path, the teacher's region layer reproduces the features that
+    generated the world (70 images: a batch of 64 plus a padded one)."""
+    from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
+    private = default_world.get_stimulus_set('private')
+    subset = StimulusSet(private.iloc[:70].reset_index(drop=True))
+    subset.stimulus_paths = {stimulus_id: private.stimulus_paths[stimulus_id] for stimulus_id in subset['stimulus_id']}
+    subset.identifier = None  # no activation caching
+    teacher.start_recording(region, time_bins=[(70, 170)])
+    activations = teacher.look_at(subset)
+    if 'time_bin' in activations.dims:
+        activations = activations.squeeze('time_bin')
+    activations = activations.transpose('presentation', 'neuroid')
+    position = {stimulus_id: index for index, stimulus_id in enumerate(subset['stimulus_id'])}
+    order = [position[stimulus_id] for stimulus_id in activations['stimulus_id'].values]
+    features = default_world.features(region, 'private')[:70][order]
+    assert activations.shape == features.shape == (70, {'V4': 512, 'IT': 256}[region])
+    assert features.std() > 0.1
+    if torch.cuda.is_available():  # the wrapper runs on the GPU there (TF32 convolutions)
+        np.testing.assert_allclose(activations.values, features, rtol=2e-2, atol=2e-2 * features.std())
+    else:
+        np.testing.assert_array_equal(activations.values, features)
