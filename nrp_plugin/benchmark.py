@@ -77,6 +77,15 @@ class NRPBenchmark(BenchmarkBase):
         self.timebins = timebins_from_assembly(assembly)
         super().__init__(identifier=identifier, version=version, parent=parent or self.region, bibtex=bibtex,
                          ceiling_func=lambda: noise_floor(self._assembly_repetition))
+        self._ceiling_value = None
+
+    @property
+    def ceiling(self):
+        """The noise floor, computed once per benchmark object (not cached on disk by identifier, so a
+        changed world or data file can never bring back a stale value)."""
+        if self._ceiling_value is None:
+            self._ceiling_value = self._ceiling_func()
+        return self._ceiling_value
 
     @property
     def metric(self):
@@ -129,6 +138,20 @@ class CommittingNeuralBenchmark(NeuralBenchmark):
     def __init__(self, *args, selection_loader=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._selection = _SelectionSet(selection_loader)
+        self._ceiling_value = None
+
+    @property
+    def ceiling(self):
+        """Brain-Score's ceiling of this data, computed once per benchmark object (Brain-Score caches
+        ceilings on disk by benchmark identifier only, which would outlive a regenerated world)."""
+        if self._ceiling_value is None:
+            self._ceiling_value = self._ceiling_func()
+        return self._ceiling_value
+
+    def preallocate_memory(self, candidate, raise_if_oom=True):
+        # Brain-Score's memory probe reads the region's layer: commit it offline first
+        self._selection.commit(candidate, self.region, self._visual_degrees)
+        return super().preallocate_memory(candidate, raise_if_oom=raise_if_oom)
 
     def __call__(self, candidate):
         self._selection.commit(candidate, self.region, self._visual_degrees)

@@ -25,6 +25,131 @@ def _uninstall(args):
     return 0
 
 
+def _fail(command, message, code=2):
+    print(f'nrp-plugin {command}: {message}', file=sys.stderr)
+    return code
+
+
+def _set_device(device):
+    import os
+    from .device import ENV_VAR
+    if device and device != 'auto':
+        from .device import resolve_device
+        resolve_device(device)  # a clear error now when CUDA is asked for and absent
+        os.environ[ENV_VAR] = device
+
+
+def _compare(args):
+    import os
+    import time
+    from pathlib import Path
+    from . import compare, report
+    os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
+    # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
+    # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
+    os.environ.setdefault('RESULTCACHING_DISABLE', '1')
+    try:
+        _set_device(args.device)
+        regions = list(dict.fromkeys(args.regions))
+        problems = []
+        for check in (lambda: compare.check_families(args.benchmarks, regions),
+                      lambda: compare.check_identifiers(models=args.models)):
+            try:
+                check()
+            except compare.CompareError as error:
+                problems.append(str(error))
+        if problems:
+            raise compare.CompareError(' | '.join(problems))
+        grid = compare.load_search_grid(args.search, args.grid)
+        out = compare.check_writable(Path(args.out))
+        cache_directory = compare.result_cache_dir(out) if args.cache_in_out else compare.result_cache_dir()
+    except (compare.CompareError, ValueError) as error:
+        return _fail('compare', str(error))
+    started = time.time()
+    try:
+        records = compare.run_compare(models=args.models, families=args.benchmarks, regions=regions,
+                                      cache_directory=cache_directory, use_cache=not args.no_cache,
+                                      search_grid=grid, progress=not args.quiet)
+        info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
+                'device': args.device, 'search': grid is not None, 'cache': str(cache_directory),
+                'wall_seconds': round(time.time() - started, 1),
+                'recomputed': sum(not r['cached'] for r in records)}
+        rows, stats, table_md, plots = report.write_report(records, out, run_info=info)
+    except KeyboardInterrupt:
+        return _fail('compare', f'interrupted; finished scores are kept in {cache_directory} and a rerun '
+                     f'resumes from them (no table written)', 130)
+    except Exception as error:  # noqa: BLE001 - one line, no traceback
+        return _fail('compare', f'{type(error).__name__}: {error}', 1)
+    print(table_md)
+    print(report.stats_markdown(stats))
+    print(f"{len(records)} scores ({info['recomputed']} computed, {len(records) - info['recomputed']} from the "
+          f"cache {cache_directory}) in {info['wall_seconds']} s")
+    print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(plots)} plots:')
+    for path in plots:
+        print(f'  {path}')
+    return 0
+
+
+def _score(args):
+    import os
+    from . import compare
+    os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
+    # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
+    # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
+    os.environ.setdefault('RESULTCACHING_DISABLE', '1')
+    try:
+        _set_device(args.device)
+        compare.check_identifiers(models=[args.model], benchmarks=[args.benchmark])
+    except (compare.CompareError, ValueError) as error:
+        return _fail('score', str(error))
+    try:
+        score = compare.score_model(compare.load_model(args.model), compare.load_benchmark(args.benchmark))
+    except KeyboardInterrupt:
+        return _fail('score', 'interrupted', 130)
+    except Exception as error:  # noqa: BLE001
+        return _fail('score', f'{type(error).__name__}: {error}', 1)
+    kind = 'nrp' if 'nrp_error' in score.attrs else 'pls'
+    record = compare.summarize(score, kind)
+    print(f'{args.model} on {args.benchmark}: score {record["score"]:.4f}')
+    for key, value in record.items():
+        if key in ('kind', 'score', 'config') or isinstance(value, list):
+            continue
+        if value is not None:
+            print(f'  {key}: {value:.4f}')
+    return 0
+
+
+def _list(args):
+    from . import compare, installer
+    try:
+        sources = installer.plugin_sources()
+    except installer.InstallError as error:
+        return _fail('list', str(error))
+    headings = (('model_registry', 'models'), ('benchmark_registry', 'benchmarks'), ('metric_registry', 'metrics'),
+                ('data_registry', 'data'))
+    own = {}
+    for (kind, name), folder in sources.items():
+        for registry, identifier in installer.registrations(folder / '__init__.py'):
+            own.setdefault(registry, []).append((identifier, f'{kind}/{name}'))
+    print('nrp_plugin:')
+    for registry, title in headings:
+        entries = own.get(registry, [])
+        if entries:
+            print(f'  {title} ({len(entries)}):')
+            for identifier, folder in entries:
+                print(f'    {identifier}    [{folder}]')
+    if args.all:
+        registered = compare.registered_identifiers()
+        mine = {registry: {identifier for identifier, _ in entries} for registry, entries in own.items()}
+        print(f'in-tree ({installer.brainscore_root()}):')
+        for registry, title in headings:
+            entries = sorted(registered.get(registry, set()) - mine.get(registry, set()))
+            print(f'  {title} ({len(entries)}):')
+            for identifier in entries:
+                print(f'    {identifier}')
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='nrp-plugin', description=(
         'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'))
@@ -32,10 +157,43 @@ def build_parser():
     commands.add_parser('install', help='place the plugin folders into the installed brainscore_vision tree'
                         ).set_defaults(run=_install)
     commands.add_parser('uninstall', help='remove exactly the folders `install` placed').set_defaults(run=_uninstall)
+
+    from .compare import DEFAULT_FAMILIES, DEFAULT_MODELS, REGIONS
+    cmp = commands.add_parser('compare', help='score models on V4/IT under PLS and NRP; write tables and plots')
+    cmp.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), metavar='M',
+                     help='model identifiers (default: %(default)s)')
+    cmp.add_argument('--benchmarks', nargs='+', default=list(DEFAULT_FAMILIES), metavar='FAMILY',
+                     help='benchmark families, e.g. SyntheticMajajHong2015 MajajHong2015 MajajHong2015public; '
+                          'each is scored as <family>.<region>-pls and -nrp (default: %(default)s)')
+    cmp.add_argument('--regions', nargs='+', default=list(REGIONS), choices=list(REGIONS),
+                     help='regions (default: V4 IT)')
+    cmp.add_argument('--out', default='nrp_results', help='output folder (default: %(default)s)')
+    cmp.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
+    cmp.add_argument('--no-cache', action='store_true', help='recompute every score (results still cached)')
+    cmp.add_argument('--cache-in-out', action='store_true',
+                     help='keep the result cache in OUT/cache instead of the nrp_plugin cache')
+    cmp.add_argument('--search', action='store_true',
+                     help="NRP benchmarks score with NRPErrorMetric(search=SearchGrid.default())")
+    cmp.add_argument('--grid', metavar='PATH.json', help='NRP benchmarks score with NRPErrorMetric(search='
+                     'SearchGrid.from_json(PATH))')
+    cmp.add_argument('--quiet', action='store_true', help='no progress bars')
+    cmp.set_defaults(run=_compare)
+
+    one = commands.add_parser('score', help='score one model on one benchmark and print the main attrs')
+    one.add_argument('model')
+    one.add_argument('benchmark')
+    one.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
+    one.set_defaults(run=_score)
+
+    lst = commands.add_parser('list', help="list this package's registered models, benchmarks and metrics")
+    lst.add_argument('--all', action='store_true', help='also list the in-tree identifiers')
+    lst.set_defaults(run=_list)
     return parser
 
 
 def main(argv=None):
+    import warnings
+    warnings.filterwarnings('ignore', message='xarray subclass', category=FutureWarning)
     args = build_parser().parse_args(argv)
     return args.run(args)
 

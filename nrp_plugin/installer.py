@@ -15,6 +15,9 @@ from pathlib import Path
 PLUGIN_KINDS = ('benchmarks', 'data', 'metrics', 'models')
 REGISTRY_NAMES = {'benchmarks': 'benchmark_registry', 'data': 'data_registry',
                   'metrics': 'metric_registry', 'models': 'model_registry'}
+# the registries a plugin folder of each kind may fill (a data plugin registers stimulus sets too)
+ALLOWED_REGISTRIES = {'benchmarks': {'benchmark_registry'}, 'data': {'data_registry', 'stimulus_set_registry'},
+                      'metrics': {'metric_registry'}, 'models': {'model_registry'}}
 MANIFEST_NAME = '.nrp_plugin_manifest.json'
 MARKER_NAME = '.nrp_plugin'
 _REGISTRATION = re.compile(r"""(\w+_registry)\[['"]([^'"]+)['"]\]\s*=""")

@@ -189,6 +189,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
         Seeds every split's network.
     with_linear : bool
         Also compute the linear baseline on the same inputs and splits (attrs ``linear_*``).
+    search : SearchGrid, dict, path or True, optional
+        Choose input layers, L1/L2 sizes and learning rate per split by a nested grid search on the
+        split's training stimuli (:mod:`nrp_plugin.search`); attrs ``search_choices``, ``search_table``.
 
     Returns (on call)
     -----------------
@@ -200,8 +203,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
     """
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
-                 device='auto', random_state=0, with_linear=True, progress=None):
+                 device='auto', random_state=0, with_linear=True, progress=None, search=None):
         super().__init__(max_components, crossvalidation_kwargs, device)
+        self.search = search
         self.config = config if isinstance(config, network.NRPConfig) else network.NRPConfig(**(config or {}))
         self.random_state = random_state
         self.with_linear = with_linear
@@ -213,6 +217,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
 
     def score_prepared(self, data, config=None):
         """Score already prepared data (see :func:`prepare`), optionally with another config."""
+        if self.search is not None:
+            from .search import score_with_search
+            return score_with_search(self, data, config)
         config = config or self.config
         device = resolve_device(self.device)
         prediction, info = fit_nrp(data, config, self.random_state, device, progress=self.progress)

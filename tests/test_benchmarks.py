@@ -1,0 +1,75 @@
+"""NRP and PLS benchmarks, through Brain-Score's own entry points."""
+import pickle
+
+import numpy as np
+import pytest
+
+NRP_IDS = ['MajajHong2015.V4-nrp', 'MajajHong2015.IT-nrp', 'MajajHong2015public.V4-nrp',
+           'MajajHong2015public.IT-nrp', 'SyntheticMajajHong2015.V4-nrp', 'SyntheticMajajHong2015.IT-nrp',
+           'SyntheticMajajHong2015.V4-pls', 'SyntheticMajajHong2015.IT-pls']
+
+
+def test_all_benchmarks_are_registered(installed_plugins):
+    from nrp_plugin.installer import plugin_sources, registrations
+    ours = {identifier for (kind, _), folder in plugin_sources().items() if kind == 'benchmarks'
+            for _, identifier in registrations(folder / '__init__.py')}
+    assert set(NRP_IDS) <= ours
+
+
+def test_real_benchmark_offline_names_the_files(installed_plugins, tmp_path, monkeypatch):
+    import brainscore_vision
+    from nrp_plugin.majajhong import DataUnavailableError
+    from brainscore_core.supported_data_standards.brainio import fetch
+    monkeypatch.setenv('BRAINIO_HOME', str(tmp_path))
+    monkeypatch.setattr(fetch, '_local_data_path', None, raising=False)
+    with pytest.raises(DataUnavailableError) as error:
+        brainscore_vision.load_benchmark('MajajHong2015.IT-nrp')
+    message = str(error.value)
+    assert str(tmp_path / '7a40d16148d6f82939155f0bd976d310857fb156' / 'assy_dicarlo_MajajHong2015_private.nc') in message
+    assert 'stimulus_hvm-private.zip' in message and 'SyntheticMajajHong2015.IT-nrp' in message
+    assert not any(tmp_path.rglob('*.nc'))  # nothing half-written
+
+
+@pytest.fixture(scope='module')
+def scores(installed_plugins):
+    """Teacher and an unrelated untrained model on the synthetic IT benchmarks, via brainscore_vision.score."""
+    import brainscore_vision
+    results = {}
+    for model in ('SyntheticMajajHong2015-teacher', 'alexnet_random'):
+        for metric in ('nrp', 'pls'):
+            results[model, metric] = brainscore_vision.score(
+                model_identifier=model, benchmark_identifier=f'SyntheticMajajHong2015.IT-{metric}')
+    return results
+
+
+def test_nrp_score_attrs_and_pickle(scores):
+    score = scores['SyntheticMajajHong2015-teacher', 'nrp']
+    for key in ('nrp_error', 'ceiling', 'raw', 'error', 'model_identifier', 'benchmark_identifier'):
+        assert key in score.attrs, key
+    assert score.attrs['benchmark_identifier'] == 'SyntheticMajajHong2015.IT-nrp'
+    assert score.attrs['model_identifier'] == 'SyntheticMajajHong2015-teacher'
+    assert score.attrs['nrp_error'] == pytest.approx(float(score.raw))
+    raw = score.raw
+    expected = (raw.attrs['mean_predictor_mae'] - float(raw)) / (raw.attrs['mean_predictor_mae'] - float(score.attrs['ceiling']))
+    assert float(score) == pytest.approx(min(1, max(0, expected)))
+    assert 0 <= float(score) <= 1
+    assert float(pickle.loads(pickle.dumps(score))) == float(score)
+
+
+def test_teacher_scores_above_untrained_model(scores):
+    teacher, other = scores['SyntheticMajajHong2015-teacher', 'nrp'], scores['alexnet_random', 'nrp']
+    # the teacher's features determine the responses up to a nonlinearity and noise: its NRP error
+    # must sit between the noise floor and the mean predictor's, and below the linear baseline's
+    raw = teacher.raw
+    assert float(teacher.attrs['ceiling']) < float(raw) < raw.attrs['mean_predictor_mae']
+    assert float(raw) < raw.attrs['linear_mae']
+    assert float(teacher) > float(other)
+    assert teacher.attrs['nrp_error'] < other.attrs['nrp_error']
+    assert float(scores['SyntheticMajajHong2015-teacher', 'pls']) > float(scores['alexnet_random', 'pls'])
+
+
+def test_uncommitted_model_commits_on_public_images(scores):
+    # alexnet_random has no region-layer map: the layer was chosen offline on the public images
+    pls = scores['alexnet_random', 'pls']
+    assert pls.attrs['layer'].startswith(('features', 'classifier'))
+    assert 0 <= float(pls) <= 1.5

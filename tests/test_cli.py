@@ -1,0 +1,124 @@
+"""The `nrp-plugin compare/score/list` commands (scoring replaced by stand-ins from test_compare)."""
+import json
+
+import pytest
+
+from nrp_plugin import cli, compare
+from test_compare import FAMILY, MODELS, fakes  # noqa: F401 - the fixture
+
+
+def _compare(out, *extra, models=MODELS[:3]):
+    return cli.main(['compare', '--models', *models, '--benchmarks', FAMILY, '--out', str(out), '--quiet',
+                     '--cache-in-out', *extra])
+
+
+def test_compare_writes_tables_and_prints_them(fakes, tmp_path, capsys):  # noqa: F811
+    assert _compare(tmp_path / 'out') == 0
+    printed = capsys.readouterr().out
+    for name in ('table.csv', 'table.md', 'table.json', 'stats.md'):
+        assert (tmp_path / 'out' / name).is_file()
+    table = json.loads((tmp_path / 'out' / 'table.json').read_text())
+    assert {r['model'] for r in table['rows']} == set(MODELS[:3])
+    assert (tmp_path / 'out' / 'table.md').read_text().strip() in printed
+    assert '12 scores (12 computed' in printed
+    assert len(list((tmp_path / 'out' / 'cache').glob('*.json'))) == 12
+    assert _compare(tmp_path / 'out') == 0
+    assert '12 scores (0 computed' in capsys.readouterr().out
+
+
+def test_unknown_identifiers_fail_before_scoring(fakes, tmp_path, capsys):  # noqa: F811
+    code = cli.main(['compare', '--models', 'model_x', '--benchmarks', 'FakeFamilly', '--out', str(tmp_path / 'o')])
+    err = capsys.readouterr().err
+    assert code == 2 and fakes['score'] == [] and fakes['model'] == []
+    assert len(err.strip().splitlines()) == 1 and 'Traceback' not in err
+    assert "'model_x'" in err and 'model_a' in err and 'closest families: FakeFamily' in err
+    assert not (tmp_path / 'o').exists()
+
+
+def test_unwritable_out_fails_before_scoring(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+    def must_not_score(*args):
+        raise AssertionError('scored although --out is unwritable')
+
+    monkeypatch.setattr(compare, 'score_model', must_not_score)
+    monkeypatch.setattr(compare, 'load_model', must_not_score)
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('not a folder')
+    assert _compare(blocker / 'out') == 2
+    err = capsys.readouterr().err
+    assert 'cannot write into --out' in err and len(err.strip().splitlines()) == 1
+
+
+def test_interrupt_leaves_no_table_and_resumes(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+    calls = []
+
+    def interrupting(model, benchmark):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return benchmark(model)
+
+    monkeypatch.setattr(compare, 'score_model', interrupting)
+    assert _compare(tmp_path / 'out') == 130
+    err = capsys.readouterr().err
+    assert 'interrupted' in err and 'Traceback' not in err
+    assert not list((tmp_path / 'out').glob('table.*')) and not (tmp_path / 'out' / 'stats.md').exists()
+    assert len(list((tmp_path / 'out' / 'cache').glob('*.json'))) == 2
+    monkeypatch.setattr(compare, 'score_model', lambda m, b: b(m))
+    assert _compare(tmp_path / 'out') == 0
+    assert '12 scores (10 computed, 2 from the cache' in capsys.readouterr().out
+
+
+def test_scoring_failure_is_one_line_and_keeps_old_tables(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+    assert _compare(tmp_path / 'out') == 0
+    before = (tmp_path / 'out' / 'table.csv').read_text()
+    capsys.readouterr()
+
+    def broken(model, benchmark):
+        raise RuntimeError('boom')
+
+    monkeypatch.setattr(compare, 'score_model', broken)
+    assert _compare(tmp_path / 'out', '--no-cache') == 1
+    err = capsys.readouterr().err
+    assert err.strip() == 'nrp-plugin compare: RuntimeError: boom'
+    assert (tmp_path / 'out' / 'table.csv').read_text() == before
+
+
+def test_search_flags_without_search_module(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+    def missing(search=False, grid_path=None):
+        if search or grid_path:
+            raise compare.CompareError('--search/--grid need nrp_plugin.search, which cannot be imported')
+        return None
+
+    monkeypatch.setattr(compare, 'load_search_grid', missing)
+    assert _compare(tmp_path / 'out', '--search') == 2
+    assert 'nrp_plugin.search' in capsys.readouterr().err
+    assert fakes['score'] == []
+
+
+def test_grid_file_must_exist(fakes, tmp_path, capsys):  # noqa: F811
+    assert _compare(tmp_path / 'out', '--grid', str(tmp_path / 'missing.json')) == 2
+    err = capsys.readouterr().err
+    assert 'missing.json' in err or 'nrp_plugin.search' in err
+
+
+def test_score_command(fakes, capsys):  # noqa: F811
+    assert cli.main(['score', 'model_a', f'{FAMILY}.IT-nrp']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f'model_a on {FAMILY}.IT-nrp: score ')
+    assert 'nrp_error' in out and 'linear_mae' in out
+    assert cli.main(['score', 'model_q', f'{FAMILY}.IT-nrp']) == 2
+    assert 'model_a' in capsys.readouterr().err
+
+
+def test_list_command(capsys, monkeypatch):
+    assert cli.main(['list']) == 0
+    out = capsys.readouterr().out
+    assert 'SyntheticMajajHong2015-teacher' in out and 'SyntheticMajajHong2015.IT-nrp' in out
+    assert 'resnet50_untrained_pruned80' in out and '    MajajHong2015.IT-pls' not in out
+    monkeypatch.setattr(compare, 'registered_identifiers',
+                        lambda root=None: {'model_registry': {'alexnet', 'cornet_s'},
+                                           'benchmark_registry': {'MajajHong2015.IT-pls'}})
+    assert cli.main(['list', '--all']) == 0
+    out = capsys.readouterr().out
+    in_tree = out.split('in-tree')[1]
+    assert 'alexnet' in in_tree and 'MajajHong2015.IT-pls' in in_tree and 'cornet_s\n' not in in_tree
