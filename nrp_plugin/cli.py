@@ -69,8 +69,10 @@ def _compare(args):
     try:
         records = compare.run_compare(models=args.models, families=args.benchmarks, regions=regions,
                                       cache_directory=cache_directory, use_cache=not args.no_cache,
-                                      search_grid=grid, progress=not args.quiet)
+                                      search_grid=grid, progress=not args.quiet,
+                                      reference_pls=args.reference_pls)
         info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
+                'pls': 'brainscore pls' if args.reference_pls else 'pls_torch',
                 'device': args.device, 'search': grid is not None, 'cache': str(cache_directory),
                 'wall_seconds': round(time.time() - started, 1),
                 'recomputed': sum(not r['cached'] for r in records)}
@@ -177,6 +179,9 @@ def build_parser():
     cmp.add_argument('--grid', metavar='PATH.json', help='NRP benchmarks score with NRPErrorMetric(search='
                      'SearchGrid.from_json(PATH))')
     cmp.add_argument('--quiet', action='store_true', help='no progress bars')
+    cmp.add_argument('--reference-pls', action='store_true',
+                     help="score -pls benchmarks with Brain-Score's own (scikit-learn) pls instead of pls_torch, "
+                          "which gives the same scores faster")
     cmp.set_defaults(run=_compare)
 
     one = commands.add_parser('score', help='score one model on one benchmark and print the main attrs')

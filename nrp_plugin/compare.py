@@ -182,7 +182,7 @@ def nrp_metric(search_grid=None):
     return NRPErrorMetric(search=search_grid)
 
 
-def metric_configuration(kind, search_grid=None):
+def metric_configuration(kind, search_grid=None, reference_pls=False):
     """A JSON-able description of the metric a benchmark of ``kind`` scores with: part of the cache key."""
     if kind == 'nrp':
         from .metrics import NRPErrorMetric
@@ -195,7 +195,9 @@ def metric_configuration(kind, search_grid=None):
             described['search'] = _jsonable(search_grid)
         return described
     import brainscore_vision
-    return {'metric': 'brainscore pls', 'brainscore_vision': getattr(brainscore_vision, '__version__', 'unknown')}
+    if reference_pls:
+        return {'metric': 'brainscore pls', 'brainscore_vision': getattr(brainscore_vision, '__version__', 'unknown')}
+    return {'metric': 'pls_torch', 'n_components': 25, 'crossvalidation': 'brainscore pls splits'}
 
 
 def result_key(model, benchmark, configuration, version=None, preset=None):
@@ -247,9 +249,13 @@ class ResultCache:
 # ----------------------------------------------------------------------------------------------
 # scoring (module-level so tests can replace them)
 
-def load_model(identifier):
+def load_model(identifier, regions=REGIONS):
+    """Load a model and route its activations through an in-run memo (each layer computed once)."""
     from brainscore_vision import load_model as _load
-    return _load(identifier)
+    from .activation_memo import memoize_model, model_layers
+    model = _load(identifier)
+    memoize_model(model, prefetch=model_layers(model, regions))
+    return model
 
 
 def load_benchmark(identifier):
@@ -317,8 +323,15 @@ def _progress(iterable, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+def pls_metric():
+    """The PLS metric a comparison scores ``-pls`` benchmarks with unless ``reference_pls``:
+    ``pls_torch``, Brain-Score's PLS (same algorithm, same splits, Pearson r within 1e-8) in kernel form."""
+    from brainscore_vision import load_metric
+    return load_metric('pls_torch', crossvalidation_kwargs=dict(stratification_coord='object_name'))
+
+
 def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None,
-                use_cache=True, search_grid=None, progress=True, log=print):
+                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False):
     """Score every model on every ``<family>.<region>-<pls|nrp>`` benchmark.
 
     Parameters
@@ -331,6 +344,10 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
     search_grid : SearchGrid, optional
         Replace every NRP benchmark's metric with ``NRPErrorMetric(search=search_grid)``.
 
+    reference_pls : bool
+        Score ``-pls`` benchmarks with Brain-Score's own ``pls`` (scikit-learn, slow) instead of
+        ``pls_torch`` (same scores, see :func:`pls_metric`).
+
     Returns
     -------
     list of dict
@@ -339,7 +356,7 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
     """
     cache = ResultCache(cache_directory if cache_directory is not None else result_cache_dir())
     benchmarks = benchmark_identifiers(families, regions)
-    configurations = {kind: metric_configuration(kind, search_grid) for kind in KINDS}
+    configurations = {kind: metric_configuration(kind, search_grid, reference_pls) for kind in KINDS}
     loaded_benchmarks = {}
     records = []
     model_bar = _progress(list(models), desc='models', unit='model', disable=not progress)
@@ -354,11 +371,13 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
             cached = record is not None
             if record is None:
                 if model_obj is None:
-                    model_obj = load_model(model_id)
+                    model_obj = load_model(model_id, regions)
                 if benchmark_id not in loaded_benchmarks:
                     benchmark = load_benchmark(benchmark_id)
                     if kind == 'nrp' and search_grid is not None:
                         benchmark.metric = nrp_metric(search_grid)
+                    if kind == 'pls' and not reference_pls:
+                        benchmark._similarity_metric = pls_metric()
                     loaded_benchmarks[benchmark_id] = benchmark
                 score = score_model(model_obj, loaded_benchmarks[benchmark_id])
                 record = summarize(score, kind)
