@@ -223,6 +223,11 @@ class NRPErrorMetric(_CrossValidatedMetric):
         config = config or self.config
         device = resolve_device(self.device)
         prediction, info = fit_nrp(data, config, self.random_state, device, progress=self.progress)
+        layers = [str(name) for name in data.group_names if name is not None]
+        return self.package(data, prediction, config, layers, info['best_epoch'])
+
+    def package(self, data, prediction, config, layers, best_epoch):
+        """The Score of test predictions of shape (S, n_test, n_targets) made with ``config``."""
         error = scoring.mae(prediction, data.test_targets)
         value, sem, per_split = _summary(error)
         score = Score(value)
@@ -234,9 +239,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
         score.attrs['config'] = config.to_dict()
         score.attrs['max_components'] = int(self.max_components)
         score.attrs['random_state'] = int(self.random_state)
-        score.attrs['layers'] = [str(name) for name in data.group_names if name is not None]
+        score.attrs['layers'] = list(layers)
         score.attrs['n_inputs'] = [int(size) for size in data.group_sizes]
-        score.attrs['best_epoch'] = [int(epoch) for epoch in info['best_epoch']]
+        score.attrs['best_epoch'] = [int(epoch) for epoch in best_epoch]
         score.attrs['split_nrp_error'] = [float(v) for v in per_split]
         if self.with_linear:
             score.attrs.update(linear_attrs(data))

@@ -348,37 +348,18 @@ def score_with_search(metric, data, config=None):
     ``layers`` its input layers; in addition ``search_choices`` (per split), ``search_table`` (validation
     MAE per configuration), ``search_grid`` and ``search_config_per_split``.
     """
-    from brainscore_core.metrics import Score
-
     from .device import resolve_device
-    from .metrics import _median, _split_neuroid, _summary, linear_attrs, mean_predictor_mae
     base = config or metric.config
     grid = SearchGrid.coerce(metric.search)
     device = resolve_device(metric.device)
     prediction, choices, table, best_epoch = nested_search(data, grid, base, metric.random_state, device)
-    error = scoring.mae(prediction, data.test_targets)
-    value, sem, per_split = _summary(error)
-    score = Score(value)
-    score.attrs['error'] = sem
-    score.attrs[Score.RAW_VALUES_KEY] = _split_neuroid(error, data.neuroid_ids)
-    score.attrs['pearson'] = _summary(scoring.pearson(prediction, data.test_targets), _median)[0]
-    score.attrs['mean_predictor_mae'] = _summary(mean_predictor_mae(data))[0]
-    score.attrs['higher_is_better'] = False
     modal = Counter(_choice_key(choice) for choice in choices).most_common(1)[0][0]
-    score.attrs['config'] = _config(base, *modal[1:]).to_dict()
-    score.attrs['max_components'] = int(metric.max_components)
-    score.attrs['random_state'] = int(metric.random_state)
-    score.attrs['layers'] = list(modal[0])
-    score.attrs['n_inputs'] = [int(size) for size in data.group_sizes]
-    score.attrs['best_epoch'] = [int(epoch) for epoch in best_epoch]
-    score.attrs['split_nrp_error'] = [float(v) for v in per_split]
+    score = metric.package(data, prediction, _config(base, *modal[1:]), list(modal[0]), best_epoch)
     score.attrs['search_choices'] = choices
     score.attrs['search_table'] = table
     score.attrs['search_grid'] = grid.to_dict()
     score.attrs['search_config_per_split'] = [_config(base, c['l1_size'], c['l2_size'], c['learning_rate']).to_dict()
                                               for c in choices]
-    if metric.with_linear:
-        score.attrs.update(linear_attrs(data))
     return score
 
 
