@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .activation_memo import memoize_model, model_layers
 from .cache import atomic_write_text, cache_dir
 
 REGIONS = ('V4', 'IT')
@@ -249,13 +250,9 @@ class ResultCache:
 # ----------------------------------------------------------------------------------------------
 # scoring (module-level so tests can replace them)
 
-def load_model(identifier, regions=REGIONS):
-    """Load a model and route its activations through an in-run memo (each layer computed once)."""
+def load_model(identifier):
     from brainscore_vision import load_model as _load
-    from .activation_memo import memoize_model, model_layers
-    model = _load(identifier)
-    memoize_model(model, prefetch=model_layers(model, regions))
-    return model
+    return _load(identifier)
 
 
 def load_benchmark(identifier):
@@ -371,7 +368,9 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
             cached = record is not None
             if record is None:
                 if model_obj is None:
-                    model_obj = load_model(model_id, regions)
+                    model_obj = load_model(model_id)
+                    # each layer's activations computed once for all of this model's benchmarks
+                    memoize_model(model_obj, prefetch=model_layers(model_obj, regions))
                 if benchmark_id not in loaded_benchmarks:
                     benchmark = load_benchmark(benchmark_id)
                     if kind == 'nrp' and search_grid is not None:

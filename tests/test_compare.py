@@ -190,8 +190,9 @@ def test_cache_is_invalidated_by_a_changed_setting(fakes, tmp_path, monkeypatch,
     else:
         original = compare.metric_configuration
         monkeypatch.setattr(compare, 'metric_configuration',
-                            lambda kind, grid=None: dict(original(kind, grid), max_components=1)
-                            if kind == 'nrp' else original(kind, grid))
+                            lambda kind, grid=None, reference=False: dict(original(kind, grid, reference),
+                                                                          max_components=1)
+                            if kind == 'nrp' else original(kind, grid, reference))
     records = _run(tmp_path / 'cache', models=['model_a'])
     cached = {r['benchmark'] for r in records if r['cached']}
     if change == 'configuration':  # only the NRP metric changed: PLS scores are reused
@@ -205,6 +206,8 @@ def test_cache_key_depends_on_search_grid():
     with_grid = compare.metric_configuration('nrp', {'lr': [0.1, 0.01]})
     assert compare.result_key('m', 'b', base)[0] != compare.result_key('m', 'b', with_grid)[0]
     assert compare.metric_configuration('pls', {'lr': [1]}) == compare.metric_configuration('pls')
+    # the PLS implementation is part of the key: Brain-Score's own pls and pls_torch never share results
+    assert compare.metric_configuration('pls', None, True) != compare.metric_configuration('pls')
 
 
 def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
