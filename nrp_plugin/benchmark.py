@@ -45,7 +45,18 @@ class _SelectionSet:
         layer_choice.commit_region(candidate, region, stimuli, assembly.sel(region=region), visual_degrees)
 
 
-class NRPBenchmark(BenchmarkBase):
+class _CeilingOnce:
+    """Compute a benchmark's ceiling once per benchmark object. Brain-Score caches ceilings on disk
+    by benchmark identifier only, which would outlive a regenerated world or a replaced data file."""
+
+    @property
+    def ceiling(self):
+        if getattr(self, '_ceiling_value', None) is None:
+            self._ceiling_value = self._ceiling_func()
+        return self._ceiling_value
+
+
+class NRPBenchmark(_CeilingOnce, BenchmarkBase):
     """NRP-error of a model on one region, as a Brain-Score benchmark.
 
     Parameters
@@ -77,15 +88,6 @@ class NRPBenchmark(BenchmarkBase):
         self.timebins = timebins_from_assembly(assembly)
         super().__init__(identifier=identifier, version=version, parent=parent or self.region, bibtex=bibtex,
                          ceiling_func=lambda: noise_floor(self._assembly_repetition))
-        self._ceiling_value = None
-
-    @property
-    def ceiling(self):
-        """The noise floor, computed once per benchmark object (not cached on disk by identifier, so a
-        changed world or data file can never bring back a stale value)."""
-        if self._ceiling_value is None:
-            self._ceiling_value = self._ceiling_func()
-        return self._ceiling_value
 
     @property
     def metric(self):
@@ -131,22 +133,13 @@ class NRPBenchmark(BenchmarkBase):
         return score
 
 
-class CommittingNeuralBenchmark(NeuralBenchmark):
+class CommittingNeuralBenchmark(_CeilingOnce, NeuralBenchmark):
     """Brain-Score's ``NeuralBenchmark`` (metric and ceiling unchanged), which first commits an
     uncommitted layer model's region on a selection set instead of downloading one."""
 
     def __init__(self, *args, selection_loader=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._selection = _SelectionSet(selection_loader)
-        self._ceiling_value = None
-
-    @property
-    def ceiling(self):
-        """Brain-Score's ceiling of this data, computed once per benchmark object (Brain-Score caches
-        ceilings on disk by benchmark identifier only, which would outlive a regenerated world)."""
-        if self._ceiling_value is None:
-            self._ceiling_value = self._ceiling_func()
-        return self._ceiling_value
 
     def preallocate_memory(self, candidate, raise_if_oom=True):
         # Brain-Score's memory probe reads the region's layer: commit it offline first
