@@ -201,11 +201,25 @@ def metric_configuration(kind, search_grid=None, reference_pls=False):
     return {'metric': 'pls_torch', 'n_components': 25, 'crossvalidation': 'brainscore pls splits'}
 
 
+def world_identity(preset=None):
+    """The synthetic world the registered data load: preset name and configuration hash.
+
+    The hash covers every generation setting and the generator version, so a changed world never
+    reuses scores cached for an older one under the same preset name.
+    """
+    from .synthetic import WorldConfig
+    name = preset if preset is not None else (os.environ.get(PRESET_ENV) or 'default')
+    try:
+        return f'{name}:{WorldConfig.preset(name).config_hash()}'
+    except ValueError:  # not a preset name: the data plugin will refuse it; key on the name alone
+        return name
+
+
 def result_key(model, benchmark, configuration, version=None, preset=None):
     """Hash of everything a cached score depends on."""
     payload = {'format': CACHE_FORMAT, 'model': model, 'benchmark': benchmark, 'configuration': configuration,
                'nrp_plugin': version if version is not None else __version__,
-               'preset': preset if preset is not None else os.environ.get(PRESET_ENV, 'default')}
+               'preset': world_identity(preset)}
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()[:24], payload
 

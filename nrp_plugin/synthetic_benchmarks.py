@@ -1,8 +1,11 @@
 """The synthetic world's data as the SyntheticMajajHong2015 benchmarks use it."""
 import functools
+import pickle
+from importlib.metadata import version
 
 from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
+from .cache import atomic_path
 from .synthetic import load_world
 from .synthetic.world import preset_from_environment
 
@@ -29,3 +32,35 @@ def synthetic_selection():
     data = world()
     assembly = data.get_assembly('public').squeeze('time_bin').transpose('presentation', 'neuroid')
     return data.get_stimulus_set('public'), average_repetition(assembly)
+
+
+def internal_consistency_ceiling(region, access='private'):
+    """Brain-Score's ``internal_consistency`` ceiling of one region, computed once per world.
+
+    The ceiling is a deterministic function of the world's trials, and Brain-Score's split-half
+    computation takes minutes; it is kept beside the world, as
+    ``<world>/ceilings/internal_consistency-<access>-<region>-brainscore<version>.pkl`` (written
+    atomically), so a regenerated world or another Brain-Score version computes it afresh. A
+    read-only world cache only skips the keeping.
+
+    Returns
+    -------
+    brainscore_core.metrics.Score
+        What ``load_ceiling('internal_consistency')`` returns for the region's non-averaged responses.
+    """
+    from brainscore_vision import load_ceiling
+    data = world()
+    path = data.directory / 'ceilings' / (f"internal_consistency-{access}-{region}-"
+                                          f"brainscore{version('brainscore-vision')}.pkl")
+    if path.is_file():
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception:  # an unreadable file (other library versions): compute it again
+            pass
+    ceiling = load_ceiling('internal_consistency')(data.region_assembly(region, access, average_repetitions=False))
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(ceiling))
+    except OSError:
+        pass
+    return ceiling

@@ -48,3 +48,32 @@ def test_ceiled_score_anchors():
     assert ceiled_nrp_score(0.7, 0.5, 0.1) == pytest.approx((0.0, -0.5))
     with pytest.raises(ValueError, match='noise floor'):
         ceiled_nrp_score(0.3, 0.1, 0.2)
+
+
+# --- the synthetic benchmarks' Brain-Score ceiling, kept beside the world ---------------------------
+
+def test_internal_consistency_ceiling_is_computed_once_per_world(tmp_path, monkeypatch):
+    import brainscore_vision
+    from brainscore_core.metrics import Score
+    from nrp_plugin import synthetic_benchmarks
+    from nrp_plugin.synthetic import WorldConfig, load_world
+
+    small = load_world(WorldConfig(seed=5, image_size=32, n_repetitions=4), root=tmp_path)
+    monkeypatch.setattr(synthetic_benchmarks, 'world', lambda: small)
+    seen = []
+
+    def fake_ceiler(assembly):  # records what Brain-Score's ceiling would be given
+        seen.append(assembly)
+        return Score(0.5 + 0.01 * len(seen))
+
+    monkeypatch.setattr(brainscore_vision, 'load_ceiling', lambda name: fake_ceiler)
+    first = synthetic_benchmarks.internal_consistency_ceiling('IT')
+    again = synthetic_benchmarks.internal_consistency_ceiling('IT')
+    assert len(seen) == 1 and float(first) == float(again) == 0.51
+    # it was given the region's trials, not the repetition-averaged responses
+    assert set(seen[0]['region'].values) == {'IT'}
+    assert len(seen[0]['presentation']) == 640 * 4
+    # another region is its own entry; a different world would be another directory
+    synthetic_benchmarks.internal_consistency_ceiling('V4')
+    assert len(seen) == 2
+    assert len(list((small.directory / 'ceilings').glob('*.pkl'))) == 2

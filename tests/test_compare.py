@@ -179,14 +179,17 @@ def test_interrupted_run_resumes_without_recomputing(fakes, tmp_path, monkeypatc
     assert rows == reference
 
 
-@pytest.mark.parametrize('change', ['version', 'preset', 'configuration'])
+@pytest.mark.parametrize('change', ['version', 'preset', 'generator', 'configuration'])
 def test_cache_is_invalidated_by_a_changed_setting(fakes, tmp_path, monkeypatch, change):
     _run(tmp_path / 'cache', models=['model_a'])
     assert len(fakes['score']) == 4
     if change == 'version':
         monkeypatch.setattr(compare, '__version__', '99.0')
     elif change == 'preset':
-        monkeypatch.setenv(compare.PRESET_ENV, 'tiny')
+        monkeypatch.setenv(compare.PRESET_ENV, 'linear')
+    elif change == 'generator':  # same preset name, regenerated world
+        from nrp_plugin.synthetic import world
+        monkeypatch.setattr(world, 'GENERATOR_VERSION', world.GENERATOR_VERSION + 1)
     else:
         original = compare.metric_configuration
         monkeypatch.setattr(compare, 'metric_configuration',

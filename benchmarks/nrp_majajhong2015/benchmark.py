@@ -1,10 +1,10 @@
 """Factories of the NRP and synthetic benchmarks registered in ``__init__.py``."""
-from brainscore_vision import load_ceiling, load_metric
+from brainscore_vision import load_metric
 from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
 from nrp_plugin.benchmark import CommittingNeuralBenchmark, NRPBenchmark
 from nrp_plugin.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, load_region
-from nrp_plugin.synthetic_benchmarks import synthetic_region, synthetic_selection
+from nrp_plugin.synthetic_benchmarks import internal_consistency_ceiling, synthetic_region, synthetic_selection
 
 BIBTEX_MAJAJHONG = """@article{majajhong2015simple,
   title={Simple learned weighted sums of inferior temporal neuronal firing rates accurately predict human core object recognition performance},
@@ -37,10 +37,10 @@ def synthetic_nrp(region):
 
 def synthetic_pls(region):
     """``SyntheticMajajHong2015.<region>-pls``: Brain-Score's ``pls`` metric and ceiling, unchanged."""
-    averaged, repeated = synthetic_region(region, 'private')
-    ceiler = load_ceiling('internal_consistency')
+    averaged, _ = synthetic_region(region, 'private')
     return CommittingNeuralBenchmark(
         identifier=f'SyntheticMajajHong2015.{region}-pls', version=1, assembly=averaged,
         similarity_metric=load_metric('pls', crossvalidation_kwargs=dict(stratification_coord='object_name')),
         visual_degrees=VISUAL_DEGREES, number_of_trials=NUMBER_OF_TRIALS,
-        ceiling_func=lambda: ceiler(repeated), parent=region, selection_loader=synthetic_selection)
+        ceiling_func=lambda: internal_consistency_ceiling(region, 'private'), parent=region,
+        selection_loader=synthetic_selection)

@@ -2,23 +2,27 @@
 
 The network (:class:`TeacherNet`) has four stages, ``v1`` -> ``v2`` -> ``v4`` -> ``it``. Its first
 stage is a fixed bank of Gabor and colour-opponent filters; the later stages have random zero-mean
-kernels drawn from a seeded numpy generator. The ``v4`` stage output (32 channels x 4 x 4 = 512
-features) drives the synthetic V4 sites, the ``it`` stage output (64 x 2 x 2 = 256 features) the IT
-sites. Images reach it exactly as Brain-Score feeds a ``PytorchWrapper`` model: through
+kernels drawn from a seeded numpy generator. The ``v4`` stage output (16 channels x 2 x 2 = 64
+features) drives the synthetic V4 sites, the ``it`` stage output (32 channels, globally pooled) the
+IT sites. Images reach it exactly as Brain-Score feeds a ``PytorchWrapper`` model: through
 ``load_preprocess_images(paths, image_size=TEACHER_IMAGE_SIZE)`` in batches of 64.
 
-Each site (:class:`Readout`) reads a random linear combination of its stage's standardised features
-(V4: a Gaussian receptive field on the 4 x 4 grid times a sparse channel mix; IT: a nearly uniform
-spatial pool times a sparse channel mix), and :func:`site_responses` passes that drive through a
-known nonlinearity whose strength is ``nonlinearity`` in [0, 1]:
+Each region's sites read a small population of hidden *subunits* (:class:`Readout`; 16 per region),
+as IT and V4 population responses are dominated by a few shared tuning dimensions. Subunit ``k``
+reads a random linear combination ``w_k`` of its stage's standardised features (V4: a Gaussian
+receptive field on the 2 x 2 grid times a sparse channel mix; IT: a sparse channel mix), and
+:func:`site_responses` passes the subunits through a known nonlinearity whose strength is
+``nonlinearity`` in [0, 1]:
 
-    u_i   = standardised linear drive of site i
-    a_i   = max(u_i - threshold_i, 0) ** exponent_i                (rectification + expansive power)
-    n_i   = a_i / (sigma + mean_j a_j)                             (divisive normalisation by the region)
-    r_i   = z((1 - nonlinearity) * z(u_i) + nonlinearity * z(n_i))  (z: standardise over images)
-    m_i   = baseline_i + gain_i * r_i                              (noise-free mean response)
+    u_k   = z(w_k . z(features))                                  (standardised subunit drive)
+    a_k   = max(u_k - threshold_k, 0) ** exponent_k               (rectification + expansive power)
+    n_k   = a_k / (sigma + mean_j a_j)                            (divisive normalisation by the population)
+    l_i   = z(sum_k M_ik u_k),   q_i = z(sum_k M_ik z(n_k))       (site i mixes three subunits, M_ik > 0)
+    r_i   = z((1 - nonlinearity) * l_i + nonlinearity * q_i)
+    m_i   = baseline_i + gain_i * r_i                             (noise-free mean response)
 
-Trial responses add Gaussian noise of standard deviation ``noise * noise_factor_i * std(m_i)``.
+``z`` standardises over images. Trial responses add Gaussian noise of standard deviation
+``noise * noise_factor_i * std(m_i)``. At ``nonlinearity=0`` every ``m_i`` is affine in the features.
 """
 import functools
 from dataclasses import dataclass
@@ -77,8 +81,8 @@ def _random_kernel(rng, out_channels, in_channels, size):
 class TeacherNet(nn.Module):
     """The fixed random network; input (n, 3, 96, 96) ImageNet-normalised images.
 
-    Stage outputs: ``v1`` (n, 24, 48, 48), ``v2`` (n, 48, 24, 24), ``v4`` (n, 32, 4, 4),
-    ``it`` (n, 64, 2, 2). The forward pass returns the ``it`` output.
+    Stage outputs: ``v1`` (n, 24, 48, 48), ``v2`` (n, 48, 24, 24), ``v4`` (n, 16, 2, 2),
+    ``it`` (n, 32, 1, 1). The forward pass returns the ``it`` output.
 
     Parameters
     ----------
@@ -90,12 +94,12 @@ class TeacherNet(nn.Module):
         super().__init__()
         self.v1 = nn.Sequential(nn.Conv2d(3, _V1_CHANNELS, 7, stride=2, padding=3), nn.ReLU())
         self.v2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(_V1_CHANNELS, 48, 3, padding=1), nn.ReLU())
-        self.v4 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(48, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(3))
-        self.it = nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2))
+        self.v4 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(48, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(6))
+        self.it = nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2))
         kernels = {'v1': _gabor_bank(),
                    'v2': _random_kernel(seeded_rng(seed, 100, 2), 48, _V1_CHANNELS, 3),
-                   'v4': _random_kernel(seeded_rng(seed, 100, 4), 32, 48, 3),
-                   'it': _random_kernel(seeded_rng(seed, 100, 5), 64, 32, 3)}
+                   'v4': _random_kernel(seeded_rng(seed, 100, 4), 16, 48, 3),
+                   'it': _random_kernel(seeded_rng(seed, 100, 5), 32, 16, 3)}
         with torch.no_grad():
             for name, kernel in kernels.items():
                 conv = next(module for module in getattr(self, name) if isinstance(module, nn.Conv2d))
@@ -159,36 +163,52 @@ def teacher_features(paths, seed=0, layers=('v4', 'it')):
 
 def feature_shape(layer):
     """(channels, height, width) of a stage output."""
-    return {'v1': (_V1_CHANNELS, 48, 48), 'v2': (48, 24, 24), 'v4': (32, 4, 4), 'it': (64, 2, 2)}[layer]
+    return {'v1': (_V1_CHANNELS, 48, 48), 'v2': (48, 24, 24), 'v4': (16, 2, 2), 'it': (32, 1, 1)}[layer]
+
+
+N_SUBUNITS = {'V4': 16, 'IT': 16}
+SUBUNITS_PER_SITE = 3
 
 
 @dataclass
 class Readout:
-    """The hidden parameters of one region's sites.
+    """The hidden parameters of one region's subunits and sites.
 
     Attributes
     ----------
     region : str
-    weights : ndarray, shape (n_sites, n_features)
-        Linear readout of the standardised stage features.
-    threshold, exponent : ndarray, shape (n_sites,)
-        Rectification threshold (in units of the drive's standard deviation) and power.
+    subunit_weights : ndarray, shape (n_subunits, n_features)
+        Linear readout of the standardised stage features by each subunit.
+    threshold, exponent : ndarray, shape (n_subunits,)
+        Rectification threshold (in units of the subunit drive's standard deviation) and power.
+    mixing : ndarray, shape (n_sites, n_subunits)
+        Non-negative weights by which each site sums the subunits (``SUBUNITS_PER_SITE`` non-zero per row).
     baseline, gain : ndarray, shape (n_sites,)
         Mean response level and standard deviation of the noise-free response over images.
     noise_factor : ndarray, shape (n_sites,)
         Per-site multiplier of the region's trial-noise level (log-normal, median exactly 1).
     rf_x, rf_y : ndarray, shape (n_sites,)
-        Receptive-field centre on the stage's grid (cells; NaN-free, IT: the pool's centre of mass).
+        Receptive-field centre on the stage's grid (cells): the mixing-weighted mean of the subunits'.
     """
     region: str
-    weights: np.ndarray
+    subunit_weights: np.ndarray
     threshold: np.ndarray
     exponent: np.ndarray
+    mixing: np.ndarray
     baseline: np.ndarray
     gain: np.ndarray
     noise_factor: np.ndarray
     rf_x: np.ndarray
     rf_y: np.ndarray
+
+    @property
+    def weights(self):
+        """The sites' linear drives as readouts of the standardised features, shape (n_sites, n_features)."""
+        return self.mixing @ self.subunit_weights
+
+    def subunits_of(self, site):
+        """Indices of the subunits site ``site`` sums."""
+        return np.flatnonzero(self.mixing[site])
 
 
 def draw_readout(region, n_sites, rng, noise_spread):
@@ -207,31 +227,37 @@ def draw_readout(region, n_sites, rng, noise_spread):
     Readout
     """
     channels, height, width = feature_shape(REGION_LAYERS[region])
+    n_subunits = N_SUBUNITS[region]
     grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float64)
-    weights = np.zeros((n_sites, channels, height, width))
-    rf_x, rf_y = np.zeros(n_sites), np.zeros(n_sites)
-    n_mixed = 6 if region == 'V4' else 12
-    for site in range(n_sites):
+    weights = np.zeros((n_subunits, channels, height, width))
+    centres = np.zeros((n_subunits, 2))
+    n_mixed = 4 if region == 'V4' else 8
+    for subunit in range(n_subunits):
         channel_weights = rng.normal(0.0, 0.15, channels)
         chosen = rng.choice(channels, n_mixed, replace=False)
         channel_weights[chosen] += rng.normal(0.0, 1.0, n_mixed)
-        if region == 'V4':
+        if height * width > 1:
             cx, cy = rng.uniform(0.0, width - 1), rng.uniform(0.0, height - 1)
-            sigma = rng.uniform(0.6, 1.4)
+            sigma = rng.uniform(0.5, 1.0)
             spatial = np.exp(-((grid_x - cx) ** 2 + (grid_y - cy) ** 2) / (2 * sigma ** 2))
         else:
-            spatial = rng.dirichlet(np.full(height * width, 4.0)).reshape(height, width)
+            spatial = np.ones((height, width))
         spatial = spatial / spatial.sum()
-        rf_x[site], rf_y[site] = (spatial * grid_x).sum(), (spatial * grid_y).sum()
-        weights[site] = channel_weights[:, None, None] * spatial[None]
+        centres[subunit] = (spatial * grid_x).sum(), (spatial * grid_y).sum()
+        weights[subunit] = channel_weights[:, None, None] * spatial[None]
+    mixing = np.zeros((n_sites, n_subunits))
+    for site in range(n_sites):
+        chosen = rng.choice(n_subunits, SUBUNITS_PER_SITE, replace=False)
+        mixing[site, chosen] = rng.uniform(0.5, 1.5, SUBUNITS_PER_SITE)
+    rf = (mixing @ centres) / mixing.sum(axis=1, keepdims=True)
     median_gain = 0.25 if region == 'V4' else 0.2
     noise_factor = np.exp(rng.normal(0.0, noise_spread, n_sites))
     noise_factor /= np.median(noise_factor)  # the median site has exactly the region's noise level
-    return Readout(region=region, weights=weights.reshape(n_sites, -1),
-                   threshold=rng.uniform(-0.5, 0.75, n_sites), exponent=rng.uniform(1.5, 2.5, n_sites),
-                   baseline=rng.uniform(0.05, 0.35, n_sites),
+    return Readout(region=region, subunit_weights=weights.reshape(n_subunits, -1),
+                   threshold=rng.uniform(-0.5, 0.5, n_subunits), exponent=rng.uniform(1.0, 2.0, n_subunits),
+                   mixing=mixing, baseline=rng.uniform(0.05, 0.35, n_sites),
                    gain=median_gain * np.exp(rng.normal(0.0, 0.3, n_sites)),
-                   noise_factor=noise_factor, rf_x=rf_x, rf_y=rf_y)
+                   noise_factor=noise_factor, rf_x=rf[:, 0], rf_y=rf[:, 1])
 
 
 def _standardize(values, axis=0):
@@ -239,8 +265,8 @@ def _standardize(values, axis=0):
     return (values - values.mean(axis=axis, keepdims=True)) / np.where(std > 0, std, 1.0)
 
 
-def linear_drive(features, readout):
-    """Standardised linear drive of every site.
+def subunit_drive(features, readout):
+    """Standardised linear drive of every subunit.
 
     Parameters
     ----------
@@ -249,11 +275,11 @@ def linear_drive(features, readout):
 
     Returns
     -------
-    ndarray, shape (n_images, n_sites), float64
-        Zero mean and unit variance over images per site.
+    ndarray, shape (n_images, n_subunits), float64
+        Zero mean and unit variance over images per subunit.
     """
     standardized = _standardize(features.astype(np.float64))
-    return _standardize(standardized @ readout.weights.T)
+    return _standardize(standardized @ readout.subunit_weights.T)
 
 
 def site_responses(features, readout, nonlinearity):
@@ -271,12 +297,14 @@ def site_responses(features, readout, nonlinearity):
     -------
     ndarray, shape (n_images, n_sites), float64
     """
-    drive = linear_drive(features, readout)
+    drive = subunit_drive(features, readout)
     rectified = np.maximum(drive - readout.threshold, 0.0) ** readout.exponent
     pool = rectified.mean(axis=1, keepdims=True)
     sigma = max(float(np.median(pool)), 1e-6)
-    normalized = rectified / (sigma + pool)
-    blended = (1.0 - nonlinearity) * drive + nonlinearity * _standardize(normalized)
+    normalized = _standardize(rectified / (sigma + pool))
+    linear_part = _standardize(drive @ readout.mixing.T)
+    nonlinear_part = _standardize(normalized @ readout.mixing.T)
+    blended = (1.0 - nonlinearity) * linear_part + nonlinearity * nonlinear_part
     return readout.baseline + readout.gain * _standardize(blended)
 
 

@@ -10,9 +10,11 @@ into place only when complete, so the cache directory is either absent or whole:
     <hash>/neuroids.csv      one row per site: ids, region, animal, arr and its hidden parameters
     <hash>/responses.npy     (n_images, n_repetitions, n_sites) float32 trial responses
     <hash>/expected.npy      (n_images, n_sites) float32 noise-free mean responses
-    <hash>/features_V4.npy   (n_images, 512) float32 teacher ``v4`` features
-    <hash>/features_IT.npy   (n_images, 256) float32 teacher ``it`` features
-    <hash>/readout_V4.npy, readout_IT.npy   (n_sites, n_features) hidden readout weights
+    <hash>/features_V4.npy   (n_images, 64) float32 teacher ``v4`` features
+    <hash>/features_IT.npy   (n_images, 32) float32 teacher ``it`` features
+    <hash>/subunits.csv      one row per hidden subunit: region, index, threshold, exponent
+    <hash>/subunit_weights_V4.npy, subunit_weights_IT.npy   (n_subunits, n_features) subunit readouts
+    <hash>/mixing_V4.npy, mixing_IT.npy   (n_sites, n_subunits) how each site sums the subunits
 """
 import hashlib
 import json
@@ -32,7 +34,7 @@ from nrp_plugin.synthetic import images as stimuli
 from nrp_plugin.synthetic import teacher
 
 IDENTIFIER = 'SyntheticMajajHong2015'
-GENERATOR_VERSION = 1  # bump when generation changes, so old caches are not reused
+GENERATOR_VERSION = 2  # bump when generation changes, so old caches are not reused
 REGIONS = ('V4', 'IT')
 TARGET_CEILINGS = {'V4': 0.89, 'IT': 0.82}  # MajajHong2015 private internal-consistency ceilings
 ACCESS_VARIATIONS = {'public': (0, 3), 'private': (6,)}
@@ -264,7 +266,7 @@ def _neuroid_table(config, readouts, noise_sd):
             animal = animals[site % len(animals)]
             arr = arrays[(site // len(animals)) % len(arrays)]
             rows.append(dict(neuroid_id=f'{region}_{animal}_{arr}_{site:03d}', region=region, animal=animal, arr=arr,
-                             threshold=readout.threshold[site], exponent=readout.exponent[site],
+                             subunits=';'.join(str(k) for k in readout.subunits_of(site)),
                              baseline=readout.baseline[site], gain=readout.gain[site],
                              noise_sd=noise_sd[region][site], rf_x=readout.rf_x[site], rf_y=readout.rf_y[site]))
     return pd.DataFrame(rows)
@@ -274,6 +276,12 @@ def _save_array(path, array):
     with atomic_path(path) as tmp:
         with open(tmp, 'wb') as handle:
             np.save(handle, array)
+
+
+def _subunit_table(readouts):
+    return pd.DataFrame([dict(region=region, subunit=k, threshold=readouts[region].threshold[k],
+                              exponent=readouts[region].exponent[k])
+                         for region in REGIONS for k in range(len(readouts[region].threshold))])
 
 
 def generate_into(config, directory):
@@ -313,10 +321,12 @@ def generate_into(config, directory):
         expected.append(mean.astype(np.float32))
         responses.append(trials)
         _save_array(directory / f'features_{region}.npy', region_features)
-        _save_array(directory / f'readout_{region}.npy', readout.weights.astype(np.float32))
+        _save_array(directory / f'subunit_weights_{region}.npy', readout.subunit_weights.astype(np.float32))
+        _save_array(directory / f'mixing_{region}.npy', readout.mixing.astype(np.float32))
     _save_array(directory / 'expected.npy', np.concatenate(expected, axis=1))
     _save_array(directory / 'responses.npy', np.concatenate(responses, axis=2))
     _neuroid_table(config, readouts, noise_sd).to_csv(directory / 'neuroids.csv', index=False)
+    _subunit_table(readouts).to_csv(directory / 'subunits.csv', index=False)
     manifest = dict(identifier=IDENTIFIER, config=config.to_dict(), config_hash=config.config_hash(),
                     generator_version=GENERATOR_VERSION, n_images=len(table),
                     n_sites={region: config.n_sites(region) for region in REGIONS},
