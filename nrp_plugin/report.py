@@ -182,15 +182,18 @@ def plot_all(rows, out):
 
         fig, axes = plt.subplots(1, len(regions), figsize=(5 * len(regions), 4), squeeze=False)
         for ax, region in zip(axes[0], regions):
-            for model in models:
+            for index, model in enumerate(models):  # one colour per model in every panel
                 row = get.get((model, region))
                 if row and row['pls_score'] is not None and row['nrp_error'] is not None:
                     ax.errorbar(row['pls_score'], row['nrp_error'], xerr=row['pls_score_error'] or 0,
-                                yerr=row['nrp_error_sem'] or 0, fmt='o')
-                    ax.annotate(model, (row['pls_score'], row['nrp_error']), fontsize=7)
+                                yerr=row['nrp_error_sem'] or 0, fmt='o', color=f'C{index % 10}', label=model)
             ax.set_xlabel('PLS score (ceiled r², higher is better)')
             ax.set_ylabel('NRP-error (MAE, lower is better)')
             ax.set_title(f'{family} {region}')
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        if handles:  # labels beside the points overlap when models score alike: one legend below
+            fig.legend(handles, labels, loc='lower center', ncol=min(len(labels), 4), fontsize=7, frameon=False)
+            fig.subplots_adjust(bottom=0.25)
         paths.append(out / f'{family}_nrp_error_vs_pls_score.png')
         _save(fig, paths[-1])
 

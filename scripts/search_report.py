@@ -4,8 +4,7 @@ Data (``--data``):
 
 * ``synthetic`` (default): the default synthetic MajajHong2015 world (generated and cached on first use),
   one region's trial-averaged private-split responses (640 stimuli; IT 168 sites, V4 88) against the
-  teacher's own features as a two-layer source (``v4``: 512 columns, ``it``: 256 columns; each reduced to
-  at most 128 principal components per split).
+  teacher's own features as a two-layer source (``v4``: 64 columns, ``it``: 32 columns).
 * ``generated``: a world of the same size without images: 640 stimuli, 168 sites, ``--layers`` layers of
   128 columns, of which only the first drives the sites (through a rectified square).
 

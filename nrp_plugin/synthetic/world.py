@@ -503,6 +503,25 @@ class SyntheticWorld:
             raise ValueError(f"region={region!r} is unknown; use one of {REGIONS}.")
         return np.load(self.directory / f'features_{region}.npy')[self._mask(access)]
 
+    def teacher_activations(self, region, access='private'):
+        """The teacher features of ``region`` as a model's activations (a ``NeuroidAssembly``).
+
+        Returns
+        -------
+        NeuroidAssembly, shape (n_images, n_features)
+            Presentation coords ``stimulus_id`` and ``object_name``; neuroid coords ``neuroid_id`` and
+            ``layer`` (the teacher stage: ``'v4'`` or ``'it'``), ready for the ``nrp`` and ``pls`` metrics.
+        """
+        from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+        features = self.features(region, access)
+        stimuli = self.get_stimulus_set(access)
+        layer = teacher.REGION_LAYERS[region]
+        return NeuroidAssembly(features, dims=['presentation', 'neuroid'], coords={
+            'stimulus_id': ('presentation', stimuli['stimulus_id'].values),
+            'object_name': ('presentation', stimuli['object_name'].values),
+            'neuroid_id': ('neuroid', [f'{layer}.{i}' for i in range(features.shape[1])]),
+            'layer': ('neuroid', [layer] * features.shape[1])})
+
     def region_assembly(self, region, access='private', average_repetitions=False):
         """One region's responses prepared as Brain-Score's MajajHong2015 benchmark prepares its data.
 
