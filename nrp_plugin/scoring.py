@@ -1,5 +1,4 @@
 """Per-split error measures shared by the metrics (all batched over splits)."""
-import torch
 
 
 def mae(prediction, target):

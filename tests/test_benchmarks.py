@@ -1,7 +1,6 @@
 """NRP and PLS benchmarks, through Brain-Score's own entry points."""
 import pickle
 
-import numpy as np
 import pytest
 
 NRP_IDS = ['MajajHong2015.V4-nrp', 'MajajHong2015.IT-nrp', 'MajajHong2015public.V4-nrp',

@@ -1,8 +1,6 @@
 """The `nrp-plugin compare/score/list` commands (scoring replaced by stand-ins from test_compare)."""
 import json
 
-import pytest
-
 from nrp_plugin import cli, compare
 from test_compare import FAMILY, MODELS, fakes  # noqa: F401 - the fixture
 

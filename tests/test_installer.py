@@ -1,6 +1,5 @@
 """`nrp-plugin install` places the plugin folders where Brain-Score finds them, and takes them out."""
 import os
-import shutil
 from pathlib import Path
 
 import pytest

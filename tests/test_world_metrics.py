@@ -1,5 +1,4 @@
 """The metrics on the synthetic world, with the teacher's own features as the source."""
-import numpy as np
 import pytest
 
 from nrp_plugin.ceiling import noise_floor

@@ -1,6 +1,5 @@
 """Factories of the NRP and synthetic benchmarks registered in ``__init__.py``."""
 from brainscore_vision import load_metric
-from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
 from nrp_plugin.benchmark import CommittingNeuralBenchmark, NRPBenchmark
 from nrp_plugin.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, load_region
