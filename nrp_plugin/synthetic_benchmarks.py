@@ -5,7 +5,7 @@ from importlib.metadata import version
 
 from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
-from .cache import atomic_path
+from .cache import atomic_write_bytes
 from .synthetic import load_world
 from .synthetic.world import preset_from_environment
 
@@ -59,8 +59,7 @@ def internal_consistency_ceiling(region, access='private'):
             pass
     ceiling = load_ceiling('internal_consistency')(data.region_assembly(region, access, average_repetitions=False))
     try:
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(pickle.dumps(ceiling))
+        atomic_write_bytes(path, pickle.dumps(ceiling))
     except OSError:
         pass
     return ceiling

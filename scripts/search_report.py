@@ -33,19 +33,9 @@ import torch  # noqa: E402
 
 
 def synthetic_pair(region):
-    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
-
     from nrp_plugin.synthetic import WorldConfig, load_world
     world = load_world(WorldConfig())
-    stimuli = world.get_stimulus_set('private')
-    blocks = [world.features(name, 'private') for name in ('V4', 'IT')]
-    features = np.concatenate(blocks, axis=1).astype(np.float64)
-    layers = ['v4'] * blocks[0].shape[1] + ['it'] * blocks[1].shape[1]
-    source = NeuroidAssembly(features, dims=['presentation', 'neuroid'], coords={
-        'stimulus_id': ('presentation', stimuli['stimulus_id'].values),
-        'object_name': ('presentation', stimuli['object_name'].values),
-        'neuroid_id': ('neuroid', [f'{layer}.{i}' for i, layer in enumerate(layers)]),
-        'layer': ('neuroid', layers)})
+    source = world.teacher_activations(('V4', 'IT'))
     target = world.region_assembly(region, access='private', average_repetitions=True)
     return source, target
 

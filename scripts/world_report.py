@@ -29,7 +29,7 @@ def main(argv=None):
     warnings.filterwarnings('ignore')
     from brainscore_vision import load_ceiling
 
-    from nrp_plugin.ceiling import noise_floor
+    from nrp_plugin.ceiling import ceiled_nrp_score, noise_floor
     from nrp_plugin.metrics import NRPErrorMetric
     from nrp_plugin.synthetic import WorldConfig, load_world
 
@@ -47,9 +47,9 @@ def main(argv=None):
             world.teacher_activations(region), world.region_assembly(region, 'private', average_repetitions=True))
         seconds = time.time() - start
         nrp, linear, mean = float(score), score.attrs['linear_mae'], score.attrs['mean_predictor_mae']
+        nrp_score, linear_score = (ceiled_nrp_score(error, mean, floor)[1] for error in (nrp, linear))  # unclipped
         print(f'| {region} | {ceiling:.3f} | {floor:.4f} | {nrp:.4f} | {linear:.4f} | {mean:.4f} | '
-              f'{(mean - nrp) / (mean - floor):.3f} | {(mean - linear) / (mean - floor):.3f} | {seconds:.0f} |',
-              flush=True)
+              f'{nrp_score:.3f} | {linear_score:.3f} | {seconds:.0f} |', flush=True)
     return 0
 
 

@@ -201,11 +201,6 @@ class Readout:
     rf_x: np.ndarray
     rf_y: np.ndarray
 
-    @property
-    def weights(self):
-        """The sites' linear drives as readouts of the standardised features, shape (n_sites, n_features)."""
-        return self.mixing @ self.subunit_weights
-
     def subunits_of(self, site):
         """Indices of the subunits site ``site`` sums."""
         return np.flatnonzero(self.mixing[site])

@@ -503,8 +503,14 @@ class SyntheticWorld:
             raise ValueError(f"region={region!r} is unknown; use one of {REGIONS}.")
         return np.load(self.directory / f'features_{region}.npy')[self._mask(access)]
 
-    def teacher_activations(self, region, access='private'):
-        """The teacher features of ``region`` as a model's activations (a ``NeuroidAssembly``).
+    def teacher_activations(self, regions, access='private'):
+        """The teacher features of one or more regions as a model's activations (a ``NeuroidAssembly``).
+
+        Parameters
+        ----------
+        regions : str or sequence of str
+            ``'V4'``, ``'IT'`` or both; each region's stage is one block of columns, in the given order.
+        access : {'private', 'public', None}
 
         Returns
         -------
@@ -513,14 +519,16 @@ class SyntheticWorld:
             ``layer`` (the teacher stage: ``'v4'`` or ``'it'``), ready for the ``nrp`` and ``pls`` metrics.
         """
         from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
-        features = self.features(region, access)
+        regions = [regions] if isinstance(regions, str) else list(regions)
+        blocks = [self.features(region, access) for region in regions]
+        layers = [teacher.REGION_LAYERS[region] for region, block in zip(regions, blocks)
+                  for _ in range(block.shape[1])]
         stimuli = self.get_stimulus_set(access)
-        layer = teacher.REGION_LAYERS[region]
-        return NeuroidAssembly(features, dims=['presentation', 'neuroid'], coords={
+        return NeuroidAssembly(np.concatenate(blocks, axis=1), dims=['presentation', 'neuroid'], coords={
             'stimulus_id': ('presentation', stimuli['stimulus_id'].values),
             'object_name': ('presentation', stimuli['object_name'].values),
-            'neuroid_id': ('neuroid', [f'{layer}.{i}' for i in range(features.shape[1])]),
-            'layer': ('neuroid', [layer] * features.shape[1])})
+            'neuroid_id': ('neuroid', [f'{layer}.{i}' for i, layer in enumerate(layers)]),
+            'layer': ('neuroid', layers)})
 
     def region_assembly(self, region, access='private', average_repetitions=False):
         """One region's responses prepared as Brain-Score's MajajHong2015 benchmark prepares its data.
