@@ -44,6 +44,6 @@ setup(
         'pillow',
     ],
     extras_require={'test': ['pytest>=7']},
-    entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.cli:main']},
+    entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.app.cli:main']},
     cmdclass={'build_py': BuildWithPlugins},
 )

@@ -11,8 +11,8 @@ Timed, each for V4 and IT, with its peak memory:
 
 * ``reference``: Brain-Score's ``pls`` metric (``brainscore_vision.load_metric('pls')``);
 * ``pls_torch``: this package's kernel-form PLS (``load_metric('pls_torch')``);
-* ``nrp``: :class:`nrp_plugin.metrics.NRPErrorMetric`;
-* ``all``: ``pls_torch``, ``NRPErrorMetric`` and :class:`nrp_plugin.metrics.LinearErrorMetric`
+* ``nrp``: :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric`;
+* ``all``: ``pls_torch``, ``NRPErrorMetric`` and :class:`nrp_plugin.brainscore.nrp_metric.LinearErrorMetric`
   one after another, as a full scoring run would call them.
 
 Peak memory is the highest resident set size (sampled every 2 ms) during a call minus the
@@ -196,15 +196,15 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     warnings.filterwarnings('ignore')
-    from nrp_plugin.device import resolve_device
-    from nrp_plugin.installer import install
+    from nrp_plugin.core.device import resolve_device
+    from nrp_plugin.app.installer import install
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     install()
     from brainscore_vision import load_metric
     try:
-        from nrp_plugin.metrics import LinearErrorMetric, NRPErrorMetric
+        from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
     except ImportError as error:  # the NRP metrics are optional for this script
         NRPErrorMetric = LinearErrorMetric = None
         nrp_missing = f"{type(error).__name__}: {error}"

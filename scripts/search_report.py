@@ -15,7 +15,7 @@ Usage::
     python scripts/search_report.py --data generated --layers 3 --out r
 
 Prints the wall time of the search (preparation excluded) and writes the report into ``--out``
-(see :func:`nrp_plugin.search.write_report`) plus ``timing.json``.
+(see :func:`nrp_plugin.search.report.write_report`) plus ``timing.json``.
 """
 import argparse
 import json
@@ -73,7 +73,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore', category=FutureWarning)
 
-    from nrp_plugin.metrics import NRPErrorMetric
+    from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
     from nrp_plugin.search import SearchGrid, write_report
     grid = SearchGrid.from_json(args.grid) if args.grid else SearchGrid.default()
     config = {key: value for key, value in (('max_epochs', args.max_epochs), ('patience', args.patience))

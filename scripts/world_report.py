@@ -29,8 +29,8 @@ def main(argv=None):
     warnings.filterwarnings('ignore')
     from brainscore_vision import load_ceiling
 
-    from nrp_plugin.ceiling import ceiled_nrp_score, noise_floor
-    from nrp_plugin.metrics import NRPErrorMetric
+    from nrp_plugin.brainscore.ceiling import ceiled_nrp_score, noise_floor
+    from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
     from nrp_plugin.synthetic import WorldConfig, load_world
 
     world = load_world(WorldConfig.preset(args.preset))

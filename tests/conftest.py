@@ -18,5 +18,5 @@ def nrp_home(tmp_path_factory):
 @pytest.fixture(scope='session')
 def installed_plugins():
     """Place this repository's plugin folders into the installed brainscore_vision tree."""
-    from nrp_plugin.installer import install
+    from nrp_plugin.app.installer import install
     return install()

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 
-from nrp_plugin.activation_memo import ActivationMemo
+from nrp_plugin.app.activation_memo import ActivationMemo
 
 
 class Stimuli(pd.DataFrame):
@@ -67,3 +67,25 @@ def test_trials_share_activations_unless_variance_is_required():
     memo(stimuli('a'), layers=['L1'], number_of_trials=5, require_variance=True)
     memo(stimuli('a'), layers=['L1'], number_of_trials=5, require_variance=True)
     assert len(extractor.calls) == 3
+
+
+def test_memo_over_a_real_pytorch_wrapper_returns_what_the_wrapper_returns():
+    """With Brain-Score's PytorchWrapper (the teacher's) underneath: one forward pass, identical answers."""
+    from nrp_plugin.synthetic import WorldConfig, load_world
+    from nrp_plugin.synthetic.teacher import teacher_brain_model
+    stimuli = load_world(WorldConfig.preset('default')).get_stimulus_set('public')
+    wrapper = teacher_brain_model().activations_model
+    calls = []
+
+    def counting(stimuli, layers, **kwargs):
+        calls.append(list(layers))
+        return wrapper(stimuli, layers=layers, **kwargs)
+
+    memo = ActivationMemo(counting, prefetch=['v4', 'it'])
+    v4, it = memo(stimuli, layers=['v4']), memo(stimuli, layers=['it'])
+    assert calls == [['v4', 'it']]
+    for layer, answered in (('v4', v4), ('it', it)):
+        direct = wrapper(stimuli, layers=[layer])
+        np.testing.assert_array_equal(answered.values, direct.values)
+        np.testing.assert_array_equal(answered['neuroid_id'].values, direct['neuroid_id'].values)
+        np.testing.assert_array_equal(answered['stimulus_id'].values, direct['stimulus_id'].values)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers import assembly, world
-from nrp_plugin.metrics import LinearErrorMetric, NRPErrorMetric
+from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
 
 METRICS = [NRPErrorMetric, LinearErrorMetric]
 
@@ -90,5 +90,5 @@ def test_bad_parameters():
     with pytest.raises(ValueError, match=r"Unknown cross-validation argument"):
         NRPErrorMetric(crossvalidation_kwargs=dict(folds=3)).spec
     with pytest.raises(ValueError, match=r"Unknown device"):
-        from nrp_plugin.device import resolve_device
+        from nrp_plugin.core.device import resolve_device
         resolve_device('tpu')

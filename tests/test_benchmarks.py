@@ -8,16 +8,16 @@ NRP_IDS = ['MajajHong2015.V4-nrp', 'MajajHong2015.IT-nrp', 'MajajHong2015public.
            'SyntheticMajajHong2015.V4-pls', 'SyntheticMajajHong2015.IT-pls']
 
 
-def test_all_benchmarks_are_registered(installed_plugins):
-    from nrp_plugin.installer import plugin_sources, registrations
-    ours = {identifier for (kind, _), folder in plugin_sources().items() if kind == 'benchmarks'
-            for _, identifier in registrations(folder / '__init__.py')}
-    assert set(NRP_IDS) <= ours
+@pytest.mark.parametrize('identifier', NRP_IDS)
+def test_brainscore_finds_every_benchmark(installed_plugins, identifier):
+    """Brain-Score's own plugin lookup resolves each identifier to this package's benchmark folder."""
+    from brainscore_core.plugin_management.import_plugin import ImportPlugin
+    assert ImportPlugin('brainscore_vision', 'benchmarks', identifier).plugin_dirname == 'nrp_majajhong2015'
 
 
 def test_real_benchmark_offline_names_the_files(installed_plugins, tmp_path, monkeypatch):
     import brainscore_vision
-    from nrp_plugin.majajhong import DataUnavailableError
+    from nrp_plugin.brainscore.majajhong import DataUnavailableError
     from brainscore_core.supported_data_standards.brainio import fetch
     monkeypatch.setenv('BRAINIO_HOME', str(tmp_path))
     monkeypatch.setattr(fetch, '_local_data_path', None, raising=False)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 
-from nrp_plugin.ceiling import ceiled_nrp_score, noise_floor
+from nrp_plugin.brainscore.ceiling import ceiled_nrp_score, noise_floor
 
 
 def repeated(n_stimuli=400, n_sites=30, n_reps=40, sigma=0.6, seed=0):
@@ -55,7 +55,7 @@ def test_ceiled_score_anchors():
 def test_internal_consistency_ceiling_is_computed_once_per_world(tmp_path, monkeypatch):
     import brainscore_vision
     from brainscore_core.metrics import Score
-    from nrp_plugin import synthetic_benchmarks
+    from nrp_plugin.brainscore import synthetic_data as synthetic_benchmarks
     from nrp_plugin.synthetic import WorldConfig, load_world
 
     small = load_world(WorldConfig(seed=5, image_size=32, n_repetitions=4), root=tmp_path)

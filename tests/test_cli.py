@@ -1,7 +1,7 @@
 """The `nrp-plugin compare/score/list` commands (scoring replaced by stand-ins from test_compare)."""
 import json
 
-from nrp_plugin import cli, compare
+from nrp_plugin.app import checks, cli, compare
 from test_compare import FAMILY, MODELS, fakes  # noqa: F401 - the fixture
 
 
@@ -81,22 +81,10 @@ def test_scoring_failure_is_one_line_and_keeps_old_tables(fakes, tmp_path, capsy
     assert (tmp_path / 'out' / 'table.csv').read_text() == before
 
 
-def test_search_flags_without_search_module(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
-    def missing(search=False, grid_path=None):
-        if search or grid_path:
-            raise compare.CompareError('--search/--grid need nrp_plugin.search, which cannot be imported')
-        return None
-
-    monkeypatch.setattr(compare, 'load_search_grid', missing)
-    assert _compare(tmp_path / 'out', '--search') == 2
-    assert 'nrp_plugin.search' in capsys.readouterr().err
-    assert fakes['score'] == []
-
-
 def test_grid_file_must_exist(fakes, tmp_path, capsys):  # noqa: F811
     assert _compare(tmp_path / 'out', '--grid', str(tmp_path / 'missing.json')) == 2
     err = capsys.readouterr().err
-    assert 'missing.json' in err or 'nrp_plugin.search' in err
+    assert 'missing.json: no such file' in err
 
 
 def test_score_command(fakes, capsys):  # noqa: F811
@@ -113,7 +101,7 @@ def test_list_command(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert 'SyntheticMajajHong2015-teacher' in out and 'SyntheticMajajHong2015.IT-nrp' in out
     assert 'resnet50_untrained_pruned80' in out and '    MajajHong2015.IT-pls' not in out
-    monkeypatch.setattr(compare, 'registered_identifiers',
+    monkeypatch.setattr(checks, 'registered_identifiers',
                         lambda root=None: {'model_registry': {'alexnet', 'cornet_s'},
                                            'benchmark_registry': {'MajajHong2015.IT-pls'}})
     assert cli.main(['list', '--all']) == 0

@@ -1,4 +1,4 @@
-"""nrp_plugin.compare and nrp_plugin.report: the runner, its result cache, the tables and statistics."""
+"""nrp_plugin.app.compare and nrp_plugin.app.report: the runner, its result cache, the tables and statistics."""
 import json
 import os
 
@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from brainscore_core.metrics import Score
 
-from nrp_plugin import compare, report
-from nrp_plugin.metrics import _split_neuroid
+from nrp_plugin.app import checks, compare, report, result_cache
+from nrp_plugin.brainscore.nrp_metric import _split_neuroid
+from nrp_plugin.synthetic import world
 
 MODELS = ['model_a', 'model_b', 'resnet50_untrained_pruned50', 'resnet50_untrained_pruned80']
 FAMILY = 'FakeFamily'
 REGISTERED = {'model_registry': set(MODELS) | {'cornet_s_untrained'},
-              'benchmark_registry': set(compare.benchmark_identifiers([FAMILY])),
+              'benchmark_registry': set(checks.benchmark_identifiers([FAMILY])),
               'metric_registry': set(), 'data_registry': set()}
 
 
@@ -78,7 +79,7 @@ def fakes(monkeypatch):
     monkeypatch.setattr(compare, 'load_model', load_model)
     monkeypatch.setattr(compare, 'load_benchmark', load_benchmark)
     monkeypatch.setattr(compare, 'score_model', score_model)
-    monkeypatch.setattr(compare, 'registered_identifiers', lambda root=None: REGISTERED)
+    monkeypatch.setattr(checks, 'registered_identifiers', lambda root=None: REGISTERED)
     return calls
 
 
@@ -184,14 +185,13 @@ def test_cache_is_invalidated_by_a_changed_setting(fakes, tmp_path, monkeypatch,
     _run(tmp_path / 'cache', models=['model_a'])
     assert len(fakes['score']) == 4
     if change == 'version':
-        monkeypatch.setattr(compare, '__version__', '99.0')
+        monkeypatch.setattr(result_cache, '__version__', '99.0')
     elif change == 'preset':
-        monkeypatch.setenv(compare.PRESET_ENV, 'linear')
+        monkeypatch.setenv(world.PRESET_ENV, 'linear')
     elif change == 'generator':  # same preset name, regenerated world
-        from nrp_plugin.synthetic import world
         monkeypatch.setattr(world, 'GENERATOR_VERSION', world.GENERATOR_VERSION + 1)
     else:
-        original = compare.metric_configuration
+        original = result_cache.metric_configuration
         monkeypatch.setattr(compare, 'metric_configuration',
                             lambda kind, grid=None, reference=False: dict(original(kind, grid, reference),
                                                                           max_components=1)
@@ -205,12 +205,12 @@ def test_cache_is_invalidated_by_a_changed_setting(fakes, tmp_path, monkeypatch,
 
 
 def test_cache_key_depends_on_search_grid():
-    base = compare.metric_configuration('nrp')
-    with_grid = compare.metric_configuration('nrp', {'lr': [0.1, 0.01]})
-    assert compare.result_key('m', 'b', base)[0] != compare.result_key('m', 'b', with_grid)[0]
-    assert compare.metric_configuration('pls', {'lr': [1]}) == compare.metric_configuration('pls')
+    base = result_cache.metric_configuration('nrp')
+    with_grid = result_cache.metric_configuration('nrp', {'lr': [0.1, 0.01]})
+    assert result_cache.result_key('m', 'b', base)[0] != result_cache.result_key('m', 'b', with_grid)[0]
+    assert result_cache.metric_configuration('pls', {'lr': [1]}) == result_cache.metric_configuration('pls')
     # the PLS implementation is part of the key: Brain-Score's own pls and pls_torch never share results
-    assert compare.metric_configuration('pls', None, True) != compare.metric_configuration('pls')
+    assert result_cache.metric_configuration('pls', None, True) != result_cache.metric_configuration('pls')
 
 
 def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
@@ -228,13 +228,13 @@ def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
 
 
 def test_unknown_identifiers_list_close_matches(fakes):
-    with pytest.raises(compare.CompareError) as info:
-        compare.check_identifiers(models=['model_c', 'cornet_s_untrainde'], registered=REGISTERED)
+    with pytest.raises(checks.CompareError) as info:
+        checks.check_identifiers(models=['model_c', 'cornet_s_untrainde'], registered=REGISTERED)
     message = str(info.value)
     assert "'model_c'" in message and 'model_a' in message and 'cornet_s_untrained' in message
-    with pytest.raises(compare.CompareError, match='closest families: FakeFamily'):
-        compare.check_families(['FakeFamly'], registered=REGISTERED)
-    compare.check_families([FAMILY], registered=REGISTERED)  # no error
+    with pytest.raises(checks.CompareError, match='closest families: FakeFamily'):
+        checks.check_families(['FakeFamly'], registered=REGISTERED)
+    checks.check_families([FAMILY], registered=REGISTERED)  # no error
 
 
 def test_registered_identifiers_scans_a_tree(tmp_path):
@@ -243,28 +243,13 @@ def test_registered_identifiers_scans_a_tree(tmp_path):
         "model_registry['alpha'] = f\n# model_registry['commented'] = f\n")
     (tmp_path / 'benchmarks' / 'y').mkdir(parents=True)
     (tmp_path / 'benchmarks' / 'y' / '__init__.py').write_text("benchmark_registry['Fam.IT-pls'] = g\n")
-    found = compare.registered_identifiers(tmp_path)
+    found = checks.registered_identifiers(tmp_path)
     assert found['model_registry'] == {'alpha'} and found['benchmark_registry'] == {'Fam.IT-pls'}
-
-
-def test_missing_search_module_errors_clearly(monkeypatch):
-    import builtins
-    real_import = builtins.__import__
-
-    def no_search(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == 'search' and level == 1 or name == 'nrp_plugin.search':
-            raise ImportError('No module named nrp_plugin.search')
-        return real_import(name, globals, locals, fromlist, level)
-
-    monkeypatch.setattr(builtins, '__import__', no_search)
-    assert compare.load_search_grid(False, None) is None
-    with pytest.raises(compare.CompareError, match='nrp_plugin.search'):
-        compare.load_search_grid(True, None)
 
 
 def _cheap_nrp(benchmark):
     """The real benchmark with a short NRP training (3 epochs, 2 splits) so the test stays quick."""
-    from nrp_plugin.metrics import NRPErrorMetric
+    from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
     if benchmark.identifier.endswith('-nrp'):
         benchmark.metric = NRPErrorMetric(config={'max_epochs': 3, 'patience': 2},
                                           crossvalidation_kwargs={'splits': 2})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nrp_plugin import weights
+from nrp_plugin.storage import weights
 from nrp_plugin.architectures import cornet_s as cs
 
 IDENTIFIERS = ('cornet_s', 'cornet_s_untrained')
@@ -131,7 +131,7 @@ def _save_checkpoint(model, path, drop_batch_counters=False):
 def test_checkpoint_loads_through_the_weight_path(tmp_path, monkeypatch):
     """A checkpoint in the published layout (dict with 'state_dict', `module.` prefix, and, like a
     2018 checkpoint, no num_batches_tracked entries) loads into the pretrained model via
-    nrp_plugin.weights, hash check included, and computes exactly what the source model computes."""
+    nrp_plugin.storage.weights, hash check included, and computes exactly what the source model computes."""
     source = cs.cornet_s_untrained(seed=7)
     path = tmp_path / 'cornet_s_epoch43.pth.tar'
     sha1 = _save_checkpoint(source, path, drop_batch_counters=True)
@@ -199,7 +199,7 @@ def test_plugin_registered_and_loads(installed_plugins, tmp_path, monkeypatch):
 
 
 def test_identifiers_do_not_collide_with_in_tree_models(installed_plugins):
-    from nrp_plugin.installer import brainscore_root, registrations
+    from nrp_plugin.app.installer import brainscore_root, registrations
     root = brainscore_root()
     ours = {'nrp_cornet_s', 'nrp_resnet50_pruned'}
     taken = {identifier for init in (root / 'models').glob('*/__init__.py') if init.parent.name not in ours

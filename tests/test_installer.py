@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from nrp_plugin import installer
+from nrp_plugin.app import installer
 
 
 @pytest.fixture
@@ -84,13 +84,13 @@ def test_no_identifier_collides_with_the_installed_tree():
 
 def test_brainscore_loads_our_metrics(installed_plugins):
     import brainscore_vision
-    from nrp_plugin.metrics import LinearErrorMetric, NRPErrorMetric
+    from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
     assert isinstance(brainscore_vision.load_metric('nrp'), NRPErrorMetric)
     assert isinstance(brainscore_vision.load_metric('nrp_linear'), LinearErrorMetric)
 
 
 def test_cli_install_and_uninstall_round_trip(fake_tree, monkeypatch, capsys):
-    from nrp_plugin import cli
+    from nrp_plugin.app import cli
     monkeypatch.setattr(installer, 'brainscore_root', lambda: fake_tree)
     assert cli.main(['install']) == 0
     assert 'placed' in capsys.readouterr().out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import assembly, world
-from nrp_plugin.metrics import LinearErrorMetric, NRPErrorMetric
+from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
 
 
 def test_linear_map_nrp_matches_linear_baseline():
@@ -27,8 +27,8 @@ def test_nonlinear_map_nrp_beats_linear_baseline():
 def test_nrp_splits_are_brainscore_pls_splits(installed_plugins):
     import brainscore_vision
     from brainscore_core.metrics import Score
-    from nrp_plugin.metrics import prepare
-    from nrp_plugin.splits import CrossValidationSpec
+    from nrp_plugin.brainscore.nrp_metric import prepare
+    from nrp_plugin.brainscore.splits import CrossValidationSpec
 
     source, target = world('linear')
     seen = []

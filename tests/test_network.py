@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from nrp_plugin import network
+from nrp_plugin.core import network
 
 
 def data(n_fits=3, n=200, d=12, t=5, seed=0):

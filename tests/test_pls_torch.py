@@ -1,19 +1,16 @@
 """The torch kernel PLS against scikit-learn, and the ``pls_torch`` metric against Brain-Score's ``pls``."""
 import pickle
-import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from sklearn.cross_decomposition import PLSRegression
 
-from nrp_plugin.pls_metric import PLSTorchMetric, pearson_per_column
-from nrp_plugin.pls_torch import TorchPLSRegression, cross_validated_pls, fit_kernel_pls, gram_matrix, \
-    predict_kernel_pls
+from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
+from nrp_plugin.core.kernels import gram_matrix
+from nrp_plugin.pls import TorchPLSRegression, cross_validated_pls, fit_kernel_pls, predict_kernel_pls
 
-REPO = Path(__file__).resolve().parents[1]
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA GPU visible')
 
 
@@ -200,19 +197,26 @@ def test_metric_rejects_bad_input():
         metric(source.values, target)
 
 
-def test_pearson_per_column_matches_scipy():
+def test_pearson_matches_scipy_with_its_constant_column_rule():
     from scipy.stats import pearsonr
+    from nrp_plugin.core.scoring import pearson
     rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(30, 4)), rng.normal(size=(30, 4))
-    b[:, 3] = 1.0
-    r = pearson_per_column(a, b)
-    assert np.allclose(r[:3], [pearsonr(a[:, i], b[:, i])[0] for i in range(3)], atol=1e-12)
-    assert np.isnan(r[3])
+    a, b = rng.normal(size=(2, 30, 5)), rng.normal(size=(2, 30, 5))
+    b[0, :, 3] = 1.0   # constant target column
+    a[1, :, 4] = -2.0  # constant prediction column
+    r = pearson(torch.as_tensor(a), torch.as_tensor(b)).numpy()
+    for s, i in [(s, i) for s in range(2) for i in range(5)]:
+        constant = np.ptp(a[s, :, i]) == 0 or np.ptp(b[s, :, i]) == 0
+        if constant:
+            assert np.isnan(r[s, i])
+        else:
+            assert abs(r[s, i] - pearsonr(a[s, :, i], b[s, :, i])[0]) < 1e-12
 
 
-def test_registration_line():
-    lines = (REPO / 'metrics' / 'nrp_pls_torch' / '__init__.py').read_text().splitlines()
-    assert sum(bool(re.search(r"metric_registry\[['\"]pls_torch['\"]\]", line)) for line in lines) == 1
+def test_registered_in_brainscore(installed_plugins):
+    from brainscore_vision import load_metric
+    metric = load_metric('pls_torch', crossvalidation_kwargs=dict(splits=2))
+    assert isinstance(metric, PLSTorchMetric) and metric.spec.splits == 2
 
 
 # ------------------------------------------------------------------------------------------------ GPU

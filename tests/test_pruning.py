@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nrp_plugin import weights
+from nrp_plugin.storage import weights
 from nrp_plugin.architectures import pruning
 
 LEVELS = tuple(range(0, 90, 10))
@@ -169,7 +169,7 @@ def test_plugin_identifiers_register_and_load(installed_plugins, monkeypatch):
     import torchvision
     from brainscore_core.plugin_management.import_plugin import ImportPlugin
     from brainscore_vision.models.nrp_resnet50_pruned import model as plugin
-    from nrp_plugin.installer import brainscore_root, registrations
+    from nrp_plugin.app.installer import brainscore_root, registrations
     ours = PRETRAINED + UNTRAINED
     for identifier in ours:
         assert ImportPlugin('brainscore_vision', 'models', identifier).plugin_dirname == 'nrp_resnet50_pruned'

@@ -5,8 +5,9 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.utils.estimator_checks import check_estimator
 
-from nrp_plugin.reduction import GroupReduction, kernel_pca_split, gram_matrix
-from nrp_plugin.regressor import NRPRegressor
+from nrp_plugin.core.kernels import gram_matrix
+from nrp_plugin.core.reduction import GroupReduction, kernel_pca_split
+from nrp_plugin.core.regressor import NRPRegressor
 
 # every scikit-learn estimator check runs; none is skipped
 @pytest.mark.parametrize('estimator, check', check_estimator(
@@ -35,7 +36,7 @@ def test_group_reduction_matches_sklearn_pca_and_kernel_form():
     theirs = pca.transform(X[60:]) / np.sqrt(pca.explained_variance_ * 59 / 60)
     signs = np.sign(np.sum(ours * theirs, axis=0))
     np.testing.assert_allclose(ours, theirs * signs, rtol=1e-6, atol=1e-6)
-    gram = gram_matrix(X, 'cpu')
+    gram = gram_matrix(X, device='cpu')
     train, test = kernel_pca_split(gram, torch.arange(60), torch.arange(60, 80), 10)
     std = train.std(dim=0, unbiased=False)
     np.testing.assert_allclose((test / std).numpy(), ours, rtol=1e-6, atol=1e-6)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from helpers import assembly
-from nrp_plugin import search as search_module
-from nrp_plugin.metrics import NRPErrorMetric, prepare
+from nrp_plugin.search import nested as search_module
+from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric, prepare
 from nrp_plugin.search import SearchGrid, nested_search, write_report
-from nrp_plugin.splits import CrossValidationSpec
+from nrp_plugin.brainscore.splits import CrossValidationSpec
 
 FAST = dict(max_epochs=60, patience=10, batch_size=64)
 SPLITS = dict(splits=3)
@@ -69,7 +69,7 @@ def test_nested_search_never_sees_outer_test_stimuli(world, monkeypatch):
         return original(pool_inputs, pool_targets, train_rows, *args, **kwargs)
 
     monkeypatch.setattr(search_module, 'select_configurations', spy)
-    from nrp_plugin.network import NRPConfig
+    from nrp_plugin.core.network import NRPConfig
     _, choices, table, _ = nested_search(data, TINY, NRPConfig(**FAST), random_state=0, device='cpu')
     assert len(given) == 1
     rows = given[0]
@@ -83,7 +83,7 @@ def test_nested_search_never_sees_outer_test_stimuli(world, monkeypatch):
 
 
 def test_test_targets_do_not_change_the_choice(world):
-    from nrp_plugin.network import NRPConfig
+    from nrp_plugin.core.network import NRPConfig
     grid = SearchGrid(l1_sizes=[8, 16], l2_sizes=[0, 8], learning_rates=[3e-3], layer_subsets=[['signal']])
     data = prepare(*world, CrossValidationSpec(splits=3))
     _, choices, table, _ = nested_search(data, grid, NRPConfig(**FAST), random_state=1, device='cpu')

@@ -1,8 +1,8 @@
 """The metrics on the synthetic world, with the teacher's own features as the source."""
 import pytest
 
-from nrp_plugin.ceiling import ceiled_nrp_score, noise_floor
-from nrp_plugin.metrics import NRPErrorMetric
+from nrp_plugin.brainscore.ceiling import ceiled_nrp_score, noise_floor
+from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
 from nrp_plugin.synthetic import WorldConfig, load_world
 
 

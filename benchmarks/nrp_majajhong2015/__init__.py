@@ -1,4 +1,5 @@
 from brainscore_vision import benchmark_registry
+from nrp_plugin import references
 from .benchmark import majajhong_nrp, synthetic_nrp, synthetic_pls
 
 benchmark_registry['MajajHong2015.V4-nrp'] = lambda: majajhong_nrp('V4', 'private')
@@ -11,11 +12,4 @@ benchmark_registry['SyntheticMajajHong2015.IT-nrp'] = lambda: synthetic_nrp('IT'
 benchmark_registry['SyntheticMajajHong2015.V4-pls'] = lambda: synthetic_pls('V4')
 benchmark_registry['SyntheticMajajHong2015.IT-pls'] = lambda: synthetic_pls('IT')
 
-BIBTEX = """@article{anand2021quantifying,
-  title={Quantifying the brain predictivity of artificial neural networks with nonlinear response mapping},
-  author={Anand, Aditi and Sen, Sanchari and Roy, Kaushik},
-  journal={Frontiers in Computational Neuroscience},
-  volume={14},
-  pages={609721},
-  year={2021}
-}"""
+BIBTEX = references.ANAND2021

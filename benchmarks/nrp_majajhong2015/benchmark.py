@@ -1,19 +1,10 @@
 """Factories of the NRP and synthetic benchmarks registered in ``__init__.py``."""
 from brainscore_vision import load_metric
+from nrp_plugin import references
+from nrp_plugin.brainscore.benchmark import CommittingNeuralBenchmark, NRPBenchmark
+from nrp_plugin.brainscore.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, load_region
+from nrp_plugin.brainscore.synthetic_data import internal_consistency_ceiling, synthetic_region, synthetic_selection
 
-from nrp_plugin.benchmark import CommittingNeuralBenchmark, NRPBenchmark
-from nrp_plugin.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, load_region
-from nrp_plugin.synthetic_benchmarks import internal_consistency_ceiling, synthetic_region, synthetic_selection
-
-BIBTEX_MAJAJHONG = """@article{majajhong2015simple,
-  title={Simple learned weighted sums of inferior temporal neuronal firing rates accurately predict human core object recognition performance},
-  author={Majaj, Najib J and Hong, Ha and Solomon, Ethan A and DiCarlo, James J},
-  journal={Journal of Neuroscience},
-  volume={35},
-  number={39},
-  pages={13402--13418},
-  year={2015}
-}"""
 
 
 def majajhong_nrp(region, access):
@@ -23,7 +14,7 @@ def majajhong_nrp(region, access):
     name = 'MajajHong2015' + ('public' if access == 'public' else '')
     return NRPBenchmark(identifier=f'{name}.{region}-nrp', assembly=averaged, assembly_repetition=repeated,
                         visual_degrees=VISUAL_DEGREES, number_of_trials=NUMBER_OF_TRIALS,
-                        parent=region, bibtex=BIBTEX_MAJAJHONG)
+                        parent=region, bibtex=references.MAJAJHONG2015)
 
 
 def synthetic_nrp(region):

@@ -1,6 +1,6 @@
-from nrp_plugin.metrics import NRPErrorMetric
+from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
 
 
 def nrp_metric(*args, **kwargs):
-    """Cross-validated NRP-error (lower is better); see ``nrp_plugin.metrics.NRPErrorMetric``."""
+    """Cross-validated NRP-error (lower is better); see ``nrp_plugin.brainscore.nrp_metric.NRPErrorMetric``."""
     return NRPErrorMetric(*args, **kwargs)

@@ -1,6 +1,6 @@
-from nrp_plugin.metrics import LinearErrorMetric
+from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric
 
 
 def nrp_linear_metric(*args, **kwargs):
-    """The paper's linear baseline under the NRP protocol; see ``nrp_plugin.metrics.LinearErrorMetric``."""
+    """The paper's linear baseline under the NRP protocol; see ``nrp_plugin.brainscore.nrp_metric.LinearErrorMetric``."""
     return LinearErrorMetric(*args, **kwargs)

@@ -1,18 +1,14 @@
 """Brain-Score model plugin: CORnet-S written from its paper (``nrp_plugin.architectures.cornet_s``).
 
-``cornet_s`` loads the published ``cornet_s_epoch43.pth.tar`` through ``nrp_plugin.weights``
+``cornet_s`` loads the published ``cornet_s_epoch43.pth.tar`` through ``nrp_plugin.storage.weights``
 (``$NRP_CORNET_S_WEIGHTS``, caches, then a download); ``cornet_s_untrained`` is the same
 architecture with seeded random weights and needs no file.
 
 Region commitments follow CORnet-S's anatomical mapping: each area's ``output`` module, which the
 recurrent areas call once, on their final time step. No layer selection is run.
 """
-import functools
-
-from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper, load_preprocess_images
-from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
 from nrp_plugin.architectures import cornet_s as architecture
+from nrp_plugin.brainscore.model_commitment import commit_pytorch_model
 
 IDENTIFIERS = ('cornet_s', 'cornet_s_untrained')
 IMAGE_SIZE = 224
@@ -36,18 +32,10 @@ def get_model(identifier, weights_path=None):
         network = architecture.cornet_s_untrained(seed=architecture.DEFAULT_SEED)
         metadata = {'pretrained': False, 'weights': f'seeded initialisation (seed={architecture.DEFAULT_SEED})',
                     'seed': architecture.DEFAULT_SEED}
-    metadata.update({'architecture': 'CORnet-S', 'time_steps': dict(network.time_steps()),
-                     'region_layer_map': dict(REGION_LAYER_MAP),
-                     'nrp_layers': {region: list(layers) for region, layers in NRP_LAYERS.items()}})
-    preprocessing = functools.partial(load_preprocess_images, image_size=IMAGE_SIZE)
-    wrapper = PytorchWrapper(identifier=identifier, model=network, preprocessing=preprocessing)
-    wrapper.image_size = IMAGE_SIZE
-    model = ModelCommitment(identifier=identifier, activations_model=wrapper, layers=list(LAYERS),
-                            behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER,
-                            region_layer_map=dict(REGION_LAYER_MAP), visual_degrees=VISUAL_DEGREES)
-    model.nrp_layers = {region: list(layers) for region, layers in NRP_LAYERS.items()}
-    model.metadata = metadata
-    return model
+    metadata.update({'architecture': 'CORnet-S', 'time_steps': dict(network.time_steps())})
+    return commit_pytorch_model(identifier, network, LAYERS, REGION_LAYER_MAP, NRP_LAYERS, metadata=metadata,
+                                image_size=IMAGE_SIZE, visual_degrees=VISUAL_DEGREES,
+                                behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER)
 
 
 def get_layers(identifier):

@@ -1,7 +1,7 @@
 """Brain-Score model plugin: torchvision ResNet50 pruned by global weight magnitude.
 
 ``resnet50_prunedNN`` (NN = 00, 10, ..., 80): ImageNet weights (``resnet50-0676ba61.pth``, resolved
-by ``nrp_plugin.weights``), with NN% of all Conv2d and Linear weights set to zero by one-shot global
+by ``nrp_plugin.storage.weights``), with NN% of all Conv2d and Linear weights set to zero by one-shot global
 magnitude pruning. ``resnet50_untrained_prunedNN``: the same pruning on a seeded random
 initialisation (no download). Each model carries ``metadata`` (pruning mode, target and measured
 sparsity) and ``nrp_layers`` (candidate NRP-L1 inputs).
@@ -9,13 +9,10 @@ sparsity) and ``nrp_layers`` (candidate NRP-L1 inputs).
 Every sparsity level uses the same fixed region-layer map (no layer selection, no download), so a
 score change across levels comes from the pruning, not from a different layer choice.
 """
-import functools
 import re
 
-from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper, load_preprocess_images
-from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-
 from nrp_plugin.architectures import pruning
+from nrp_plugin.brainscore.model_commitment import commit_pytorch_model
 
 SPARSITY_LEVELS = tuple(range(0, 90, 10))
 PRETRAINED_IDENTIFIERS = tuple(f'resnet50_pruned{level:02d}' for level in SPARSITY_LEVELS)
@@ -43,16 +40,9 @@ def parse_identifier(identifier):
 
 
 def _commit(identifier, network, metadata):
-    preprocessing = functools.partial(load_preprocess_images, image_size=IMAGE_SIZE)
-    wrapper = PytorchWrapper(identifier=identifier, model=network, preprocessing=preprocessing)
-    wrapper.image_size = IMAGE_SIZE
-    model = ModelCommitment(identifier=identifier, activations_model=wrapper, layers=list(LAYERS),
-                            behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER,
-                            region_layer_map=dict(REGION_LAYER_MAP), visual_degrees=VISUAL_DEGREES)
-    model.nrp_layers = {region: list(layers) for region, layers in NRP_LAYERS.items()}
-    model.metadata = dict(metadata, region_layer_map=dict(REGION_LAYER_MAP),
-                          nrp_layers={region: list(layers) for region, layers in NRP_LAYERS.items()})
-    return model
+    return commit_pytorch_model(identifier, network, LAYERS, REGION_LAYER_MAP, NRP_LAYERS, metadata=metadata,
+                                image_size=IMAGE_SIZE, visual_degrees=VISUAL_DEGREES,
+                                behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER)
 
 
 def get_model(identifier, weights_path=None):

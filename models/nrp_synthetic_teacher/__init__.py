@@ -1,11 +1,8 @@
 from brainscore_vision import model_registry
+from nrp_plugin import references
 
 from .model import get_model
 
-BIBTEX = """@misc{nrp_plugin_synthetic_teacher,
-  title={SyntheticMajajHong2015 teacher: the fixed random network that generates the synthetic world},
-  note={nrp_plugin, docs/synthetic_world.md},
-  year={2025}
-}"""
+BIBTEX = references.SYNTHETIC_TEACHER
 
 model_registry['SyntheticMajajHong2015-teacher'] = lambda: get_model('SyntheticMajajHong2015-teacher')

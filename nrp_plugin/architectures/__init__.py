@@ -6,11 +6,10 @@
 * :mod:`nrp_plugin.architectures.pruning`: global magnitude pruning of torchvision's ResNet50, with
   an optional masked fine-tune.
 
-Pretrained weight files are resolved by :mod:`nrp_plugin.weights`.
+Pretrained weight files are resolved by :mod:`nrp_plugin.storage.weights`.
 """
-from nrp_plugin.architectures.cornet_s import CORnetS, cornet_s_pretrained, cornet_s_untrained
-from nrp_plugin.architectures.pruning import (global_magnitude_prune, measure_sparsity, pruned_resnet50,
-                                              resnet50)
+from .cornet_s import CORnetS, cornet_s_pretrained, cornet_s_untrained
+from .pruning import global_magnitude_prune, measure_sparsity, pruned_resnet50, resnet50
 
 __all__ = ['CORnetS', 'cornet_s_pretrained', 'cornet_s_untrained', 'global_magnitude_prune', 'measure_sparsity',
            'pruned_resnet50', 'resnet50']

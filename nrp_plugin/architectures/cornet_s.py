@@ -222,7 +222,7 @@ def state_dict_from_checkpoint(checkpoint):
 
 def load_cornet_s_weights(model, path):
     """Load a CORnet-S checkpoint file into ``model`` (strictly: every key must match)."""
-    from nrp_plugin.weights import WeightsError, load_checkpoint
+    from ..storage.weights import WeightsError, load_checkpoint
     state = state_dict_from_checkpoint(load_checkpoint(path))
     try:
         model.load_state_dict(state, strict=True)
@@ -232,16 +232,16 @@ def load_cornet_s_weights(model, path):
 
 
 def cornet_s_pretrained(weights_path=None, allow_download=None):
-    """Pretrained CORnet-S (``cornet_s_epoch43.pth.tar``), resolved by :mod:`nrp_plugin.weights`.
+    """Pretrained CORnet-S (``cornet_s_epoch43.pth.tar``), resolved by :mod:`nrp_plugin.storage.weights`.
 
     Parameters
     ----------
     weights_path : path, optional
         An explicit checkpoint; otherwise ``$NRP_CORNET_S_WEIGHTS``, the caches, then a download.
     allow_download : bool, optional
-        Passed to :func:`nrp_plugin.weights.resolve_weights`.
+        Passed to :func:`nrp_plugin.storage.weights.resolve_weights`.
     """
-    from nrp_plugin.weights import resolve_weights
+    from ..storage.weights import resolve_weights
     path = resolve_weights('cornet_s', path=weights_path, allow_download=allow_download)
     model = CORnetS()
     load_cornet_s_weights(model, path)

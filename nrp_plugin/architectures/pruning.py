@@ -120,14 +120,14 @@ def resnet50(pretrained=True, weights_path=None, seed=DEFAULT_SEED, allow_downlo
     Parameters
     ----------
     pretrained : bool
-        ``True`` loads the published weights, resolved by :func:`nrp_plugin.weights.resolve_weights`
+        ``True`` loads the published weights, resolved by :func:`nrp_plugin.storage.weights.resolve_weights`
         (``weights_path``, ``$NRP_RESNET50_WEIGHTS``, caches including torchvision's, a download).
         ``False`` initialises with torchvision's own scheme under ``torch.manual_seed(seed)``; the
         global random state is left untouched.
     """
     import torchvision
     if pretrained:
-        from nrp_plugin.weights import WeightsError, load_checkpoint, resolve_weights
+        from ..storage.weights import WeightsError, load_checkpoint, resolve_weights
         path = resolve_weights('resnet50', path=weights_path, allow_download=allow_download)
         with torch.device('meta'):  # no point drawing a random initialisation that is overwritten
             model = torchvision.models.resnet50(weights=None)
@@ -227,7 +227,7 @@ def finetune_pruned(model, masks, imagenet_dir=None, epochs=1, max_steps=None, b
     import torchvision
     from torchvision import transforms
 
-    from nrp_plugin.device import resolve_device
+    from ..core.device import resolve_device
     train_dir = _imagenet_train_dir(imagenet_dir)
     device = resolve_device(device)
     normalize = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])

@@ -4,9 +4,8 @@
 variation levels, runs them through a fixed random network (:mod:`.teacher`) and simulates 88 V4 and
 168 IT sites with a known nonlinearity and trial noise calibrated to MajajHong2015's ceilings.
 """
-from nrp_plugin.synthetic.world import (IDENTIFIER, REGIONS, TARGET_CEILINGS, SyntheticWorld, WorldConfig,
-                                        ensure_world, expected_ceiling, load_world, noise_for_ceiling,
-                                        world_directory)
+from .world import (IDENTIFIER, REGIONS, TARGET_CEILINGS, SyntheticWorld, WorldConfig, ensure_world,
+                    expected_ceiling, load_world, noise_for_ceiling, world_directory)
 
 __all__ = ['IDENTIFIER', 'REGIONS', 'TARGET_CEILINGS', 'SyntheticWorld', 'WorldConfig', 'ensure_world',
            'expected_ceiling', 'load_world', 'noise_for_ceiling', 'world_directory']

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nrp_plugin.cache import atomic_path, atomic_write_text, cache_dir
-from nrp_plugin.synthetic import images as stimuli
-from nrp_plugin.synthetic import teacher
+from ..storage.cache import atomic_path, atomic_write_text, cache_dir
+from . import images as stimuli
+from . import teacher
 
 IDENTIFIER = 'SyntheticMajajHong2015'
 GENERATOR_VERSION = 2  # bump when generation changes, so old caches are not reused
@@ -476,20 +476,6 @@ class SyntheticWorld:
             values = np.asarray(responses[mask], dtype=np.float32)  # (images, reps, sites)
             values = values.transpose(1, 0, 2).reshape(-1, values.shape[2])
             self._cache[key] = self._package(values, access, repetitions=self.config.n_repetitions)
-        return self._cache[key]
-
-    def expected(self, access=None):
-        """The noise-free mean responses (the ground truth a perfect model would predict).
-
-        Returns
-        -------
-        NeuronRecordingAssembly, shape (n_images, n_sites, 1)
-            Same coords as :meth:`get_assembly` without ``repetition``.
-        """
-        key = ('expected', access)
-        if key not in self._cache:
-            values = np.load(self.directory / 'expected.npy')[self._mask(access)]
-            self._cache[key] = self._package(values, access, repetitions=None)
         return self._cache[key]
 
     def features(self, region, access=None):

@@ -5,9 +5,9 @@ from importlib.metadata import version
 
 from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
-from .cache import atomic_write_bytes
-from .synthetic import load_world
-from .synthetic.world import preset_from_environment
+from ..storage.cache import atomic_write_bytes
+from ..synthetic import load_world
+from ..synthetic.world import preset_from_environment
 
 
 @functools.lru_cache(maxsize=None)
@@ -38,7 +38,7 @@ def internal_consistency_ceiling(region, access='private'):
     """Brain-Score's ``internal_consistency`` ceiling of one region, computed once per world.
 
     The ceiling is a deterministic function of the world's trials, and Brain-Score's split-half
-    computation takes minutes; it is kept beside the world, as
+    computation is slow; it is kept beside the world, as
     ``<world>/ceilings/internal_consistency-<access>-<region>-brainscore<version>.pkl`` (written
     atomically), so a regenerated world or another Brain-Score version computes it afresh. A
     read-only world cache only skips the keeping.

@@ -21,15 +21,14 @@ iteration exactly in the ``q``-dimensional space, with its start vector (first n
 target), its stopping rule (squared change of the unit x-weights below ``tol``) and ``max_iter``,
 so predictions agree with scikit-learn to rounding. ``'eigh'`` takes the exact dominant
 eigenvector of ``M_k``; it differs from scikit-learn by however far scikit-learn's power iteration
-stops short of convergence (``tol=1e-6`` on the squared change, i.e. directions within ~1e-3;
-about 2e-4 in the metric's Pearson r in our checks, so it is not the default).
+stops short of convergence (``tol=1e-6`` on the squared change, i.e. directions within ~1e-3),
+so it is not the default; docs/speed.md gives the measured differences.
 
 Data type: float64 by default on every device. Kernel entries are sums over tens of thousands of
 features, and the PLS deflations subtract nearly equal quantities; in float64 predictions agree
-with scikit-learn (which always works in float64) to 1e-10 relative or better. float32 is accepted,
-either for everything (``dtype``) or only for the feature-chunk products that form the kernel
-(``gram_dtype``, the dominant cost: about 1.4x faster on our 2-core CPU); in our checks float32
-moved the metric's Pearson r by about 1e-6 (everything) and 1e-7 (kernel only). float64 stays the default
+with scikit-learn (which always works in float64) to rounding. float32 is accepted, either for
+everything (``dtype``) or only for the feature-chunk products that form the kernel (``gram_dtype``,
+the dominant cost); docs/speed.md gives its measured speed and accuracy. float64 stays the default
 because it keeps a wide margin to Brain-Score's 1e-4 on badly conditioned activations too.
 """
 import warnings
@@ -39,121 +38,15 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 
-from .device import resolve_device
+from ..core.device import resolve_device
+from ..core.kernels import gram_matrix, iter_column_chunks
 
-__all__ = ['gram_matrix', 'KernelPLSFit', 'fit_kernel_pls', 'predict_kernel_pls', 'cross_validated_pls',
+__all__ = ['KernelPLSFit', 'fit_kernel_pls', 'predict_kernel_pls', 'cross_validated_pls',
            'TorchPLSRegression']
 
 #: scikit-learn compares the target residuals against float64's machine epsilon.
 _SKLEARN_EPS = float(np.finfo(np.float64).eps)
-#: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
-_CHUNK_BYTES = 64 * 2 ** 20
 _SOLVERS = ('nipals', 'eigh')
-#: Rows per block of the kernel (only blocks on and above the diagonal are computed).
-_GRAM_BLOCK = 512
-
-
-def _feature_chunk_size(n_rows, dtype, chunk_size=None):
-    if chunk_size is not None:
-        if int(chunk_size) < 1:
-            raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer.")
-        return int(chunk_size)
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    return max(1, _CHUNK_BYTES // max(1, n_rows * itemsize))
-
-
-_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
-
-
-def _column_chunk(X, start, stop, device, dtype, rows=None):
-    """A new contiguous tensor holding columns ``start:stop`` of ``X`` (rows ``rows``, all by default).
-
-    Always a copy (callers modify it in place), made in one step with the type conversion.
-    """
-    if torch.is_tensor(X):
-        chunk = X[:, start:stop]
-        if rows is not None:
-            chunk = chunk[torch.as_tensor(rows, device=chunk.device)]
-        return chunk.to(device=device, dtype=dtype, copy=True).contiguous()
-    if dtype in _NUMPY_DTYPES:
-        if rows is None:
-            chunk = np.array(X[:, start:stop], dtype=_NUMPY_DTYPES[dtype], order='C', copy=True)
-        else:  # fancy indexing already copies
-            chunk = np.ascontiguousarray(X[rows, start:stop], dtype=_NUMPY_DTYPES[dtype])
-        return torch.from_numpy(chunk).to(device=device)
-    chunk = X[:, start:stop] if rows is None else X[rows, start:stop]
-    return torch.from_numpy(np.array(chunk, order='C', copy=True)).to(device=device, dtype=dtype)
-
-
-def _iter_column_chunks(X, device, dtype, chunk_size=None, rows=None):
-    n_samples, n_features = X.shape
-    size = _feature_chunk_size(n_samples, dtype, chunk_size)
-    for start in range(0, n_features, size):
-        stop = min(start + size, n_features)
-        yield start, stop, _column_chunk(X, start, stop, device, dtype, rows)
-
-
-def gram_matrix(X, *, center=True, rows=None, device='auto', dtype=torch.float64, gram_dtype=None,
-                chunk_size=None):
-    """Stimulus-by-stimulus kernel ``(X - c)(X - c)^T``, accumulated over feature chunks.
-
-    Parameters
-    ----------
-    X : ndarray or Tensor, shape (n_samples, n_features)
-        Read in place; only one chunk of columns at a time is copied (to ``device`` and ``gram_dtype``).
-    center : bool or array-like, shape (n_features,)
-        ``True`` subtracts each column's mean over the rows used, ``False`` nothing, an array that
-        vector. Any constant shift leaves the split-wise centred kernels unchanged; removing the
-        overall mean only avoids cancellation when they are formed.
-    rows : array-like of int, shape (n_rows,), optional
-        Use ``X[rows]`` (e.g. to put the stimuli in another order) without copying ``X``.
-    device : {'auto', 'cpu', 'cuda'} or torch.device
-    dtype : torch.dtype
-        Type of the returned kernel (float64 by default, see the module notes).
-    gram_dtype : torch.dtype, optional
-        Type the chunk products are computed in before they are added to the kernel (``dtype`` by
-        default). ``torch.float32`` was about 1.4x faster on our 2-core CPU; on MajajHong-sized workloads
-        it moved Pearson r by less than 1e-7.
-    chunk_size : int, optional
-        Features per chunk; by default chunks of about 64 MiB.
-
-    Returns
-    -------
-    K : Tensor, shape (n_rows, n_rows)
-    """
-    device = resolve_device(device)
-    gram_dtype = gram_dtype or dtype
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {tuple(X.shape)}.")
-    n_features = X.shape[1]
-    n_rows = X.shape[0] if rows is None else len(rows)
-    shift = None
-    if center is not True and center is not False and center is not None:
-        shift = torch.as_tensor(np.asarray(center, dtype=np.float64), device=device, dtype=gram_dtype)
-        if shift.shape != (n_features,):
-            raise ValueError(f"center has shape {tuple(shift.shape)}; expected ({n_features},).")
-    K = torch.zeros((n_rows, n_rows), device=device, dtype=dtype)
-    # K is symmetric: accumulate only the row blocks on and above the diagonal (about 60% of the
-    # products for 2,560 stimuli), then mirror them
-    edges = list(range(0, n_rows, _GRAM_BLOCK)) + [n_rows]
-    blocks = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
-    for start, stop, chunk in _iter_column_chunks(X, device, gram_dtype, chunk_size, rows):
-        if shift is not None:
-            chunk -= shift[start:stop]
-        elif center is True:
-            chunk -= chunk.mean(dim=0, keepdim=True)
-        for i, (a0, a1) in enumerate(blocks):
-            for b0, b1 in blocks[i:]:
-                if gram_dtype == dtype:
-                    K[a0:a1, b0:b1].addmm_(chunk[a0:a1], chunk[b0:b1].T)
-                else:
-                    K[a0:a1, b0:b1] += (chunk[a0:a1] @ chunk[b0:b1].T).to(dtype)
-        del chunk
-    for i, (a0, a1) in enumerate(blocks):
-        K[a0:a1, a0:a1] = 0.5 * (K[a0:a1, a0:a1] + K[a0:a1, a0:a1].T)
-        for b0, b1 in blocks[i + 1:]:
-            K[b0:b1, a0:a1] = K[a0:a1, b0:b1].T
-    return K
 
 
 class KernelPLSFit:
@@ -592,7 +485,7 @@ class TorchPLSRegression(RegressorMixin, BaseEstimator):
         weights = np.empty((n_features, k))
         x_loadings = np.empty((n_features, k))
         shift = torch.as_tensor(x_mean, device=device, dtype=self.dtype)
-        for start, stop, chunk in _iter_column_chunks(X, device, self.dtype, self.chunk_size):
+        for start, stop, chunk in iter_column_chunks(X, device, self.dtype, self.chunk_size):
             chunk -= shift[start:stop]
             coef[:, start:stop] = (B.T @ chunk).cpu().numpy()
             weights[start:stop] = (chunk.T @ U).cpu().numpy()
@@ -616,7 +509,7 @@ class TorchPLSRegression(RegressorMixin, BaseEstimator):
 
     def _column_mean(self, X, device):
         total = torch.zeros(X.shape[1], dtype=torch.float64, device=device)
-        for start, stop, chunk in _iter_column_chunks(X, device, torch.float64, self.chunk_size):
+        for start, stop, chunk in iter_column_chunks(X, device, torch.float64, self.chunk_size):
             total[start:stop] = chunk.mean(dim=0)
         return total.cpu().numpy()
 
@@ -641,7 +534,7 @@ class TorchPLSRegression(RegressorMixin, BaseEstimator):
         coef = torch.as_tensor(self.coef_, device=device, dtype=self.dtype)
         shift = torch.as_tensor(self.x_mean_, device=device, dtype=self.dtype)
         prediction = torch.zeros((X.shape[0], coef.shape[0]), device=device, dtype=self.dtype)
-        for start, stop, chunk in _iter_column_chunks(X, device, self.dtype, self.chunk_size):
+        for start, stop, chunk in iter_column_chunks(X, device, self.dtype, self.chunk_size):
             chunk -= shift[start:stop]
             prediction.addmm_(chunk, coef[:, start:stop].T)
         prediction += torch.as_tensor(self.intercept_, device=device, dtype=self.dtype)

@@ -38,9 +38,6 @@ class ActivationMemo:
         selected = np.isin(np.asarray(assembly['layer'].values), list(layers))
         return assembly[{'neuroid': selected}]
 
-    def clear(self):
-        self._stored.clear()
-
     def __getattr__(self, name):
         return getattr(self._extractor, name)
 
@@ -65,7 +62,7 @@ def memoize_model(model, prefetch=()):
 
 def model_layers(model, regions):
     """The layers a comparison will read for ``regions``: committed layers and NRP candidates."""
-    from .layers import is_committed, is_layer_model, nrp_layers, committed_layer
+    from ..brainscore.layer_choice import is_committed, is_layer_model, nrp_layers, committed_layer
     wanted = []
     for region in regions:
         if is_layer_model(model) and is_committed(model, region):

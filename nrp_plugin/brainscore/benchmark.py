@@ -2,8 +2,8 @@
 
 The benchmark records the model on the target's stimuli (placed on screen at the benchmark's
 visual degrees, as Brain-Score's ``NeuralBenchmark`` does), feeds the activations of the candidate
-layers (:mod:`nrp_plugin.layers`) to :class:`nrp_plugin.metrics.NRPErrorMetric`, and ceils the
-NRP-error with the noise floor (:mod:`nrp_plugin.ceiling`)::
+layers (:mod:`nrp_plugin.brainscore.layer_choice`) to :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric`, and ceils the
+NRP-error with the noise floor (:mod:`nrp_plugin.brainscore.ceiling`)::
 
     score = clip((MAE_mean - NRP_error) / (MAE_mean - floor), 0, 1)
 
@@ -17,9 +17,9 @@ from brainscore_vision.benchmark_helpers.neural_common import NeuralBenchmark, t
 from brainscore_vision.benchmark_helpers.screen import place_on_screen
 from brainscore_vision.benchmarks import BenchmarkBase
 
-from . import layers as layer_choice
+from . import layer_choice
 from .ceiling import ceiled_nrp_score, noise_floor
-from .metrics import NRPErrorMetric
+from .nrp_metric import NRPErrorMetric
 
 
 def _squeeze_time(assembly):

@@ -10,28 +10,10 @@ split; the per-split projections equal an explicit PCA of that split's training 
 import numpy as np
 import torch
 
+from .kernels import gram_matrix
+
 DEFAULT_MAX_COMPONENTS = 128
 _EPS = 1e-12
-
-
-def gram_matrix(features, device, chunk=8192):
-    """``features @ features.T`` in float64, accumulated over column chunks.
-
-    Parameters
-    ----------
-    features : ndarray or Tensor, shape (n_rows, n_columns)
-
-    Returns
-    -------
-    Tensor, shape (n_rows, n_rows), float64, on ``device``
-    """
-    features = torch.as_tensor(features)
-    n_rows, n_columns = features.shape
-    gram = torch.zeros(n_rows, n_rows, dtype=torch.float64, device=device)
-    for start in range(0, n_columns, chunk):
-        block = features[:, start:start + chunk].to(device=device, dtype=torch.float64)
-        gram.addmm_(block, block.T)
-    return gram
 
 
 def _centre_train(gram_train):
@@ -130,7 +112,7 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
             pairs = [_standardise(dense[torch.as_tensor(train, device=device)],
                                   dense[torch.as_tensor(test, device=device)]) for train, test in splits]
         else:
-            gram = gram_matrix(block, device)
+            gram = gram_matrix(block, center=True, device=device)
             k = min(max_components, n_train - 1)
             pairs = []
             for train, test in splits:

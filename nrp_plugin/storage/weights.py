@@ -10,7 +10,7 @@ for, in this order:
    torch's hub cache ``$TORCH_HOME/hub/checkpoints`` (where torchvision keeps its downloads), and
    spec-specific places such as Brain-Score's weight cache ``$BRAINSCORE_HOME/...``;
 4. a download from the published address into torch's hub cache, streamed to a temporary file,
-   hash-checked, and only then renamed into place (:func:`nrp_plugin.cache.atomic_path`).
+   hash-checked, and only then renamed into place (:func:`nrp_plugin.storage.cache.atomic_path`).
    ``NRP_PLUGIN_OFFLINE=1`` skips this step.
 
 Whatever the source, a file is accepted only if its hash matches the published one, so an
@@ -30,7 +30,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from nrp_plugin.cache import atomic_path, cache_root
+from .cache import atomic_path, cache_root
 
 OFFLINE_ENV = 'NRP_PLUGIN_OFFLINE'
 WEIGHTS_DIR_ENV = 'NRP_PLUGIN_WEIGHTS_DIR'

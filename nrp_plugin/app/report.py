@@ -1,6 +1,6 @@
-"""Tables, paired statistics and plots of a comparison run (:func:`nrp_plugin.compare.run_compare`).
+"""Tables, paired statistics and plots of a comparison run (:func:`nrp_plugin.app.compare.run_compare`).
 
-Every file is written atomically (:func:`nrp_plugin.cache.atomic_path`): after a failure or an
+Every file is written atomically (:func:`nrp_plugin.storage.cache.atomic_path`): after a failure or an
 interrupt a table is either the previous complete one or absent, never half written.
 """
 import csv
@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from .cache import atomic_path, atomic_write_text
+from ..storage.cache import atomic_path, atomic_write_text
 
 COLUMNS = ('family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_score', 'pls_score_error',
            'nrp_error', 'nrp_error_sem', 'nrp_score', 'nrp_score_error', 'nrp_pearson',

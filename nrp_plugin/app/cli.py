@@ -32,9 +32,9 @@ def _fail(command, message, code=2):
 
 def _set_device(device):
     import os
-    from .device import ENV_VAR
+    from ..core.device import ENV_VAR
     if device and device != 'auto':
-        from .device import resolve_device
+        from ..core.device import resolve_device
         resolve_device(device)  # a clear error now when CUDA is asked for and absent
         os.environ[ENV_VAR] = device
 
@@ -43,7 +43,7 @@ def _compare(args):
     import os
     import time
     from pathlib import Path
-    from . import compare, report
+    from . import checks, compare, report, result_cache
     os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
@@ -52,18 +52,18 @@ def _compare(args):
         _set_device(args.device)
         regions = list(dict.fromkeys(args.regions))
         problems = []
-        for check in (lambda: compare.check_families(args.benchmarks, regions),
-                      lambda: compare.check_identifiers(models=args.models)):
+        for check in (lambda: checks.check_families(args.benchmarks, regions),
+                      lambda: checks.check_identifiers(models=args.models)):
             try:
                 check()
-            except compare.CompareError as error:
+            except checks.CompareError as error:
                 problems.append(str(error))
         if problems:
-            raise compare.CompareError(' | '.join(problems))
+            raise checks.CompareError(' | '.join(problems))
         grid = compare.load_search_grid(args.search, args.grid)
-        out = compare.check_writable(Path(args.out))
-        cache_directory = compare.result_cache_dir(out) if args.cache_in_out else compare.result_cache_dir()
-    except (compare.CompareError, ValueError) as error:
+        out = checks.check_writable(Path(args.out))
+        cache_directory = result_cache.result_cache_dir(out) if args.cache_in_out else result_cache.result_cache_dir()
+    except (checks.CompareError, ValueError) as error:
         return _fail('compare', str(error))
     started = time.time()
     try:
@@ -94,15 +94,15 @@ def _compare(args):
 
 def _score(args):
     import os
-    from . import compare
+    from . import checks, compare
     os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
     os.environ.setdefault('RESULTCACHING_DISABLE', '1')
     try:
         _set_device(args.device)
-        compare.check_identifiers(models=[args.model], benchmarks=[args.benchmark])
-    except (compare.CompareError, ValueError) as error:
+        checks.check_identifiers(models=[args.model], benchmarks=[args.benchmark])
+    except (checks.CompareError, ValueError) as error:
         return _fail('score', str(error))
     try:
         score = compare.score_model(compare.load_model(args.model), compare.load_benchmark(args.benchmark))
@@ -122,7 +122,7 @@ def _score(args):
 
 
 def _list(args):
-    from . import compare, installer
+    from . import checks, installer
     try:
         sources = installer.plugin_sources()
     except installer.InstallError as error:
@@ -141,7 +141,7 @@ def _list(args):
             for identifier, folder in entries:
                 print(f'    {identifier}    [{folder}]')
     if args.all:
-        registered = compare.registered_identifiers()
+        registered = checks.registered_identifiers()
         mine = {registry: {identifier for identifier, _ in entries} for registry, entries in own.items()}
         print(f'in-tree ({installer.brainscore_root()}):')
         for registry, title in headings:
@@ -160,7 +160,8 @@ def build_parser():
                         ).set_defaults(run=_install)
     commands.add_parser('uninstall', help='remove exactly the folders `install` placed').set_defaults(run=_uninstall)
 
-    from .compare import DEFAULT_FAMILIES, DEFAULT_MODELS, REGIONS
+    from ..synthetic.world import REGIONS
+    from .compare import DEFAULT_FAMILIES, DEFAULT_MODELS
     cmp = commands.add_parser('compare', help='score models on V4/IT under PLS and NRP; write tables and plots')
     cmp.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), metavar='M',
                      help='model identifiers (default: %(default)s)')

@@ -39,7 +39,7 @@ def plugin_sources():
     A wheel carries them in ``nrp_plugin/_plugins/<kind>/<name>``; an editable install finds them
     in the repository root next to the package.
     """
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # nrp_plugin/
     for base in (package_dir / '_plugins', package_dir.parent):
         found = {}
         for kind in PLUGIN_KINDS:
@@ -176,9 +176,3 @@ def uninstall(root=None):
     if manifest_path.exists():
         manifest_path.unlink()
     return removed
-
-
-def installed_folders(root=None):
-    """Folders currently recorded as placed by nrp_plugin."""
-    root = Path(root) if root is not None else brainscore_root()
-    return list(_read_manifest(root).get('folders', []))

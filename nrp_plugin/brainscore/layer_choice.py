@@ -20,7 +20,7 @@ import logging
 
 import numpy as np
 
-from .metrics import LinearErrorMetric
+from .nrp_metric import LinearErrorMetric
 
 _logger = logging.getLogger(__name__)
 

@@ -2,50 +2,22 @@
 
 Both metrics take a model assembly (``source``) and a neural assembly (``target``), each
 presentation x neuroid, and evaluate on exactly the splits Brain-Score's ``pls`` metric draws for
-that target (:mod:`nrp_plugin.splits`). Per split the mapping is fitted on the training stimuli and
+that target (:mod:`nrp_plugin.brainscore.splits`). Per split the mapping is fitted on the training stimuli and
 the mean absolute error (MAE) of its predictions is taken per neuroid on the test stimuli; the
 score is the mean over neuroids, then over splits. Lower is better.
 """
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from brainscore_core.metrics import Metric, Score
 from brainscore_core.supported_data_standards.brainio.assemblies import DataAssembly
 
-from . import linear, network, scoring
-from .device import resolve_device
-from .reduction import DEFAULT_MAX_COMPONENTS, group_slices, prepare_splits
-from .splits import CrossValidationSpec, build_splits
-from .validation import check_pair, check_stratification
-
-
-@dataclass
-class CrossValidatedData:
-    """Everything a mapping needs for all splits, computed once.
-
-    Attributes
-    ----------
-    train_inputs, test_inputs : Tensor, shapes (S, n_train, n_inputs) and (S, n_test, n_inputs)
-    train_targets, test_targets : Tensor, shapes (S, n_train, n_targets) and (S, n_test, n_targets)
-    group_names : list
-    group_sizes : list of int
-    neuroid_ids : ndarray, shape (n_targets,)
-    train_ids, test_ids : list of ndarray of stimulus ids, one per split
-    """
-    train_inputs: torch.Tensor
-    test_inputs: torch.Tensor
-    train_targets: torch.Tensor
-    test_targets: torch.Tensor
-    group_names: list
-    group_sizes: list
-    neuroid_ids: np.ndarray
-    train_ids: list
-    test_ids: list
-
-    @property
-    def n_splits(self):
-        return self.train_inputs.shape[0]
+from ..core import linear, network, scoring
+from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae
+from ..core.device import resolve_device
+from ..core.reduction import DEFAULT_MAX_COMPONENTS, group_slices, prepare_splits
+from ..search import score_with_search
+from .splits import CrossValidationSpec, build_splits, split_indices
+from .validation import align, check_mappable, check_stratification
 
 
 def source_groups(source):
@@ -65,28 +37,26 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
 
     The source's activations are read in place (never copied per split); splits are drawn from the
     target as Brain-Score's ``pls`` metric draws them.
+
+    Returns
+    -------
+    CrossValidatedData
     """
-    check_pair(source, target, spec.stratification_coord)
-    target = target.transpose('presentation', 'neuroid')
+    source, target, source_rows = align(source, target, spec.stratification_coord)
+    check_mappable(source, target)
     check_stratification(target, spec.splits, spec.train_size, spec.stratification_coord)
-    source = source.transpose('presentation', 'neuroid', ...)
     splits = build_splits(target, spec)
-    source_position = {s: i for i, s in enumerate(np.asarray(source['stimulus_id'].values))}
-    target_position = {s: i for i, s in enumerate(np.asarray(target['stimulus_id'].values))}
-    source_splits = [(np.array([source_position[s] for s in train]), np.array([source_position[s] for s in test]))
-                     for train, test in splits]
-    target_splits = [(np.array([target_position[s] for s in train]), np.array([target_position[s] for s in test]))
-                     for train, test in splits]
-    features = np.asarray(source.values)
+    target_splits = split_indices(target['stimulus_id'].values, splits)
+    source_splits = [(source_rows[train], source_rows[test]) for train, test in target_splits]
     groups = source_groups(source)
-    train_inputs, test_inputs, sizes = prepare_splits(features, groups, source_splits, max_components, device)
+    train_inputs, test_inputs, sizes = prepare_splits(np.asarray(source.values), groups, source_splits,
+                                                      max_components, device)
     values = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device)
     train_targets = torch.stack([values[torch.as_tensor(train, device=device)] for train, _ in target_splits])
     test_targets = torch.stack([values[torch.as_tensor(test, device=device)] for _, test in target_splits])
     names, _ = group_slices(groups)
-    neuroid_ids = neuroid_identifiers(target)
-    return CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes, neuroid_ids,
-                              [train for train, _ in splits], [test for _, test in splits])
+    return CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
+                              neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])
 
 
 def neuroid_identifiers(assembly):
@@ -105,43 +75,13 @@ def _split_neuroid(values, neuroid_ids):
 
 def _summary(per_split_neuroid, aggregate=torch.mean):
     """Aggregate over neuroids, then mean and SEM (Brain-Score's ddof=0 std / sqrt(S)) over splits."""
-    per_split = aggregate(per_split_neuroid, dim=1)
-    if isinstance(per_split, tuple) or hasattr(per_split, 'values') and not torch.is_tensor(per_split):
-        per_split = per_split.values
-    per_split = per_split.double().cpu().numpy()
+    per_split = aggregate(per_split_neuroid, dim=1).double().cpu().numpy()
     return float(per_split.mean()), float(per_split.std() / np.sqrt(len(per_split))), per_split
 
 
 def _median(tensor, dim):
-    return torch.from_numpy(np.median(tensor.detach().cpu().numpy(), axis=dim))
-
-
-def fit_nrp(data, config, random_state, device, dtype=torch.float32, progress=None):
-    """Train the NRP on every split of ``data`` at once; return test predictions and training info.
-
-    Returns
-    -------
-    predictions : Tensor, shape (S, n_test, n_targets), float64, in the targets' units
-    info : dict
-    """
-    mean = data.train_targets.mean(dim=1, keepdim=True)
-    std = data.train_targets.std(dim=1, unbiased=False, keepdim=True).clamp(min=1e-12)
-    seeds = [split_seed(random_state, split) for split in range(data.n_splits)]
-    params, mask, info = network.train(data.train_inputs, (data.train_targets - mean) / std, data.group_sizes,
-                                       config, seeds, device, dtype=dtype, progress=progress)
-    standardised = network.predict(params, mask, data.test_inputs, device, dtype=dtype).double()
-    return standardised * std + mean, info
-
-
-def split_seed(random_state, split):
-    """The seed of one split's network: a fixed function of the metric's seed and the split index."""
-    return int(np.random.SeedSequence([int(random_state), int(split)]).generate_state(1)[0])
-
-
-def mean_predictor_mae(data):
-    """MAE of predicting each site's training mean on the test stimuli: (mean, per split-neuroid)."""
-    prediction = data.train_targets.mean(dim=1, keepdim=True).expand_as(data.test_targets)
-    return scoring.mae(prediction, data.test_targets)
+    """Median that skips NaN (a constant column's Pearson r), as Brain-Score's median over neuroids does."""
+    return torch.from_numpy(np.nanmedian(tensor.detach().cpu().numpy(), axis=dim))
 
 
 def linear_attrs(data):
@@ -177,7 +117,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
     Parameters
     ----------
     config : NRPConfig or dict, optional
-        Network and training settings; :class:`nrp_plugin.network.NRPConfig` defaults otherwise.
+        Network and training settings; :class:`nrp_plugin.core.network.NRPConfig` defaults otherwise.
     max_components : int
         Widest input group trained on directly; wider groups are reduced to this many principal
         components fitted on each split's training stimuli.
@@ -218,7 +158,6 @@ class NRPErrorMetric(_CrossValidatedMetric):
     def score_prepared(self, data, config=None):
         """Score already prepared data (see :func:`prepare`), optionally with another config."""
         if self.search is not None:
-            from .search import score_with_search
             return score_with_search(self, data, config)
         config = config or self.config
         device = resolve_device(self.device)

@@ -1,8 +1,8 @@
-"""Brain-Score's ``pls`` metric, computed with the kernel-form torch PLS of :mod:`nrp_plugin.pls_torch`.
+"""Brain-Score's ``pls`` metric, computed with the kernel-form torch PLS of :mod:`nrp_plugin.pls.kernel_pls`.
 
 Semantics are those of ``brainscore_vision.load_metric('pls')`` (``CrossRegressedCorrelation`` with
 ``PLSRegression(n_components=25, scale=False)`` and Pearson r): the same splits, drawn from the
-target's ``stimulus_id`` stratified on ``object_name`` (:func:`nrp_plugin.splits.build_splits`);
+target's ``stimulus_id`` stratified on ``object_name`` (:func:`nrp_plugin.brainscore.splits.build_splits`);
 the source aligned to the target by ``stimulus_id``; per split a fit on the training stimuli, a
 prediction of the test stimuli and Pearson r per neuroid; the median over neuroids per split and the
 mean over splits. The Score carries ``raw`` (split x neuroid r, neuroids ordered by ``neuroid_id``
@@ -12,7 +12,7 @@ the number of splits).
 Two deliberate differences in what is accepted: the source needs no ``object_name`` coordinate
 (Brain-Score asserts one; the splits only use the target's), and extra dimensions of size 1 (e.g. a
 single ``time_bin``) are squeezed away. ``crossvalidation_kwargs`` are read by
-:class:`nrp_plugin.splits.CrossValidationSpec` (``splits``, ``train_size``,
+:class:`nrp_plugin.brainscore.splits.CrossValidationSpec` (``splits``, ``train_size``,
 ``stratification_coord``, ``random_state``); other keys raise a ValueError.
 
 What differs is the cost: the activations are read once, in feature chunks, into the
@@ -26,108 +26,15 @@ import torch
 from brainscore_core.metrics import Metric, Score
 from brainscore_core.supported_data_standards.brainio.assemblies import walk_coords
 
-from .device import resolve_device
-from .pls_torch import cross_validated_pls, gram_matrix
+from ..core.device import resolve_device
+from ..pls.kernel_pls import cross_validated_pls, gram_matrix
+from ..core import scoring
 from .splits import CrossValidationSpec, build_splits, split_indices
+from .validation import align, check_stratification, coord_values
 
-__all__ = ['PLSTorchMetric', 'pearson_per_column']
+__all__ = ['PLSTorchMetric']
 
 DEFAULT_COMPONENTS = 25
-
-
-def _squeeze_to_2d(assembly, name):
-    """The assembly as (presentation, neuroid), dropping extra dimensions of size 1."""
-    if not hasattr(assembly, 'dims') or not hasattr(assembly, 'coords'):
-        raise ValueError(f"The {name} must be a DataAssembly (xarray) with dims ('presentation', 'neuroid'); "
-                         f"got {type(assembly).__name__}.")
-    for dim in assembly.dims:
-        if dim in ('presentation', 'neuroid'):
-            continue
-        if assembly.sizes[dim] != 1:
-            raise ValueError(f"The {name} assembly has a dimension '{dim}' of size {assembly.sizes[dim]}; expected "
-                             f"dims ('presentation', 'neuroid'). Select or average '{dim}' first.")
-        assembly = assembly.squeeze(dim, drop=True)
-    if set(assembly.dims) != {'presentation', 'neuroid'}:
-        raise ValueError(f"The {name} assembly has dims {tuple(assembly.dims)}; expected ('presentation', 'neuroid').")
-    return assembly.transpose('presentation', 'neuroid')
-
-
-def _has_coord(assembly, coord):
-    try:
-        assembly[coord]
-    except KeyError:
-        return False
-    return True
-
-
-def _coord(assembly, coord, name, dim='presentation'):
-    if not _has_coord(assembly, coord):
-        raise ValueError(f"The {name} assembly has no '{coord}' coordinate on '{dim}'.")
-    values = assembly[coord]
-    if values.dims != (dim,):
-        raise ValueError(f"The {name} assembly's '{coord}' coordinate lies on {values.dims}; expected ('{dim}',).")
-    return np.asarray(values.values)
-
-
-def _check_inputs(source, target, spec):
-    """Validate and return ``(source, target, source_rows)``; ``source_rows`` aligns source to target."""
-    source = _squeeze_to_2d(source, 'source')
-    target = _squeeze_to_2d(target, 'target')
-    target_ids = _coord(target, 'stimulus_id', 'target')
-    source_ids = _coord(source, 'stimulus_id', 'source')
-    if spec.stratification_coord:
-        if not _has_coord(target, spec.stratification_coord):
-            raise ValueError(f"The target assembly has no '{spec.stratification_coord}' coordinate to stratify the "
-                             f"splits on; add it, or pass crossvalidation_kwargs=dict(stratification_coord=None).")
-        _coord(target, spec.stratification_coord, 'target')
-    for name, ids in (('target', target_ids), ('source', source_ids)):
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError(f"The {name} assembly repeats stimulus_id values; average repetitions first.")
-    missing = np.setdiff1d(target_ids, source_ids)
-    extra = np.setdiff1d(source_ids, target_ids)
-    if len(missing) or len(extra):
-        detail = []
-        if len(missing):
-            detail.append(f"{len(missing)} target stimuli are absent from the source (e.g. {list(missing[:3])})")
-        if len(extra):
-            detail.append(f"{len(extra)} source stimuli are absent from the target (e.g. {list(extra[:3])})")
-        raise ValueError("Mismatched stimulus sets: " + '; '.join(detail) +
-                         ". Source and target must hold the same stimulus_id values (as Brain-Score's pls requires).")
-    for name, assembly in (('source', source), ('target', target)):
-        dtype = assembly.dtype
-        if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
-            raise ValueError(f"The {name} assembly holds values of dtype {dtype}; expected real numbers.")
-    target_values = np.asarray(target.values, dtype=np.float64)
-    bad = ~np.isfinite(target_values)
-    if bad.any():
-        row = int(np.nonzero(bad.any(axis=1))[0][0])
-        raise ValueError(f"The target assembly contains {int(bad.sum())} NaN/inf value(s) (first at stimulus "
-                         f"{target_ids[row]!r}); remove or impute them before scoring.")
-    position = {stimulus_id: index for index, stimulus_id in enumerate(source_ids)}
-    source_rows = np.array([position[stimulus_id] for stimulus_id in target_ids])
-    return source, target, source_rows
-
-
-def pearson_per_column(prediction, target):
-    """Pearson r of each column pair, as ``scipy.stats.pearsonr`` computes it (NaN for a constant column).
-
-    Parameters
-    ----------
-    prediction, target : ndarray, shape (n_samples, n_columns)
-
-    Returns
-    -------
-    ndarray, shape (n_columns,)
-    """
-    prediction = np.asarray(prediction, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
-    xm = prediction - prediction.mean(axis=0)
-    ym = target - target.mean(axis=0)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        r = (xm * ym).sum(axis=0) / np.sqrt((xm * xm).sum(axis=0) * (ym * ym).sum(axis=0))
-    constant = (np.ptp(prediction, axis=0) == 0) | (np.ptp(target, axis=0) == 0)
-    r[constant] = np.nan
-    return np.clip(r, -1.0, 1.0)
 
 
 class PLSTorchMetric(Metric):
@@ -141,19 +48,19 @@ class PLSTorchMetric(Metric):
         ``random_state``); Brain-Score's defaults otherwise.
     device : {'auto', 'cpu', 'cuda'} or torch.device, default='auto'
     dtype : torch.dtype, default=torch.float64
-        Compute type (see :mod:`nrp_plugin.pls_torch`); float64 agrees with ``pls`` to ~1e-9 in r,
-        float32 to ~1e-6 in our checks.
+        Compute type (see :mod:`nrp_plugin.pls.kernel_pls`); float64 agrees with ``pls`` to rounding,
+        float32 less closely (docs/speed.md).
     solver : {'nipals', 'eigh'}, default='nipals'
         ``'nipals'`` replays scikit-learn's power iteration (r within ~1e-9 of ``pls``); ``'eigh'`` takes
         the exact dominant direction and so differs from ``pls`` by scikit-learn's own convergence
-        error (about 2e-4 in r in our checks).
+        error (docs/speed.md).
     max_iter, tol : int, float
         scikit-learn's power-iteration settings.
     split_batch_size : int, optional
         Splits fitted at once (all by default); lower it to bound memory.
     gram_dtype : torch.dtype, optional
         Type of the feature-chunk products that form the kernel (``dtype`` by default);
-        ``torch.float32`` speeds up the dominant cost on a CPU and moved r by < 1e-7 in our checks.
+        ``torch.float32`` speeds up the dominant cost on a CPU (docs/speed.md).
     chunk_size : int, optional
         Features read per chunk when forming the kernel (about 64 MiB chunks by default).
 
@@ -194,7 +101,10 @@ class PLSTorchMetric(Metric):
         -------
         Score
         """
-        source, target, source_rows = _check_inputs(source, target, self.spec)
+        # NaN/inf in the source show on the kernel's diagonal, read below without a full-size temporary
+        source, target, source_rows = align(source, target, self.spec.stratification_coord,
+                                            check_source_values=False)
+        check_stratification(target, self.spec.splits, self.spec.train_size, self.spec.stratification_coord)
         if self.n_components > source.sizes['neuroid']:
             raise ValueError(f"n_components={self.n_components} exceeds the source's {source.sizes['neuroid']} "
                              f"features (scikit-learn's PLSRegression refuses this too).")
@@ -221,7 +131,8 @@ class PLSTorchMetric(Metric):
             max_iter=self.max_iter, tol=self.tol, split_batch_size=self.split_batch_size)
         del K
         target_values = np.asarray(target.values, dtype=np.float64)
-        r = np.stack([pearson_per_column(prediction.cpu().numpy(), target_values[test])
+        r = np.stack([scoring.pearson(prediction.double().cpu()[None],
+                                      torch.from_numpy(target_values[test])[None])[0].numpy()
                       for prediction, (_, test) in zip(predictions, indices)])
         return self._package(r, target)
 
@@ -229,7 +140,7 @@ class PLSTorchMetric(Metric):
     def _package(r, target):
         """Score of ``r`` (splits x neuroids), laid out as Brain-Score's ``pls`` lays it out."""
         order = np.arange(target.sizes['neuroid'])
-        if _has_coord(target, 'neuroid_id'):
+        if coord_values(target, 'neuroid_id') is not None:
             order = np.argsort(np.asarray(target['neuroid_id'].values), kind='stable')
         coords = {coord: ('neuroid', np.asarray(values)[order]) for coord, dims, values in walk_coords(target)
                   if dims == ('neuroid',)}

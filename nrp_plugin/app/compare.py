@@ -1,0 +1,191 @@
+"""Score models on V4 and IT under Brain-Score's PLS metric and the NRP metric, with a result cache.
+
+:func:`run_compare` loads each model once, scores it on ``<family>.<region>-pls`` and
+``<family>.<region>-nrp`` for every requested family and region, and keeps one small JSON per
+score under the result cache (:func:`result_cache_dir`). A later run with the same model,
+benchmark, metric configuration, ``nrp_plugin`` version and synthetic preset reuses it, so an
+interrupted run resumes where it stopped. The tables and plots are made by :mod:`nrp_plugin.app.report`.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..brainscore.nrp_metric import NRPErrorMetric
+from ..search import SearchGrid
+from ..synthetic.world import REGIONS
+from .activation_memo import memoize_model, model_layers
+from .checks import KINDS, CompareError, benchmark_identifiers
+from .result_cache import ResultCache, jsonable, metric_configuration, result_cache_dir
+
+DEFAULT_FAMILIES = ('SyntheticMajajHong2015',)
+# Offline-capable models covering each architecture and the pruning contrast (0 vs 80%); intermediate
+# sparsities are opt-in (--models) to keep the default run short (docs/speed.md).
+DEFAULT_MODELS = ('cornet_s_untrained', 'resnet50_untrained_pruned00', 'resnet50_untrained_pruned80',
+                  'SyntheticMajajHong2015-teacher')
+
+
+def load_search_grid(search=False, grid_path=None):
+    """The :class:`nrp_plugin.search.SearchGrid` asked for by ``--search``/``--grid``, or None."""
+    if not search and grid_path is None:
+        return None
+    if grid_path is not None:
+        path = Path(grid_path)
+        if not path.is_file():
+            raise CompareError(f"--grid {grid_path}: no such file")
+        try:
+            return SearchGrid.from_json(str(path))
+        except Exception as error:  # noqa: BLE001 - one line for the user
+            raise CompareError(f"--grid {grid_path}: cannot read a search grid ({error})") from None
+    return SearchGrid.default()
+
+
+# ----------------------------------------------------------------------------------------------
+# scoring (module-level so tests can replace them)
+
+def nrp_metric(search_grid=None):
+    """The metric NRP benchmarks score with in this run (None: the benchmark's own default)."""
+    if search_grid is None:
+        return None
+    return NRPErrorMetric(search=search_grid)
+
+
+def load_model(identifier):
+    from brainscore_vision import load_model as _load
+    return _load(identifier)
+
+
+def load_benchmark(identifier):
+    from brainscore_vision import load_benchmark as _load
+    return _load(identifier)
+
+
+def score_model(model, benchmark):
+    """``benchmark(model)``, as ``brainscore_vision.score`` does."""
+    return benchmark(model)
+
+
+def _float(value):
+    if value is None:
+        return None
+    try:
+        return float(np.asarray(getattr(value, 'values', value)).squeeze())
+    except (TypeError, ValueError):
+        return None
+
+
+def model_sparsity(model_obj, identifier):
+    """``model.metadata['measured_sparsity']`` or NN/100 parsed from ``..._prunedNN``; None otherwise."""
+    metadata = getattr(model_obj, 'metadata', None) if model_obj is not None else None
+    if isinstance(metadata, dict) and metadata.get('measured_sparsity') is not None:
+        return float(metadata['measured_sparsity'])
+    match = re.search(r'pruned(\d+)', identifier)
+    return int(match.group(1)) / 100 if match else None
+
+
+def summarize(score, kind):
+    """The numbers the table needs from a benchmark's Score (JSON-able dict)."""
+    attrs = score.attrs
+    record = {'kind': kind, 'score': _float(score), 'score_error': _float(attrs.get('error')),
+              'ceiling': _float(attrs.get('ceiling'))}
+    raw = attrs.get('raw')
+    if kind == 'pls':
+        record['raw_r'] = _float(raw)
+        record['raw_r_error'] = _float(raw.attrs.get('error')) if raw is not None else None
+        return record
+    raw_attrs = raw.attrs
+    record.update(nrp_error=_float(attrs.get('nrp_error', raw)), nrp_error_sem=_float(attrs.get('nrp_error_sem')),
+                  pearson=_float(raw_attrs.get('pearson')),
+                  linear_mae=_float(raw_attrs.get('linear_mae')),
+                  linear_mae_error=_float(raw_attrs.get('linear_mae_error')),
+                  linear_r2=_float(raw_attrs.get('linear_r2')),
+                  linear_r2_error=_float(raw_attrs.get('linear_r2_error')),
+                  mean_predictor_mae=_float(raw_attrs.get('mean_predictor_mae')),
+                  split_nrp_error=[float(v) for v in raw_attrs.get('split_nrp_error', [])],
+                  config=jsonable(raw_attrs.get('config')))
+    linear_raw = raw_attrs.get('linear_raw')
+    if linear_raw is not None:
+        values = np.asarray(getattr(linear_raw, 'values', linear_raw), dtype=float)
+        record['split_linear_mae'] = [float(v) for v in values.reshape(values.shape[0], -1).mean(axis=1)]
+    else:
+        record['split_linear_mae'] = []
+    return record
+
+
+def _progress(iterable, **kwargs):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return iterable
+    return tqdm(iterable, **kwargs)
+
+
+def pls_metric():
+    """The PLS metric a comparison scores ``-pls`` benchmarks with unless ``reference_pls``:
+    ``pls_torch``, Brain-Score's PLS (same algorithm, same splits, Pearson r within 1e-8) in kernel form."""
+    from brainscore_vision import load_metric
+    return load_metric('pls_torch', crossvalidation_kwargs=dict(stratification_coord='object_name'))
+
+
+def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None,
+                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False):
+    """Score every model on every ``<family>.<region>-<pls|nrp>`` benchmark.
+
+    Parameters
+    ----------
+    models, families, regions : sequences of str
+    cache_directory : path, optional
+        Where the per-score JSON files live (:func:`result_cache_dir` by default).
+    use_cache : bool
+        False: recompute every score (the results are still written to the cache).
+    search_grid : SearchGrid, optional
+        Replace every NRP benchmark's metric with ``NRPErrorMetric(search=search_grid)``.
+
+    reference_pls : bool
+        Score ``-pls`` benchmarks with Brain-Score's own ``pls`` (scikit-learn, slow) instead of
+        ``pls_torch`` (same scores, see :func:`pls_metric`).
+
+    Returns
+    -------
+    list of dict
+        One record per (model, benchmark) as :func:`summarize` makes it, plus ``model``,
+        ``benchmark``, ``family``, ``region``, ``sparsity`` and ``cached``.
+    """
+    cache = ResultCache(cache_directory if cache_directory is not None else result_cache_dir())
+    benchmarks = benchmark_identifiers(families, regions)
+    configurations = {kind: metric_configuration(kind, search_grid, reference_pls) for kind in KINDS}
+    loaded_benchmarks = {}
+    records = []
+    model_bar = _progress(list(models), desc='models', unit='model', disable=not progress)
+    for model_id in model_bar:
+        model_obj = None
+        bench_bar = _progress(benchmarks, desc=model_id, unit='benchmark', leave=False, disable=not progress)
+        for benchmark_id in bench_bar:
+            family, rest = benchmark_id.split('.', 1)
+            region, kind = rest.rsplit('-', 1)
+            configuration = configurations[kind]
+            record = cache.get(model_id, benchmark_id, configuration) if use_cache else None
+            cached = record is not None
+            if record is None:
+                if model_obj is None:
+                    model_obj = load_model(model_id)
+                    # each layer's activations computed once for all of this model's benchmarks
+                    memoize_model(model_obj, prefetch=model_layers(model_obj, regions))
+                if benchmark_id not in loaded_benchmarks:
+                    benchmark = load_benchmark(benchmark_id)
+                    if kind == 'nrp' and search_grid is not None:
+                        benchmark.metric = nrp_metric(search_grid)
+                    if kind == 'pls' and not reference_pls:
+                        benchmark._similarity_metric = pls_metric()
+                    loaded_benchmarks[benchmark_id] = benchmark
+                score = score_model(model_obj, loaded_benchmarks[benchmark_id])
+                record = summarize(score, kind)
+                record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,
+                              sparsity=model_sparsity(model_obj, model_id))
+                record = cache.put(model_id, benchmark_id, configuration, record)
+            record = dict(record, cached=cached)
+            record.pop('key', None)
+            records.append(record)
+        del model_obj
+    return records

@@ -1,0 +1,197 @@
+"""Nested grid search over the NRP's input layers, layer sizes and learning rate.
+
+Anand, Sen & Roy (2021) choose the NRP's input layers, NRP-L1/NRP-L2 sizes and learning rate by grid
+search (their Fig. 3A shows the error against the L1/L2 sizes). Here the search is nested inside the
+cross-validation so that it never sees a test image: for every outer split,
+
+1. an inner validation part (``inner_validation_fraction`` of the outer training stimuli, drawn with
+   a seed fixed per split) is carved from the outer *training* rows only;
+2. every grid configuration is trained on the rest of the outer training rows and its mean absolute
+   error (MAE, in the targets' units, mean over neuroids) is measured on the inner validation part;
+3. the configuration with the lowest inner-validation MAE is retrained on all outer training rows and
+   evaluated on the outer test rows, exactly as the plain metric evaluates its fixed configuration.
+
+All outer splits of one configuration train together as one batch (:func:`nrp_plugin.core.network.train`).
+A layer subset keeps the columns of the chosen groups of the prepared inputs; those were reduced with
+a PCA fitted on each split's outer training rows only, so the subset selection adds no leak.
+
+Use it through the metric, ``NRPErrorMetric(search=SearchGrid.default())``, or on prepared data with
+:func:`score_with_search`; :func:`nrp_plugin.search.report.write_report` writes the validation table and the L1 x L2 heat-map.
+"""
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..core import scoring
+from ..core.crossval import fit_predict_nrp, split_seed
+from ..core.device import resolve_device
+from .grid import SearchGrid
+
+def inner_seed(random_state, split):
+    """Seed of one split's inner validation carve-out and inner networks (fixed per split)."""
+    return int(np.random.SeedSequence([int(random_state), int(split), 7919]).generate_state(1)[0])
+
+
+def _columns(group_names, group_sizes, layers):
+    """Column indices of ``layers`` in the prepared inputs, and each chosen group's width."""
+    names = [None if name is None else str(name) for name in group_names]
+    offsets = np.concatenate([[0], np.cumsum(group_sizes)]).astype(int)
+    columns, sizes = [], []
+    for name in layers:
+        index = names.index(name)
+        columns.append(np.arange(offsets[index], offsets[index + 1]))
+        sizes.append(int(group_sizes[index]))
+    return torch.as_tensor(np.concatenate(columns)), sizes
+
+
+def _config(base, l1, l2, rate):
+    return replace(base, l1_size=int(l1), l2_size=int(l2), learning_rate=float(rate))
+
+
+def _take(tensor, rows):
+    return torch.stack([tensor[s][torch.as_tensor(r, dtype=torch.long, device=tensor.device)]
+                        for s, r in enumerate(rows)])
+
+
+def select_configurations(pool_inputs, pool_targets, train_rows, group_names, group_sizes, grid, base_config,
+                          random_state=0, device='cpu', progress=None):
+    """Choose one configuration per outer split using only that split's outer training rows.
+
+    Parameters
+    ----------
+    pool_inputs : Tensor, shape (S, n_pool, n_inputs)
+        Prepared inputs of split ``s``'s stimuli (the rows given in ``train_rows[s]`` are its outer
+        training stimuli; any other row is never read).
+    pool_targets : Tensor, shape (S, n_pool, n_targets)
+    train_rows : list of S int arrays, all of one length
+        Rows of the pool that are split ``s``'s outer training stimuli.
+    group_names, group_sizes : as in :class:`nrp_plugin.core.crossval.CrossValidatedData`
+    grid : SearchGrid
+    base_config : NRPConfig
+        Everything but ``l1_size``, ``l2_size`` and ``learning_rate`` is taken from it.
+
+    Returns
+    -------
+    choices : list of S dicts
+        ``layers``, ``l1_size``, ``l2_size``, ``learning_rate``, ``validation_mae``.
+    table : list of dicts, one per configuration
+        ``layers``, ``l1_size``, ``l2_size``, ``learning_rate``, ``validation_mae`` (mean over splits),
+        ``split_validation_mae`` (per split), ``best_epoch`` (per split).
+    """
+    n_splits = pool_inputs.shape[0]
+    rows = [np.asarray(r, dtype=int) for r in train_rows]
+    if len(rows) != n_splits or len({len(r) for r in rows}) != 1:
+        raise ValueError("train_rows needs one index array per split, all of the same length.")
+    n_train = len(rows[0])
+    n_validation = max(1, int(round(grid.inner_validation_fraction * n_train)))
+    if n_train - n_validation < 4:
+        raise ValueError(f"{n_train} training stimuli are too few for an inner validation part of "
+                         f"{grid.inner_validation_fraction}.")
+    fit_rows, validation_rows, seeds = [], [], []
+    for split, r in enumerate(rows):
+        seed = inner_seed(random_state, split)
+        order = np.random.default_rng(seed).permutation(n_train)
+        validation_rows.append(r[order[:n_validation]])
+        fit_rows.append(r[order[n_validation:]])
+        seeds.append(seed)
+    fit_x, fit_y = _take(pool_inputs, fit_rows), _take(pool_targets, fit_rows)
+    val_x, val_y = _take(pool_inputs, validation_rows), _take(pool_targets, validation_rows)
+    table = []
+    configurations = grid.configurations(group_names)
+    for index, (layers, l1, l2, rate) in enumerate(configurations):
+        columns, sizes = (None, list(group_sizes)) if layers == (None,) else _columns(group_names, group_sizes, layers)
+        select = (lambda t: t) if columns is None else (lambda t: t[..., columns.to(t.device)])
+        config = _config(base_config, l1, l2, rate)
+        prediction, info = fit_predict_nrp(select(fit_x), fit_y, select(val_x), sizes, config, seeds, device)
+        per_split = scoring.mae(prediction, val_y.double()).mean(dim=1).cpu().numpy()
+        table.append(dict(layers=[str(name) for name in layers if name is not None], l1_size=int(l1),
+                          l2_size=int(l2), learning_rate=float(rate), validation_mae=float(per_split.mean()),
+                          split_validation_mae=[float(v) for v in per_split],
+                          best_epoch=[int(e) for e in info['best_epoch']]))
+        if progress is not None:
+            progress(index + 1, len(configurations), table[-1])
+    choices = []
+    for split in range(n_splits):
+        best = min(table, key=lambda row: row['split_validation_mae'][split])
+        choices.append(dict(layers=list(best['layers']), l1_size=best['l1_size'], l2_size=best['l2_size'],
+                            learning_rate=best['learning_rate'],
+                            validation_mae=best['split_validation_mae'][split]))
+    return choices, table
+
+
+def choice_key(choice):
+    """A hashable identity of a chosen configuration: (layers, L1, L2, learning rate)."""
+    return tuple(choice['layers']), choice['l1_size'], choice['l2_size'], choice['learning_rate']
+
+
+def fit_chosen(data, choices, base_config, random_state, device):
+    """Retrain each split's chosen configuration on all its outer training rows; test predictions.
+
+    Splits that chose the same configuration train as one batch. Each split's network is seeded with
+    :func:`nrp_plugin.core.crossval.split_seed`, as in the plain metric.
+    """
+    prediction = torch.zeros(data.test_targets.shape, dtype=torch.float64)
+    best_epoch = np.zeros(data.n_splits, dtype=int)
+    groups = {}
+    for split, choice in enumerate(choices):
+        groups.setdefault(choice_key(choice), []).append(split)
+    for (layers, l1, l2, rate), splits in groups.items():
+        index = torch.as_tensor(splits)
+        layers = layers or (None,)
+        columns, sizes = (None, list(data.group_sizes)) if layers == (None,) else \
+            _columns(data.group_names, data.group_sizes, layers)
+        select = (lambda t: t) if columns is None else (lambda t: t[..., columns.to(t.device)])
+        pick = lambda t: t[index.to(t.device)]
+        seeds = [split_seed(random_state, split) for split in splits]
+        predicted, info = fit_predict_nrp(select(pick(data.train_inputs)), pick(data.train_targets),
+                                       select(pick(data.test_inputs)), sizes, _config(base_config, l1, l2, rate),
+                                       seeds, device)
+        prediction[index] = predicted.cpu()
+        best_epoch[splits] = info['best_epoch']
+    return prediction.to(data.test_targets.device), best_epoch
+
+
+def nested_search(data, grid, base_config, random_state=0, device='cpu', progress=None):
+    """Run the nested search on prepared data (:class:`nrp_plugin.core.crossval.CrossValidatedData`).
+
+    The inner search is given, per split, a pool of that split's stimuli (outer training rows first,
+    then outer test rows) and the indices of the outer training rows only.
+
+    Returns
+    -------
+    prediction : Tensor, shape (S, n_test, n_targets), float64
+    choices, table : see :func:`select_configurations`
+    best_epoch : ndarray, shape (S,)
+    """
+    grid = SearchGrid.coerce(grid)
+    pool_inputs = torch.cat([data.train_inputs, data.test_inputs], dim=1)
+    pool_targets = torch.cat([data.train_targets, data.test_targets], dim=1)
+    n_train = data.train_inputs.shape[1]
+    train_rows = [np.arange(n_train) for _ in range(data.n_splits)]
+    choices, table = select_configurations(pool_inputs, pool_targets, train_rows, data.group_names,
+                                           data.group_sizes, grid, base_config, random_state, device, progress)
+    prediction, best_epoch = fit_chosen(data, choices, base_config, random_state, device)
+    return prediction, choices, table, best_epoch
+
+
+def score_with_search(metric, data, config=None):
+    """The Score of :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` with its ``search`` grid, on prepared data.
+
+    Same attrs as the plain metric; ``config`` is the configuration chosen in most splits and
+    ``layers`` its input layers; in addition ``search_choices`` (per split), ``search_table`` (validation
+    MAE per configuration), ``search_grid`` and ``search_config_per_split``.
+    """
+    base = config or metric.config
+    grid = SearchGrid.coerce(metric.search)
+    device = resolve_device(metric.device)
+    prediction, choices, table, best_epoch = nested_search(data, grid, base, metric.random_state, device)
+    modal = Counter(choice_key(choice) for choice in choices).most_common(1)[0][0]
+    score = metric.package(data, prediction, _config(base, *modal[1:]), list(modal[0]), best_epoch)
+    score.attrs['search_choices'] = choices
+    score.attrs['search_table'] = table
+    score.attrs['search_grid'] = grid.to_dict()
+    score.attrs['search_config_per_split'] = [_config(base, c['l1_size'], c['l2_size'], c['learning_rate']).to_dict()
+                                              for c in choices]
+    return score
