@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from helpers import assembly, world
-from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
+from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric, RidgeErrorMetric
 
-METRICS = [NRPErrorMetric, LinearErrorMetric]
+METRICS = [NRPErrorMetric, LinearErrorMetric, RidgeErrorMetric]
 
 
 @pytest.fixture(scope='module')
@@ -80,6 +80,21 @@ def test_constant_neuroid(pair, metric):
     target.values[:, 4] = 0.5
     with pytest.raises(ValueError, match=r"1 target neuroid\(s\) have constant responses.*site4"):
         metric(device='cpu')(source, target)
+
+
+@pytest.mark.parametrize('metric', METRICS)
+def test_source_without_feature_columns(pair, metric):
+    source, target = pair
+    with pytest.raises(ValueError, match=r"source assembly has no feature columns.*layer"):
+        metric(device='cpu')(source.isel(neuroid=[]), target)
+
+
+@pytest.mark.parametrize('metric', METRICS)
+@pytest.mark.parametrize('n_stimuli', [3, 11])
+def test_too_few_stimuli_for_the_mapping(metric, n_stimuli):
+    source, target = world('linear', n=n_stimuli, n_features=4, n_targets=3)
+    with pytest.raises(ValueError, match=rf"{n_stimuli} stimuli leave .* at least 10 training stimuli.*at least 12"):
+        metric(device='cpu', crossvalidation_kwargs=dict(stratification_coord=None))(source, target)
 
 
 def test_bad_parameters():

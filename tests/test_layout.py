@@ -14,11 +14,12 @@ ALLOWED = {
     'pls': {'core'},
     'storage': set(),
     'search': {'core'},
+    'validity': {'core', 'brainscore'},
     'synthetic': {'storage'},
     'architectures': {'core', 'storage'},
     'brainscore': {'core', 'pls', 'storage', 'search', 'synthetic', 'references'},
     'app': {'core', 'pls', 'storage', 'search', 'synthetic', 'architectures', 'brainscore', 'references',
-            '__init__'},
+            'validity', '__init__'},
 }
 
 

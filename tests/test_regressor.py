@@ -5,8 +5,7 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.utils.estimator_checks import check_estimator
 
-from nrp_plugin.core.kernels import gram_matrix
-from nrp_plugin.core.reduction import GroupReduction, kernel_pca_split
+from nrp_plugin.core.reduction import GroupReduction, prepare_splits
 from nrp_plugin.core.regressor import NRPRegressor
 
 # every scikit-learn estimator check runs; none is skipped
@@ -30,16 +29,36 @@ def test_learns_a_nonlinear_function_better_than_linear():
 def test_group_reduction_matches_sklearn_pca_and_kernel_form():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 200)) @ rng.normal(size=(200, 200))
-    reduction = GroupReduction(max_components=10).fit(X[:60])
+    # whitened, fixed count: scikit-learn's PCA(whiten=True) up to the variance's ddof and signs
+    reduction = GroupReduction(max_components=10, n_components='fixed', scaling='whiten').fit(X[:60])
     ours = reduction.transform(X[60:]).numpy()
     pca = PCA(n_components=10).fit(X[:60])
     theirs = pca.transform(X[60:]) / np.sqrt(pca.explained_variance_ * 59 / 60)
     signs = np.sign(np.sum(ours * theirs, axis=0))
     np.testing.assert_allclose(ours, theirs * signs, rtol=1e-6, atol=1e-6)
-    gram = gram_matrix(X, device='cpu')
-    train, test = kernel_pca_split(gram, torch.arange(60), torch.arange(60, 80), 10)
-    std = train.std(dim=0, unbiased=False)
-    np.testing.assert_allclose((test / std).numpy(), ours, rtol=1e-6, atol=1e-6)
+    # the batched kernel path of the metrics equals the estimator's SVD path, rule for rule
+    y = X[:, :3] @ rng.normal(size=(3, 4)) + rng.normal(size=(80, 4))
+    for rule, scaling in (('fixed', 'whiten'), ('noise+loo', 'common'), ('noise', 'common')):
+        estimator = GroupReduction(max_components=10, n_components=rule, scaling=scaling).fit(X[:60], y[:60])
+        train, test, sizes, kept = prepare_splits(X, None, [(np.arange(60), np.arange(60, 80))], max_components=10,
+                                                  train_targets=torch.as_tensor(y[:60])[None], n_components=rule,
+                                                  scaling=scaling)
+        assert sizes == estimator.group_sizes_ == [int(kept[0, 0])]
+        batched, direct = test[0].numpy(), estimator.transform(X[60:]).numpy()
+        signs = np.sign(np.sum(batched * direct, axis=0))
+        np.testing.assert_allclose(batched, direct * signs, rtol=1e-6, atol=1e-8)
+
+
+def test_common_scale_keeps_relative_variances_and_whitening_does_not():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 40)) * np.geomspace(10, 0.1, 40)
+    common = GroupReduction(n_components='fixed', scaling='common').fit(X).transform(X).numpy()
+    whitened = GroupReduction(n_components='fixed', scaling='whiten').fit(X).transform(X).numpy()
+    pca_variances = PCA().fit(X).explained_variance_
+    np.testing.assert_allclose(common.var(axis=0) / common.var(axis=0)[0], pca_variances / pca_variances[0],
+                               rtol=1e-6)
+    assert np.isclose(common.var(axis=0).mean(), 1.0)
+    np.testing.assert_allclose(whitened.var(axis=0), 1.0, rtol=1e-6)
 
 
 def test_groups_must_cover_columns():

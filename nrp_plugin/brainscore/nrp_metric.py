@@ -14,7 +14,8 @@ from brainscore_core.supported_data_standards.brainio.assemblies import DataAsse
 from ..core import linear, network, scoring
 from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae
 from ..core.device import resolve_device
-from ..core.reduction import DEFAULT_MAX_COMPONENTS, group_slices, prepare_splits
+from ..core.reduction import DEFAULT_MAX_COMPONENTS, all_components_inputs, group_slices, prepare_splits
+from ..core.ridge import RELATIVE_ALPHAS, fit_predict_ridge
 from ..search import score_with_search
 from .splits import CrossValidationSpec, build_splits, split_indices
 from .validation import align, check_mappable, check_stratification
@@ -32,11 +33,37 @@ def source_groups(source):
     return layers if len(np.unique(layers)) > 1 else None
 
 
-def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu'):
+#: The fewest training stimuli per split a mapping is fitted on (the NRP also carves its validation part
+#: out of them, and ridge chooses its penalty by leave-one-out on them).
+MIN_TRAIN_STIMULI = 10
+
+
+def check_split_sizes(n_stimuli, spec):
+    """Raise when Brain-Score's splits of ``n_stimuli`` would leave too few training stimuli for a mapping."""
+    n_test = int(np.ceil((1 - spec.train_size) * n_stimuli))
+    n_train = n_stimuli - n_test
+    if n_train < MIN_TRAIN_STIMULI or n_test < 1:
+        needed = next(n for n in range(n_stimuli, 100 * MIN_TRAIN_STIMULI)
+                      if n - int(np.ceil((1 - spec.train_size) * n)) >= MIN_TRAIN_STIMULI
+                      and int(np.ceil((1 - spec.train_size) * n)) >= 1)
+        raise ValueError(f"{n_stimuli} stimuli leave {n_train} training and {n_test} test stimuli per split "
+                         f"(train_size={spec.train_size}); a mapping needs at least {MIN_TRAIN_STIMULI} training "
+                         f"stimuli and one test stimulus per split. Score at least {needed} stimuli.")
+
+
+def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu',
+            with_ridge=False):
     """Validate, align and reduce a source/target pair for every split.
 
     The source's activations are read in place (never copied per split); splits are drawn from the
-    target as Brain-Score's ``pls`` metric draws them.
+    target as Brain-Score's ``pls`` metric draws them; the inputs are prepared per split from its
+    training rows only (:func:`nrp_plugin.core.reduction.prepare_splits`).
+
+    Parameters
+    ----------
+    with_ridge : bool
+        Also fit the ridge reference on every non-zero component of every layer, per split
+        (:func:`ridge_on_components`), while the components are at hand.
 
     Returns
     -------
@@ -44,19 +71,44 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     """
     source, target, source_rows = align(source, target, spec.stratification_coord)
     check_mappable(source, target)
+    check_split_sizes(target.sizes['presentation'], spec)
     check_stratification(target, spec.splits, spec.train_size, spec.stratification_coord)
     splits = build_splits(target, spec)
     target_splits = split_indices(target['stimulus_id'].values, splits)
     source_splits = [(source_rows[train], source_rows[test]) for train, test in target_splits]
-    groups = source_groups(source)
-    train_inputs, test_inputs, sizes = prepare_splits(np.asarray(source.values), groups, source_splits,
-                                                      max_components, device)
     values = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device)
     train_targets = torch.stack([values[torch.as_tensor(train, device=device)] for train, _ in target_splits])
     test_targets = torch.stack([values[torch.as_tensor(test, device=device)] for _, test in target_splits])
+    groups = source_groups(source)
+    ridge = {}
+
+    def fit_ridge(split, components):
+        ridge[split] = ridge_on_components(components, train_targets[split])
+
+    train_inputs, test_inputs, sizes, kept = prepare_splits(
+        np.asarray(source.values), groups, source_splits, max_components, device, train_targets=train_targets,
+        on_components=fit_ridge if with_ridge else None)
     names, _ = group_slices(groups)
-    return CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
+    data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
                               neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])
+    data.kept = kept
+    if with_ridge:
+        data.ridge_prediction = torch.stack([torch.as_tensor(ridge[s][0]) for s in range(len(splits))]).to(device)
+        data.ridge_alpha = np.stack([ridge[s][1] for s in range(len(splits))])
+    return data
+
+
+def ridge_on_components(components, train_targets):
+    """Ridge on every non-zero component of every layer of one split (= ridge on the raw features of
+    each layer, each layer scaled to unit total variance); penalty per site by leave-one-out.
+
+    Returns
+    -------
+    prediction : ndarray, shape (n_test, n_targets)
+    relative_alpha : ndarray, shape (n_targets,)
+    """
+    train_inputs, test_inputs = all_components_inputs(components)
+    return fit_predict_ridge(train_inputs, train_targets, test_inputs)
 
 
 def neuroid_identifiers(assembly):
@@ -84,15 +136,32 @@ def _median(tensor, dim):
     return torch.from_numpy(np.nanmedian(tensor.detach().cpu().numpy(), axis=dim))
 
 
-def linear_attrs(data):
-    """The linear baseline's figures on prepared data (same reduced inputs, same splits)."""
-    prediction = linear.fit_predict(data.train_inputs, data.train_targets, data.test_inputs)
+def mapping_attrs(prefix, prediction, data):
+    """A mapping's figures from its test predictions (S, n_test, n_targets): ``<prefix>_mae`` (mean over
+    sites, then splits), ``_mae_error`` (SEM over splits), ``_r2``, ``_r2_error``, ``_pearson`` (median
+    over sites, mean over splits) and ``_raw`` (split x neuroid MAE)."""
+    prediction = prediction.to(data.test_targets)
     error = scoring.mae(prediction, data.test_targets)
     value, sem, _ = _summary(error)
     r2_value, r2_sem, _ = _summary(scoring.r2(prediction, data.test_targets))
     r_value, _, _ = _summary(scoring.pearson(prediction, data.test_targets), _median)
-    return dict(linear_mae=value, linear_mae_error=sem, linear_r2=r2_value, linear_r2_error=r2_sem,
-                linear_pearson=r_value, linear_raw=_split_neuroid(error, data.neuroid_ids))
+    return {f'{prefix}_mae': value, f'{prefix}_mae_error': sem, f'{prefix}_r2': r2_value, f'{prefix}_r2_error': r2_sem,
+            f'{prefix}_pearson': r_value, f'{prefix}_raw': _split_neuroid(error, data.neuroid_ids)}
+
+
+def linear_attrs(data):
+    """The paper's linear baseline (least squares on the NRP's prepared inputs, same splits)."""
+    return mapping_attrs('linear', linear.fit_predict(data.train_inputs, data.train_targets, data.test_inputs), data)
+
+
+def ridge_attrs(data):
+    """The ridge reference's figures (needs data prepared ``with_ridge``), plus ``ridge_alpha_at_edge``:
+    the share of (split, site) penalties at the edge of the grid."""
+    attrs = mapping_attrs('ridge', data.ridge_prediction, data)
+    alphas = np.asarray(data.ridge_alpha)
+    at_edge = np.isclose(alphas, RELATIVE_ALPHAS[0]) | np.isclose(alphas, RELATIVE_ALPHAS[-1])
+    attrs['ridge_alpha_at_edge'] = float(at_edge.mean())
+    return attrs
 
 
 class _CrossValidatedMetric(Metric):
@@ -107,8 +176,27 @@ class _CrossValidatedMetric(Metric):
     def spec(self):
         return CrossValidationSpec.from_kwargs(self.crossvalidation_kwargs)
 
+    #: whether :meth:`prepare` also fits the ridge reference
+    with_ridge = False
+
     def prepare(self, source, target):
-        return prepare(source, target, self.spec, self.max_components, resolve_device(self.device))
+        return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
+                       with_ridge=self.with_ridge)
+
+    def _single_mapping_score(self, data, prefix):
+        """A Score of one reference mapping's MAE with its figures in the attrs."""
+        figures = ridge_attrs(data) if prefix == 'ridge' else linear_attrs(data)
+        score = Score(figures[f'{prefix}_mae'])
+        score.attrs['error'] = figures[f'{prefix}_mae_error']
+        score.attrs[Score.RAW_VALUES_KEY] = figures[f'{prefix}_raw']
+        for name in ('r2', 'r2_error', 'pearson', 'alpha_at_edge'):
+            if f'{prefix}_{name}' in figures:
+                score.attrs[name] = figures[f'{prefix}_{name}']
+        score.attrs['mean_predictor_mae'] = _summary(mean_predictor_mae(data))[0]
+        score.attrs['higher_is_better'] = False
+        score.attrs['max_components'] = int(self.max_components)
+        score.attrs['n_inputs'] = [int(size) for size in data.group_sizes]
+        return score
 
 
 class NRPErrorMetric(_CrossValidatedMetric):
@@ -128,7 +216,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
     random_state : int
         Seeds every split's network.
     with_linear : bool
-        Also compute the linear baseline on the same inputs and splits (attrs ``linear_*``).
+        Also compute, on the same splits, the paper's linear baseline (least squares on the same prepared
+        inputs; attrs ``linear_*``) and the ridge reference (every component of every layer, penalty by
+        leave-one-out on the training stimuli; attrs ``ridge_*``).
     search : SearchGrid, dict, path or True, optional
         Choose input layers, L1/L2 sizes and learning rate per split by a nested grid search on the
         split's training stimuli (:mod:`nrp_plugin.search`); attrs ``search_choices``, ``search_table``.
@@ -139,7 +229,8 @@ class NRPErrorMetric(_CrossValidatedMetric):
         The NRP-error (mean over splits of the mean over neuroids of the test MAE). Attrs: ``error``
         (SEM over splits), ``raw`` (split x neuroid MAE), ``pearson`` (median over neuroids, mean over
         splits), ``mean_predictor_mae``, ``higher_is_better`` (False), ``config``, ``layers``,
-        ``n_inputs``, ``best_epoch``, and the linear baseline's figures when ``with_linear``.
+        ``n_inputs``, ``components_kept`` (layer x split), ``best_epoch``, and the linear baseline's and the
+        ridge reference's figures when ``with_linear``.
     """
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
@@ -149,6 +240,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
         self.config = config if isinstance(config, network.NRPConfig) else network.NRPConfig(**(config or {}))
         self.random_state = random_state
         self.with_linear = with_linear
+        self.with_ridge = with_linear
         self.progress = progress
 
     def __call__(self, source, target):
@@ -180,31 +272,40 @@ class NRPErrorMetric(_CrossValidatedMetric):
         score.attrs['random_state'] = int(self.random_state)
         score.attrs['layers'] = list(layers)
         score.attrs['n_inputs'] = [int(size) for size in data.group_sizes]
+        if data.kept is not None:
+            score.attrs['components_kept'] = np.asarray(data.kept).tolist()
         score.attrs['best_epoch'] = [int(epoch) for epoch in best_epoch]
         score.attrs['split_nrp_error'] = [float(v) for v in per_split]
         if self.with_linear:
             score.attrs.update(linear_attrs(data))
+        if data.ridge_prediction is not None:
+            score.attrs.update(ridge_attrs(data))
         return score
 
 
 class LinearErrorMetric(_CrossValidatedMetric):
     """The paper's linear baseline under the NRP protocol: least squares, same splits, MAE.
 
-    Inputs are reduced exactly as for :class:`NRPErrorMetric` (same groups, same PCA), so the two
-    differ only in the mapping. Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``
+    Inputs are prepared exactly as for :class:`NRPErrorMetric` (same groups, same components), so the
+    two differ only in the mapping. Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``
     (mean over neuroids, mean over splits), ``r2_error``, ``pearson`` and ``higher_is_better=False``.
     """
 
     def __call__(self, source, target):
-        data = self.prepare(source, target)
-        figures = linear_attrs(data)
-        score = Score(figures['linear_mae'])
-        score.attrs['error'] = figures['linear_mae_error']
-        score.attrs[Score.RAW_VALUES_KEY] = figures['linear_raw']
-        score.attrs['r2'] = figures['linear_r2']
-        score.attrs['r2_error'] = figures['linear_r2_error']
-        score.attrs['pearson'] = figures['linear_pearson']
-        score.attrs['mean_predictor_mae'] = _summary(mean_predictor_mae(data))[0]
-        score.attrs['higher_is_better'] = False
-        score.attrs['max_components'] = int(self.max_components)
-        return score
+        return self._single_mapping_score(self.prepare(source, target), 'linear')
+
+
+class RidgeErrorMetric(_CrossValidatedMetric):
+    """The strong linear reference under the NRP protocol: ridge regression, same splits, MAE.
+
+    Per split, ridge is fitted on every non-zero principal component of every source layer (each layer
+    scaled to unit total variance; for one layer this is ridge on its raw centred features), with
+    each site's penalty chosen by efficient leave-one-out on the split's training stimuli only
+    (scikit-learn's ``RidgeCV``). Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``,
+    ``r2_error``, ``pearson``, ``alpha_at_edge`` (share of penalties at the grid's edge) and
+    ``higher_is_better=False``.
+    """
+    with_ridge = True
+
+    def __call__(self, source, target):
+        return self._single_mapping_score(self.prepare(source, target), 'ridge')

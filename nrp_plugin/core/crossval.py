@@ -26,6 +26,12 @@ class CrossValidatedData:
     neuroid_ids : ndarray, shape (n_targets,)
     train_ids, test_ids : list of ndarray
         Stimulus ids of each split's training and test rows.
+    kept : ndarray of int, shape (n_groups, S), optional
+        Principal components kept per group and split (before padding).
+    ridge_prediction : Tensor, shape (S, n_test, n_targets), optional
+        The ridge reference's test predictions, when prepared with it.
+    ridge_alpha : ndarray, shape (S, n_targets), optional
+        Its chosen penalties, relative to the inputs' scale.
     """
     train_inputs: torch.Tensor
     test_inputs: torch.Tensor
@@ -36,6 +42,9 @@ class CrossValidatedData:
     neuroid_ids: np.ndarray
     train_ids: list
     test_ids: list
+    kept: np.ndarray = None
+    ridge_prediction: torch.Tensor = None
+    ridge_alpha: np.ndarray = None
 
     @property
     def n_splits(self):

@@ -40,7 +40,7 @@ class NRPConfig:
     """
     l1_size: int = 128
     l2_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     max_epochs: int = 400
     batch_size: int = 64
     weight_decay: float = 1e-3

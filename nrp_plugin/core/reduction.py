@@ -1,11 +1,30 @@
-"""Per-group input preparation for the NRP: standardisation, or PCA for groups too wide to train on.
+"""Per-group input preparation for the NRP, fitted on each split's training rows only.
 
-A group (one model layer) with at most ``max_components`` columns is standardised with the training
-rows' mean and standard deviation. A wider group is centred on the training rows and projected on its
-first ``max_components`` principal components (fitted on the training rows only), and the component
-scores are standardised. For cross-validation the PCA of every split is computed from one
-stimulus-by-stimulus Gram matrix per group, so the activations are held once and never copied per
-split; the per-split projections equal an explicit PCA of that split's training rows.
+Every group (one model layer) is prepared the same way, whatever its width:
+
+1. centre the group's columns on the training rows and take all its non-zero principal components:
+   for a group wider than ``max_components`` from one stimulus-by-stimulus Gram matrix per group (the
+   activations are read once, in column chunks, never copied per split), for a narrow group from an
+   SVD of the centred block (the same PCA, cheaper);
+2. keep ``k`` leading components, ``k = max(k_noise, k_loo)`` capped at ``max_components``
+   (``n_components='noise+loo'``):
+
+   - ``k_noise``: singular values above Gavish & Donoho's (2014) hard threshold for unknown noise,
+     ``omega(beta) * median(singular values)``: the components that stand out of the noise, whatever the
+     responses (they carry signal a linear map cannot use, e.g. products);
+   - ``k_loo``: the count minimising the exact leave-one-out error of least squares on the leading
+     components (principal-component regression) on the training rows: weak components that still
+     carry linearly useful signal, as in power-law CNN layers;
+3. keep the components' relative variances and divide the whole block by one common scale, the root of
+   the kept components' mean variance (``scaling='common'``). Whitening every component
+   (``scaling='whiten'``, this package's first design) gives noise components the weight of signal ones
+   on a wide, low-rank layer; the validity sweep (docs/validity.md) measured what that cost.
+
+``k`` is chosen per split from that split's training rows, so splits may keep different numbers of
+components. Each split's block is zero-padded to the group's largest ``k``, so the splits batch together.
+A zero column is inert: it adds nothing to the forward pass and its weights get no data gradient.
+Taking the smallest ``k`` over splits instead would make one split's inputs depend on rows that are
+test rows in another split.
 """
 import numpy as np
 import torch
@@ -13,52 +32,10 @@ import torch
 from .kernels import gram_matrix
 
 DEFAULT_MAX_COMPONENTS = 128
+N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
+SCALINGS = ('common', 'whiten')
 _EPS = 1e-12
-
-
-def _centre_train(gram_train):
-    row = gram_train.mean(dim=0, keepdim=True)
-    return gram_train - row - row.T + row.mean()
-
-
-def kernel_pca_split(gram, train, test, n_components):
-    """PCA scores of one split from the full Gram matrix.
-
-    Parameters
-    ----------
-    gram : Tensor, shape (n_rows, n_rows)
-    train, test : Tensor of int
-    n_components : int
-
-    Returns
-    -------
-    train_scores : Tensor, shape (n_train, k)
-    test_scores : Tensor, shape (n_test, k)
-        ``k <= n_components`` (components with zero variance are dropped).
-    """
-    gram_train = gram[train][:, train]
-    centred = _centre_train(gram_train)
-    eigenvalues, eigenvectors = torch.linalg.eigh(centred)
-    order = torch.argsort(eigenvalues, descending=True)[:n_components]
-    eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
-    keep = eigenvalues > eigenvalues[0].clamp(min=_EPS) * 1e-10
-    eigenvalues, eigenvectors = eigenvalues[keep], eigenvectors[:, keep]
-    # fix each component's sign so the result does not depend on the eigen-solver
-    signs = torch.sign(eigenvectors[eigenvectors.abs().argmax(dim=0), torch.arange(eigenvectors.shape[1])])
-    eigenvectors = eigenvectors * signs
-    roots = eigenvalues.sqrt()
-    train_scores = eigenvectors * roots
-    cross = gram[test][:, train]
-    cross = cross - cross.mean(dim=1, keepdim=True) - gram_train.mean(dim=0, keepdim=True) + gram_train.mean()
-    test_scores = cross @ eigenvectors / roots
-    return train_scores, test_scores
-
-
-def _standardise(train, test):
-    mean = train.mean(dim=0, keepdim=True)
-    std = train.std(dim=0, unbiased=False, keepdim=True)
-    std = torch.where(std > _EPS, std, torch.ones_like(std))
-    return (train - mean) / std, (test - mean) / std
+_RELATIVE_ZERO = 1e-10  # eigenvalues below this share of the largest are treated as zero
 
 
 def group_slices(groups):
@@ -71,7 +48,7 @@ def group_slices(groups):
     Returns
     -------
     names : list
-    indices : list of ndarray of int
+    indices : list of ndarray of int, or None when ``groups`` is None (one group of all columns)
     """
     if groups is None:
         return [None], None
@@ -80,109 +57,318 @@ def group_slices(groups):
     return names, [np.flatnonzero(groups == name) for name in names]
 
 
-def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu'):
-    """Reduced, standardised inputs of every split.
+def _fix_signs(vectors):
+    """Make the largest-magnitude entry of each column positive (results independent of the solver)."""
+    index = vectors.abs().argmax(dim=0)
+    return vectors * torch.sign(vectors[index, torch.arange(vectors.shape[1], device=vectors.device)])
+
+
+def kernel_components(gram, train, test):
+    """All non-zero principal components of one split, from the group's full Gram matrix.
 
     Parameters
     ----------
-    features : ndarray, shape (n_rows, n_columns)
+    gram : Tensor, shape (n_rows, n_rows)
+        ``X X^T`` of the group (any constant shift of ``X``'s columns gives the same result).
+    train, test : Tensor of int
+
+    Returns
+    -------
+    train_scores : Tensor, shape (n_train, r)
+        Unwhitened scores, columns in descending variance.
+    test_scores : Tensor, shape (n_test, r)
+    variances : Tensor, shape (r,)
+        Variance of each component on the training rows.
+    """
+    gram_train = gram[train][:, train]
+    row = gram_train.mean(dim=0, keepdim=True)
+    eigenvalues, eigenvectors = torch.linalg.eigh(gram_train - row - row.T + row.mean())
+    eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
+    keep = eigenvalues > eigenvalues[0].clamp(min=_EPS) * _RELATIVE_ZERO
+    eigenvalues, eigenvectors = eigenvalues[keep], _fix_signs(eigenvectors[:, keep])
+    roots = eigenvalues.sqrt()
+    cross = gram[test][:, train]
+    cross = cross - cross.mean(dim=1, keepdim=True) - row + row.mean()
+    return eigenvectors * roots, cross @ eigenvectors / roots, eigenvalues / len(train)
+
+
+def dense_components(train_block, test_block):
+    """All non-zero principal components of a narrow block; the same outputs as :func:`kernel_components`.
+
+    Parameters
+    ----------
+    train_block : Tensor, shape (n_train, width)
+    test_block : Tensor, shape (n_test, width)
+    """
+    mean = train_block.mean(dim=0, keepdim=True)
+    centred = train_block - mean
+    left, singular, right = torch.linalg.svd(centred, full_matrices=False)
+    keep = singular > singular[0].clamp(min=_EPS) * np.sqrt(_RELATIVE_ZERO)
+    left, singular, right = left[:, keep], singular[keep], right[keep]
+    signs = torch.sign(left[left.abs().argmax(dim=0), torch.arange(left.shape[1], device=left.device)])
+    projection = right.T * signs
+    return centred @ projection, (test_block - mean) @ projection, singular ** 2 / len(train_block)
+
+
+def gavish_donoho_omega(beta):
+    """Gavish & Donoho's (2014) approximation of the optimal hard-threshold factor for unknown noise level."""
+    return 0.56 * beta ** 3 - 0.95 * beta ** 2 + 1.82 * beta + 1.43
+
+
+def noise_n_components(variances, n_train, width):
+    """Components whose singular value exceeds ``omega(beta) * median(singular values)``.
+
+    The median is over the ``min(n_train - 1, width)`` singular values of the centred training block
+    (those below numerical zero count as 0); ``beta`` is the block's aspect ratio.
+    """
+    singular = variances.sqrt()
+    beta = min(n_train, width) / max(n_train, width)
+    n_values = min(n_train - 1, width)
+    padded = torch.cat([singular, singular.new_zeros(max(0, n_values - len(singular)))])
+    return int((singular > gavish_donoho_omega(beta) * padded.median()).sum())
+
+
+def loo_n_components(train_scores, targets, max_components):
+    """The leading-component count minimising least squares' exact leave-one-out error.
+
+    Least squares with an intercept on the first ``k`` orthogonal components has hat matrix
+    ``1/n + U_k U_k^T`` (``U`` the normalised scores), so one pass gives the leave-one-out residuals
+    ``(y - fitted_k) / (1 - h_k)`` of every ``k``. Targets are standardised per column with training
+    statistics and the squared error averaged over them.
+
+    Parameters
+    ----------
+    train_scores : Tensor, shape (n_train, r)
+        Centred, mutually orthogonal columns in descending variance.
+    targets : Tensor, shape (n_train, n_targets)
+    max_components : int
+
+    Returns
+    -------
+    int, at least 1
+    """
+    n = train_scores.shape[0]
+    limit = int(min(train_scores.shape[1], max_components, n // 2))
+    if limit < 1:
+        return 1
+    basis = train_scores[:, :limit] / train_scores[:, :limit].norm(dim=0).clamp(min=_EPS)
+    centred = targets.to(basis) - targets.to(basis).mean(dim=0, keepdim=True)
+    centred = centred / centred.std(dim=0, unbiased=False, keepdim=True).clamp(min=_EPS)
+    coefficients = basis.T @ centred
+    fitted = torch.zeros_like(centred)
+    leverage = torch.full((n, 1), 1.0 / n, dtype=basis.dtype, device=basis.device)
+    errors = []
+    for k in range(limit):  # one component at a time: memory O(n x n_targets)
+        fitted += basis[:, k:k + 1] * coefficients[k:k + 1]
+        leverage += basis[:, k:k + 1] ** 2
+        errors.append((((centred - fitted) / (1 - leverage).clamp(min=1e-6)) ** 2).mean())
+    return int(torch.stack(errors).argmin()) + 1
+
+
+def choose_n_components(rule, variances, n_train, width, max_components, train_scores=None, targets=None):
+    """How many leading components of one group and split to keep (see the module notes).
+
+    Parameters
+    ----------
+    rule : {'noise+loo', 'noise', 'loo', 'fixed'}
+        ``'fixed'`` keeps ``max_components``; the ``'loo'`` rules need ``train_scores`` and ``targets``.
+    variances : Tensor, shape (r,), descending
+    n_train, width : int
+        Shape of the group's training block.
+    max_components : int
+    """
+    r = len(variances)
+    if rule == 'fixed':
+        k = r
+    elif rule == 'noise':
+        k = noise_n_components(variances, n_train, width)
+    elif rule == 'loo':
+        k = loo_n_components(train_scores, targets, max_components)
+    elif rule == 'noise+loo':
+        k = max(noise_n_components(variances, n_train, width), loo_n_components(train_scores, targets, max_components))
+    else:
+        raise ValueError(f"n_components={rule!r} must be one of {N_COMPONENT_RULES}.")
+    return int(max(1, min(k, r, max_components)))
+
+
+def scale_block(train_scores, test_scores, variances, scaling):
+    """Scale kept scores: one common scale (relative variances kept) or every component to unit variance."""
+    if scaling == 'whiten':
+        roots = variances.sqrt().clamp(min=_EPS)
+        return train_scores / roots, test_scores / roots
+    if scaling == 'common':
+        root = variances.mean().sqrt().clamp(min=_EPS)
+        return train_scores / root, test_scores / root
+    raise ValueError(f"scaling={scaling!r} must be one of {SCALINGS}.")
+
+
+def _check_rule(n_components, scaling, targets_given):
+    if n_components not in N_COMPONENT_RULES:
+        raise ValueError(f"n_components={n_components!r} must be one of {N_COMPONENT_RULES}.")
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling={scaling!r} must be one of {SCALINGS}.")
+    if 'loo' in n_components and not targets_given:
+        raise ValueError(f"n_components={n_components!r} chooses components with the training targets; pass them "
+                         f"(or use n_components='noise').")
+
+
+def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *,
+                   train_targets=None, n_components='noise+loo', scaling='common', on_components=None):
+    """Prepared inputs of every split (see the module notes).
+
+    Parameters
+    ----------
+    features : ndarray or Tensor, shape (n_rows, n_columns)
+        Read in place: one Gram matrix per wide group, one copy of each narrow group.
     groups : array-like, shape (n_columns,) or None
     splits : list of (ndarray of int, ndarray of int)
         Train and test row indices per split; all train parts must have the same size.
     max_components : int
     device : torch.device
+    train_targets : Tensor, shape (S, n_train, n_targets), optional
+        Each split's training targets (needed by the ``'loo'`` rules; never test rows).
+    n_components : {'noise+loo', 'noise', 'loo', 'fixed'}
+    scaling : {'common', 'whiten'}
+    on_components : callable, optional
+        Called once per split as ``on_components(split, components)`` with, per group, the
+        ``(train_scores, test_scores, variances)`` of all its non-zero components; lets a linear
+        reference use every component without the caller holding them for all splits at once.
 
     Returns
     -------
     train_inputs : Tensor, shape (S, n_train, n_inputs), float64
     test_inputs : Tensor, shape (S, n_test, n_inputs), float64
     group_sizes : list of int
-        Width of each group's reduced block (the same for every split).
+        Width of each group's (padded) block.
+    kept : ndarray of int, shape (n_groups, S)
+        Components kept per group and split before padding.
     """
-    names, indices = group_slices(groups)
+    _check_rule(n_components, scaling, train_targets is not None)
+    _, indices = group_slices(groups)
     if indices is None:
         indices = [np.arange(features.shape[1])]
-    n_train = len(splits[0][0])
-    per_group = []
+    sources = []
     for columns in indices:
         block = features[:, columns] if len(columns) < features.shape[1] else features
-        width = len(columns)
-        if width <= max_components:
-            dense = torch.as_tensor(np.ascontiguousarray(block)).to(device=device, dtype=torch.float64)
-            pairs = [_standardise(dense[torch.as_tensor(train, device=device)],
-                                  dense[torch.as_tensor(test, device=device)]) for train, test in splits]
+        if len(columns) > max_components:
+            sources.append(('gram', gram_matrix(block, center=True, device=device), len(columns)))
         else:
-            gram = gram_matrix(block, center=True, device=device)
-            k = min(max_components, n_train - 1)
-            pairs = []
-            for train, test in splits:
-                train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
-                pairs.append(_standardise(*kernel_pca_split(gram, train_t, test_t, k)))
-            k = min(pair[0].shape[1] for pair in pairs)
-            pairs = [(train_scores[:, :k], test_scores[:, :k]) for train_scores, test_scores in pairs]
-        per_group.append(pairs)
-    train_inputs = torch.stack([torch.cat([group[s][0] for group in per_group], dim=1) for s in range(len(splits))])
-    test_inputs = torch.stack([torch.cat([group[s][1] for group in per_group], dim=1) for s in range(len(splits))])
-    sizes = [group[0][0].shape[1] for group in per_group]
-    return train_inputs, test_inputs, sizes
+            dense = torch.as_tensor(np.ascontiguousarray(block)).to(device=device, dtype=torch.float64)
+            sources.append(('dense', dense, len(columns)))
+    blocks = [[] for _ in sources]  # per group, per split: (train, test)
+    kept = np.zeros((len(sources), len(splits)), dtype=int)
+    for split, (train, test) in enumerate(splits):
+        train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
+        components = []
+        for index, (kind, source, width) in enumerate(sources):
+            if kind == 'gram':
+                scores = kernel_components(source, train_t, test_t)
+            else:
+                scores = dense_components(source[train_t], source[test_t])
+            components.append(scores)
+            train_scores, test_scores, variances = scores
+            targets = None if train_targets is None else train_targets[split]
+            k = choose_n_components(n_components, variances, len(train), width, max_components, train_scores, targets)
+            kept[index, split] = k
+            blocks[index].append(scale_block(train_scores[:, :k], test_scores[:, :k], variances[:k], scaling))
+        if on_components is not None:
+            on_components(split, components)
+        del components
+    sizes = [int(kept[index].max()) for index in range(len(sources))]
+    pad = lambda tensor, width: torch.nn.functional.pad(tensor, (0, width - tensor.shape[1]))
+    train_inputs = torch.stack([torch.cat([pad(blocks[g][s][0], sizes[g]) for g in range(len(sources))], dim=1)
+                                for s in range(len(splits))])
+    test_inputs = torch.stack([torch.cat([pad(blocks[g][s][1], sizes[g]) for g in range(len(sources))], dim=1)
+                               for s in range(len(splits))])
+    return train_inputs, test_inputs, sizes, kept
+
+
+def all_components_inputs(components):
+    """Inputs that use every non-zero component of every group, each group scaled to unit total variance.
+
+    For one group this is the raw centred features in another orthonormal basis, so ridge on it equals
+    ridge on the raw features; scaling each group keeps one wide layer from drowning the others.
+
+    Parameters
+    ----------
+    components : list of (train_scores, test_scores, variances), one per group (as ``on_components`` gets)
+
+    Returns
+    -------
+    train_inputs : Tensor, shape (n_train, n_inputs)
+    test_inputs : Tensor, shape (n_test, n_inputs)
+    """
+    trains, tests = [], []
+    for train_scores, test_scores, variances in components:
+        root = variances.sum().sqrt().clamp(min=_EPS)
+        trains.append(train_scores / root)
+        tests.append(test_scores / root)
+    return torch.cat(trains, dim=1), torch.cat(tests, dim=1)
 
 
 class GroupReduction:
-    """The same reduction as :func:`prepare_splits`, fitted once and applied to new rows.
+    """The preparation of :func:`prepare_splits`, fitted once on training rows and applied to new rows.
 
     Parameters
     ----------
     groups : array-like, shape (n_columns,) or None
     max_components : int
+    n_components : {'noise+loo', 'noise', 'loo', 'fixed'}
+    scaling : {'common', 'whiten'}
+
+    Attributes
+    ----------
+    indices_ : list of ndarray of int
+    steps_ : list of (Tensor, Tensor)
+        Per group, the training mean (1, width) and the projection (width, k).
+    group_sizes_ : list of int
     """
 
-    def __init__(self, groups=None, max_components=DEFAULT_MAX_COMPONENTS):
+    def __init__(self, groups=None, max_components=DEFAULT_MAX_COMPONENTS, n_components='noise+loo', scaling='common'):
         self.groups = groups
         self.max_components = max_components
+        self.n_components = n_components
+        self.scaling = scaling
 
-    def fit(self, features):
-        """Fit on training rows, ``features`` of shape (n_rows, n_columns); returns self."""
-        features = torch.as_tensor(np.asarray(features, dtype=np.float64))
+    def fit(self, features, targets=None):
+        """Fit on training rows.
+
+        Parameters
+        ----------
+        features : array-like, shape (n_rows, n_columns)
+        targets : array-like, shape (n_rows,) or (n_rows, n_targets), optional
+            Needed by the ``'loo'`` rules.
+
+        Returns
+        -------
+        self
+        """
+        _check_rule(self.n_components, self.scaling, targets is not None)
+        features = torch.as_tensor(np.array(features, dtype=np.float64))
+        if targets is not None:
+            targets = torch.as_tensor(np.array(targets, dtype=np.float64)).reshape(features.shape[0], -1)
         _, indices = group_slices(self.groups)
-        if indices is None:
-            indices = [np.arange(features.shape[1])]
-        self.indices_ = indices
-        self.steps_ = []
+        self.indices_ = indices if indices is not None else [np.arange(features.shape[1])]
+        self.steps_, self.group_sizes_ = [], []
         n_rows = features.shape[0]
-        for columns in indices:
+        for columns in self.indices_:
             block = features[:, columns]
             mean = block.mean(dim=0, keepdim=True)
-            if block.shape[1] <= self.max_components:
-                projection = None
-                scores = block - mean
-            else:
-                k = min(self.max_components, n_rows - 1)
-                _, singular, right = torch.linalg.svd(block - mean, full_matrices=False)
-                singular, right = singular[:k], right[:k]
-                keep = singular ** 2 > (singular[0] ** 2).clamp(min=_EPS) * 1e-10
-                right = right[keep]
-                signs = torch.sign(((block - mean) @ right.T).gather(
-                    0, ((block - mean) @ right.T).abs().argmax(dim=0, keepdim=True)))
-                projection = right.T * signs
-                scores = (block - mean) @ projection
-            std = scores.std(dim=0, unbiased=False, keepdim=True)
-            std = torch.where(std > _EPS, std, torch.ones_like(std))
-            if projection is None:
-                scores_mean = torch.zeros_like(mean)
-            else:
-                scores_mean = scores.mean(dim=0, keepdim=True)
-            self.steps_.append((mean, projection, scores_mean, std))
-        self.group_sizes_ = [step[1].shape[1] if step[1] is not None else len(cols)
-                             for step, cols in zip(self.steps_, indices)]
+            left, singular, right = torch.linalg.svd(block - mean, full_matrices=False)
+            keep = singular > singular[0].clamp(min=_EPS) * np.sqrt(_RELATIVE_ZERO)
+            left, singular, right = left[:, keep], singular[keep], right[keep]
+            signs = torch.sign(left[left.abs().argmax(dim=0), torch.arange(left.shape[1])])
+            variances = singular ** 2 / n_rows
+            k = choose_n_components(self.n_components, variances, n_rows, block.shape[1], self.max_components,
+                                    left * singular, targets)
+            unit = torch.ones(1, k, dtype=block.dtype)
+            _, scale = scale_block(unit, unit, variances[:k], self.scaling)
+            self.steps_.append((mean, right[:k].T * signs[:k] * scale))
+            self.group_sizes_.append(k)
         return self
 
     def transform(self, features):
-        """Reduced, standardised inputs, shape (n_rows, sum(group_sizes_)), float64 Tensor."""
-        features = torch.as_tensor(np.asarray(features, dtype=np.float64))
-        blocks = []
-        for columns, (mean, projection, scores_mean, std) in zip(self.indices_, self.steps_):
-            block = features[:, columns] - mean
-            if projection is not None:
-                block = block @ projection
-            blocks.append((block - scores_mean) / std)
-        return torch.cat(blocks, dim=1)
+        """Prepared inputs, shape (n_rows, sum(group_sizes_)), float64 Tensor."""
+        features = torch.as_tensor(np.array(features, dtype=np.float64))
+        return torch.cat([(features[:, columns] - mean) @ projection
+                          for columns, (mean, projection) in zip(self.indices_, self.steps_)], dim=1)

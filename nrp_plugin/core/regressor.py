@@ -16,9 +16,10 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     columns, followed by ReLU; the blocks are concatenated and passed through NRP-L2 (dense,
     ``l2_size`` units, ReLU) and NRP-out (linear, one output per target). Trained with Adam on the
     mean squared error of standardised targets, stopping early on a validation part carved out of
-    the training rows. Inputs are standardised with training statistics; a group wider than
-    ``max_components`` columns is first projected on its leading principal components, fitted on
-    the training rows only.
+    the training rows. Each input group is projected on its leading principal components, as many as
+    stand out of the noise or help least squares in leave-one-out (at most ``max_components``), and
+    scaled by one common factor (:class:`nrp_plugin.core.reduction.GroupReduction`), all fitted on the
+    training rows only.
 
     Parameters
     ----------
@@ -47,7 +48,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     best_epoch_ : int
     """
 
-    def __init__(self, groups=None, l1_size=128, l2_size=128, learning_rate=1e-3, max_epochs=400,
+    def __init__(self, groups=None, l1_size=128, l2_size=128, learning_rate=3e-3, max_epochs=400,
                  batch_size=64, weight_decay=1e-3, patience=40, validation_fraction=0.1,
                  max_components=DEFAULT_MAX_COMPONENTS, device='auto', random_state=0):
         self.groups = groups
@@ -96,7 +97,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         self._y_1d = y.ndim == 1
         targets = y.reshape(len(y), -1)
         self.n_features_in_ = X.shape[1]
-        self.reduction_ = GroupReduction(self.groups, self.max_components).fit(X)
+        self.reduction_ = GroupReduction(self.groups, self.max_components).fit(X, y)
         inputs = self.reduction_.transform(X)
         self.target_mean_ = targets.mean(axis=0)
         scale = targets.std(axis=0)

@@ -1,0 +1,137 @@
+"""Run the NRP metric and its references on the generated worlds of :mod:`.worlds`, through the metric's
+own code path.
+
+For every world, one call to :func:`nrp_plugin.brainscore.nrp_metric.prepare` builds Brain-Score's
+splits (unstratified, 90/10) and the prepared inputs, exactly as ``load_metric('nrp')`` does. On those
+inputs and splits the sweep scores, by test MAE (mean over sites, then over splits):
+
+- ``nrp``: the NRP with the metric's configuration (``NRPErrorMetric.score_prepared``);
+- ``lstsq``: the paper's linear baseline (least squares on the same prepared inputs);
+- ``ridge``: the ridge reference of ``nrp_ridge`` (every component, penalty by leave-one-out);
+- ``mlp``: scikit-learn's ``MLPRegressor()`` with its defaults, on the same prepared inputs and
+  training-standardised targets, as an off-the-shelf nonlinear reference.
+
+``best_linear = min(ridge, lstsq)``. :func:`check_targets` states the acceptance targets.
+"""
+import time
+import warnings
+
+import numpy as np
+import torch
+from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+
+from ..brainscore.nrp_metric import NRPErrorMetric, prepare
+from ..core import scoring
+from . import worlds
+
+#: Acceptance targets (docs/validity.md): NRP / best linear on linear truths; NRP / best linear where the
+#: MLP beats the best linear by the gate; NRP / MLP everywhere.
+LINEAR_TARGET = 1.05
+NONLINEAR_TARGET = 0.85
+MLP_GATE = 0.9
+MLP_TARGET = 1.10
+
+
+def assemblies(world):
+    """``(source, target)`` NeuroidAssemblies of a generated world (layers on the ``layer`` coordinate)."""
+    n = world.features.shape[0]
+    stimulus_ids = [f'stimulus{i:05d}' for i in range(n)]
+    # two coordinates per dimension, as Brain-Score's assemblies carry (a lone one becomes the dimension's index)
+    presentation = {'stimulus_id': ('presentation', stimulus_ids), 'stimulus_index': ('presentation', np.arange(n))}
+    source = NeuroidAssembly(world.features, dims=['presentation', 'neuroid'], coords={
+        **presentation,
+        'neuroid_id': ('neuroid', [f'unit{j}' for j in range(world.features.shape[1])]),
+        'layer': ('neuroid', list(world.groups))})
+    target = NeuroidAssembly(world.responses, dims=['presentation', 'neuroid'], coords={
+        **presentation,
+        'neuroid_id': ('neuroid', [f'site{j}' for j in range(world.responses.shape[1])]),
+        'region': ('neuroid', ['site'] * world.responses.shape[1])})
+    return source, target
+
+
+def mlp_predictions(data, random_state=0):
+    """scikit-learn's ``MLPRegressor()`` (defaults) per split on the prepared inputs: (S, n_test, n_targets)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+    predictions = []
+    for split in range(data.n_splits):
+        x_train = data.train_inputs[split].cpu().numpy()
+        y_train = data.train_targets[split].cpu().numpy()
+        mean, std = y_train.mean(axis=0), np.maximum(y_train.std(axis=0), 1e-12)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', ConvergenceWarning)
+            model = MLPRegressor(random_state=random_state + split).fit(x_train, (y_train - mean) / std)
+        x_test = data.test_inputs[split].cpu().numpy()
+        predictions.append(model.predict(x_test).reshape(len(x_test), -1) * std + mean)
+    return torch.as_tensor(np.stack(predictions))
+
+
+def _mae(prediction, data):
+    return float(scoring.mae(prediction.double().to(data.test_targets.device), data.test_targets).mean())
+
+
+def run_world(spec, metric=None, n_splits=10, with_mlp=True):
+    """Score every mapping on one world.
+
+    Parameters
+    ----------
+    spec : WorldSpec
+    metric : NRPErrorMetric, optional
+        The NRP under test (its configuration, components rule and seed); the default metric otherwise.
+    n_splits : int
+    with_mlp : bool
+
+    Returns
+    -------
+    dict
+        The world's parameters, ``nrp``, ``lstsq``, ``ridge``, ``mlp``, ``best_linear``, ``floor``
+        (MAE of the noise-free signal on the test rows), ``mean_mae``, the ratios ``nrp_vs_linear``,
+        ``mlp_vs_linear``, ``nrp_vs_mlp``, ``kept`` (components per layer, min-max over splits),
+        ``best_epoch_median``, ``best_epoch_max`` and ``nrp_seconds`` (all splits together).
+    """
+    metric = metric or NRPErrorMetric()
+    world = worlds.generate(spec)
+    source, target = assemblies(world)
+    spec_kwargs = dict(splits=n_splits, stratification_coord=None)
+    metric = NRPErrorMetric(config=metric.config, max_components=metric.max_components, device=metric.device,
+                            crossvalidation_kwargs=spec_kwargs, random_state=metric.random_state)
+    data = prepare(source, target, metric.spec, metric.max_components, device='cpu', with_ridge=True)
+    started = time.perf_counter()
+    score = metric.score_prepared(data)
+    nrp_seconds = time.perf_counter() - started
+    row = dict(spec.to_dict(), n_splits=n_splits, nrp=float(score), lstsq=score.attrs['linear_mae'],
+               ridge=score.attrs['ridge_mae'], ridge_alpha_at_edge=score.attrs['ridge_alpha_at_edge'],
+               mean_mae=score.attrs['mean_predictor_mae'], nrp_seconds=nrp_seconds)
+    positions = {stimulus: index for index, stimulus in enumerate(np.asarray(target['stimulus_id'].values))}
+    test_rows = [np.array([positions[s] for s in ids]) for ids in data.test_ids]
+    row['floor'] = float(np.mean([np.abs(world.responses[rows] - world.signal[rows]).mean() for rows in test_rows]))
+    row['best_linear'] = min(row['ridge'], row['lstsq'])
+    row['mlp'] = _mae(mlp_predictions(data), data) if with_mlp else float('nan')
+    row['nrp_vs_linear'] = row['nrp'] / row['best_linear']
+    row['mlp_vs_linear'] = row['mlp'] / row['best_linear']
+    row['nrp_vs_mlp'] = row['nrp'] / row['mlp']
+    kept = np.asarray(data.kept)
+    row['kept'] = ' '.join(f'{low}-{high}' for low, high in zip(kept.min(axis=1), kept.max(axis=1)))
+    row['best_epoch_median'] = float(np.median(score.attrs['best_epoch']))
+    row['best_epoch_max'] = int(np.max(score.attrs['best_epoch']))
+    return row
+
+
+def check_targets(rows):
+    """The acceptance targets each row misses: a list of ``(world, target, value)``; empty when all hold.
+
+    - linear truth: ``nrp / best_linear <= LINEAR_TARGET``;
+    - nonlinear truth where ``mlp / best_linear < MLP_GATE``: ``nrp / best_linear <= NONLINEAR_TARGET``;
+    - every nonlinear truth: ``nrp / mlp <= MLP_TARGET``.
+    """
+    missed = []
+    for row in rows:
+        if row['truth'] == 'linear':
+            if row['nrp_vs_linear'] > LINEAR_TARGET:
+                missed.append((row['name'], f'nrp/linear <= {LINEAR_TARGET}', row['nrp_vs_linear']))
+            continue
+        if row['mlp_vs_linear'] < MLP_GATE and row['nrp_vs_linear'] > NONLINEAR_TARGET:
+            missed.append((row['name'], f'nrp/linear <= {NONLINEAR_TARGET}', row['nrp_vs_linear']))
+        if row['nrp_vs_mlp'] > MLP_TARGET:
+            missed.append((row['name'], f'nrp/mlp <= {MLP_TARGET}', row['nrp_vs_mlp']))
+    return missed
