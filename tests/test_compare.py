@@ -411,6 +411,7 @@ def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, mo
         else:
             ridge = np.asarray(raw.attrs['linear_raw'].values) - 0.05
             raw.attrs.update(ridge_mae=float(ridge.mean()), ridge_mae_error=0.002, ridge_r2=0.3, ridge_r2_error=0.01,
+                             linear_pearson=0.3,
                              ridge_pearson=0.5, ridge_raw=_split_neuroid(ridge, [f'n{i}' for i in range(4)]))
         return score
 
