@@ -104,7 +104,21 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 assert row['linear_mae'] == pytest.approx(expected.attrs['raw'].attrs['linear_mae'])
                 # paired difference: per split NRP minus linear = -(0.1 + [0, .03, -.02]) -> mean -0.10333
                 assert row['nrp_minus_linear_mae'] == pytest.approx(-0.10333333, abs=1e-6)
-                assert row['nrp_minus_linear_sem'] == pytest.approx(np.std([0, .03, -.02], ddof=1) / np.sqrt(3))
+                # corrected resampled t (Nadeau & Bengio): SE^2 = (1/k + n_test/n_train) s^2, 90/10 splits
+                se = np.sqrt((1 / 3 + 1 / 9) * np.var([0, .03, -.02], ddof=1))
+                half = 4.302652729911275 * se  # t quantile, 2 degrees of freedom, 0.975
+                assert row['nrp_minus_linear_ci_low'] == pytest.approx(-0.10333333 - half, abs=1e-6)
+                assert row['nrp_minus_linear_ci_high'] == pytest.approx(-0.10333333 + half, abs=1e-6)
+                # the 2 x 2: MAE-ceiled with the NRP benchmark's floor (0.3) and mean-predictor MAE (1.5),
+                # r-ceiled with the PLS benchmark's internal consistency (0.8)
+                raw = expected.attrs['raw'].attrs
+                assert row['nrp_score_mae'] == pytest.approx((1.5 - row['nrp_error']) / (1.5 - 0.3))
+                assert row['linear_score_mae'] == pytest.approx((1.5 - raw['linear_mae']) / (1.5 - 0.3))
+                assert row['nrp_score_r'] == pytest.approx(raw['pearson'] ** 2 / 0.8)
+                pls_r = float(fake_score(row['model'], f"{FAMILY}.{row['region']}-pls").attrs['raw'])
+                assert row['pls_score_r'] == pytest.approx(pls_r ** 2 / 0.8)
+                # not reported by these fakes: missing, never 0
+                assert row['ridge_mae'] is None and row['ridge_score_mae'] is None and row['pls_mae'] is None
     table = json.loads((tmp_path / 'out' / 'table.json').read_text())
     for model in MODELS:
         errors = [r['nrp_error'] for r in rows if r['model'] == model]
@@ -112,6 +126,12 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
         assert entry['mean_nrp_error'] == pytest.approx(np.mean(errors))
     csv_lines = (tmp_path / 'out' / 'table.csv').read_text().splitlines()
     assert len(csv_lines) == 1 + len(rows) and csv_lines[0].startswith('family,model,region,pls_raw_r')
+    header = csv_lines[0].split(',')
+    assert all(line.split(',')[header.index('ridge_mae')] == '' for line in csv_lines[1:])
+    # every record and the table say what produced them
+    assert all(r['key']['code'] == table['provenance']['code'][0] for r in table['scores'])
+    assert {'torch', 'brainscore_vision', 'brainscore_core'} <= set(table['provenance']['versions'][0])
+    assert f'{FAMILY}_mapping_x_measure.png' in {p.name for p in plots}
     assert 'resnet50_untrained_pruned80' in (tmp_path / 'out' / 'table.md').read_text()
     names = {p.name for p in plots}
     assert f'{FAMILY}_nrp_error_vs_sparsity.png' in names and f'{FAMILY}_v4_vs_it_nrp_error.png' in names
@@ -180,37 +200,139 @@ def test_interrupted_run_resumes_without_recomputing(fakes, tmp_path, monkeypatc
     assert rows == reference
 
 
-@pytest.mark.parametrize('change', ['version', 'preset', 'generator', 'configuration'])
+class FakeMetric:
+    def __init__(self, **config):
+        self.config = config
+        self.device = 'cpu'
+
+
+@pytest.mark.parametrize('change', ['version', 'torch', 'preset', 'generator', 'configuration', 'weights'])
 def test_cache_is_invalidated_by_a_changed_setting(fakes, tmp_path, monkeypatch, change):
+    loader = compare.load_benchmark
+
+    def with_metric(identifier, max_epochs=400):
+        benchmark = loader(identifier)
+        benchmark.metric = FakeMetric(max_epochs=max_epochs)
+        return benchmark
+
+    monkeypatch.setattr(compare, 'load_benchmark', with_metric)
     _run(tmp_path / 'cache', models=['model_a'])
     assert len(fakes['score']) == 4
     if change == 'version':
         monkeypatch.setattr(result_cache, '__version__', '99.0')
+    elif change == 'torch':
+        import torch
+        monkeypatch.setattr(torch, '__version__', '0.0.1')
     elif change == 'preset':
         monkeypatch.setenv(world.PRESET_ENV, 'linear')
     elif change == 'generator':  # same preset name, regenerated world
         monkeypatch.setattr(world, 'GENERATOR_VERSION', world.GENERATOR_VERSION + 1)
-    else:
-        original = result_cache.metric_configuration
-        monkeypatch.setattr(compare, 'metric_configuration',
-                            lambda kind, grid=None, reference=False: dict(original(kind, grid, reference),
-                                                                          max_components=1)
-                            if kind == 'nrp' else original(kind, grid, reference))
+    elif change == 'weights':  # the model's declared weights identity (e.g. another published hash)
+        original = result_cache.declared_weights
+        monkeypatch.setattr(result_cache, 'declared_weights',
+                            lambda identifier: {'sha1': 'another'} if identifier == 'model_a' else original(identifier))
+    else:  # the metric the loaded NRP benchmark really scores with
+        monkeypatch.setattr(compare, 'load_benchmark', lambda identifier: with_metric(identifier, max_epochs=3))
     records = _run(tmp_path / 'cache', models=['model_a'])
     cached = {r['benchmark'] for r in records if r['cached']}
     if change == 'configuration':  # only the NRP metric changed: PLS scores are reused
         assert cached == {f'{FAMILY}.V4-pls', f'{FAMILY}.IT-pls'} and len(fakes['score']) == 6
+        assert all(r['key']['metric']['metric']['config'] == {'max_epochs': 3}
+                   for r in records if r['kind'] == 'nrp')
     else:
         assert cached == set() and len(fakes['score']) == 8
 
 
-def test_cache_key_depends_on_search_grid():
-    base = result_cache.metric_configuration('nrp')
-    with_grid = result_cache.metric_configuration('nrp', {'lr': [0.1, 0.01]})
-    assert result_cache.result_key('m', 'b', base)[0] != result_cache.result_key('m', 'b', with_grid)[0]
-    assert result_cache.metric_configuration('pls', {'lr': [1]}) == result_cache.metric_configuration('pls')
-    # the PLS implementation is part of the key: Brain-Score's own pls and pls_torch never share results
-    assert result_cache.metric_configuration('pls', None, True) != result_cache.metric_configuration('pls')
+def test_cache_key_holds_the_benchmarks_real_metric():
+    from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
+    from nrp_plugin.search import SearchGrid
+    base = result_cache.metric_configuration('nrp', NRPErrorMetric())
+    assert base['metric']['config']['max_epochs'] == 400 and base['resolved_device'] in ('cpu', 'cuda')
+    assert base == result_cache.metric_configuration('nrp', NRPErrorMetric())  # deterministic, no addresses
+    other = result_cache.metric_configuration('nrp', NRPErrorMetric(config={'max_epochs': 3}))
+    grid = result_cache.metric_configuration('nrp', NRPErrorMetric(search=SearchGrid.default()))
+    keys = {result_cache.payload_hash(result_cache.key_payload('m', 'b', c)) for c in (base, other, grid)}
+    assert len(keys) == 3
+
+
+def test_code_edit_recomputes(fakes, tmp_path, monkeypatch):
+    """Editing a copy of a scoring module changes the code fingerprint, and the next run recomputes."""
+    import shutil
+    package = tmp_path / 'code' / 'nrp_plugin'
+    shutil.copytree(os.path.dirname(result_cache.__file__) + '/..', package,
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    monkeypatch.setattr(result_cache, 'code_roots', lambda: [('nrp_plugin', package)])
+    result_cache._fingerprint.cache_clear()
+    _run(tmp_path / 'cache', models=['model_a'])
+    assert len(fakes['score']) == 4
+    # tables only: not part of the fingerprint, the next process reuses the scores
+    (package / 'app' / 'report.py').write_text((package / 'app' / 'report.py').read_text() + '\n# edited\n')
+    result_cache._fingerprint.cache_clear()  # a new process
+    assert all(r['cached'] for r in _run(tmp_path / 'cache', models=['model_a']))
+    scoring = package / 'core' / 'scoring.py'
+    scoring.write_text(scoring.read_text().replace('def mae(', 'def mae(  ', 1))
+    result_cache._fingerprint.cache_clear()
+    records = _run(tmp_path / 'cache', models=['model_a'])
+    assert not any(r['cached'] for r in records) and len(fakes['score']) == 8
+    result_cache._fingerprint.cache_clear()
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'garbage', 'empty', 'not_a_record', 'other_key'])
+def test_corrupted_cache_file_is_recomputed(fakes, tmp_path, damage):
+    first = _run(tmp_path / 'cache', models=['model_a'])
+    files = sorted((tmp_path / 'cache').glob('*.json'))
+    assert len(files) == 4
+    victim = next(f for f in files if '-nrp' in f.name)
+    text = victim.read_text()
+    victim.write_text({'truncated': text[:len(text) // 2], 'garbage': '\x00\xff{{', 'empty': '',
+                       'not_a_record': '[1, 2]',
+                       'other_key': json.dumps(dict(json.loads(text), key={'other': 1}))}[damage])
+    logged = []
+    records = compare.run_compare(models=['model_a'], families=[FAMILY], cache_directory=tmp_path / 'cache',
+                                  progress=False, log=logged.append)
+    recomputed = [r['benchmark'] for r in records if not r['cached']]
+    assert len(recomputed) == 1 and recomputed[0] in victim.name and len(fakes['score']) == 5
+    assert logged and 'recomputed' in logged[0]
+    strip = lambda rs: [{k: v for k, v in r.items() if k != 'cached'} for r in rs]
+    assert strip(records) == strip(first)
+    assert json.loads(victim.read_text())['score'] == first[[r['benchmark'] for r in first].index(recomputed[0])]['score']
+
+
+def _concurrent_compare(cache, out, barrier, queue):
+    """One `compare` in a forked process: the fakes are inherited; scoring is slowed so runs overlap."""
+    import time
+    try:
+        original = compare.score_model
+        compare.score_model = lambda model, benchmark: (time.sleep(0.05), original(model, benchmark))[1]
+        barrier.wait(timeout=30)
+        records = _run(cache)
+        report.write_report(records, out, plots=False)
+        queue.put(('ok', out))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent
+        queue.put(('error', repr(error)))
+
+
+def test_two_concurrent_runs_on_one_cache_both_finish(fakes, tmp_path):
+    import multiprocessing
+    context = multiprocessing.get_context('fork')
+    barrier, queue = context.Barrier(2), context.Queue()
+    outs = [tmp_path / 'out_a', tmp_path / 'out_b']
+    processes = [context.Process(target=_concurrent_compare, args=(tmp_path / 'cache', out, barrier, queue))
+                 for out in outs]
+    for process in processes:
+        process.start()
+    results = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert [r[0] for r in results] == ['ok', 'ok'], results
+    assert all(process.exitcode == 0 for process in processes)
+    tables = [json.loads((out / 'table.json').read_text()) for out in outs]
+    assert tables[0]['rows'] == tables[1]['rows'] and len(tables[0]['rows']) == len(MODELS) * 2
+    assert len(list((tmp_path / 'cache').glob('*.json'))) == len(MODELS) * 4
+    assert not list((tmp_path / 'cache').glob('.*.tmp'))
+    # the cache both wrote is complete: a third run recomputes nothing and gives the same table
+    third = _run(tmp_path / 'cache')
+    assert all(r['cached'] for r in third) and report.build_rows(third) == tables[0]['rows']
 
 
 def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
@@ -276,3 +398,34 @@ def test_end_to_end_matches_brainscore_scores(installed_plugins, tmp_path, monke
     assert row['nrp_score'] == pytest.approx(float(nrp), rel=1e-4, abs=1e-6)
     assert row['linear_mae'] == pytest.approx(nrp.attrs['raw'].attrs['linear_mae'], rel=1e-4)
     assert len(records[-1]['split_nrp_error']) == len(records[-1]['split_linear_mae']) == 2
+
+
+def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, monkeypatch):
+    """With ``ridge_*`` attrs on the NRP metric and ``mae*`` on the PLS metric, every 2 x 2 cell is filled."""
+    def with_ridge(model, benchmark):
+        score = fake_score(model, benchmark)
+        raw = score.attrs['raw']
+        if benchmark.endswith('-pls'):
+            mae = np.array([[0.5, 0.7], [0.6, 0.6], [0.4, 0.8]])
+            raw.attrs.update(mae=float(mae.mean()), mae_error=0.01, mae_raw=_split_neuroid(mae, ['n0', 'n1']))
+        else:
+            ridge = np.asarray(raw.attrs['linear_raw'].values) - 0.05
+            raw.attrs.update(ridge_mae=float(ridge.mean()), ridge_mae_error=0.002, ridge_r2=0.3, ridge_r2_error=0.01,
+                             linear_pearson=0.3,
+                             ridge_pearson=0.5, ridge_raw=_split_neuroid(ridge, [f'n{i}' for i in range(4)]))
+        return score
+
+    monkeypatch.setattr(FakeBenchmark, '__call__', lambda self, model: with_ridge(model.identifier, self.identifier))
+    rows = report.build_rows(_run(tmp_path / 'cache', models=['model_a']))
+    for row in rows:
+        assert all(row[f'{m}_{measure}'] is not None for m in report.MAPPINGS for measure in report.MEASURES)
+        assert row['ridge_score_r'] == pytest.approx(0.5 ** 2 / 0.8)
+        assert row['pls_mae'] == pytest.approx(0.6)
+        assert row['pls_score_mae'] == pytest.approx((1.5 - 0.6) / (1.5 - 0.3))
+        # ridge is linear - 0.05 on every split: the paired difference is exactly -0.05 with zero width
+        assert row['ridge_minus_linear_mae'] == pytest.approx(-0.05)
+        assert row['ridge_minus_linear_ci_high'] - row['ridge_minus_linear_ci_low'] == pytest.approx(0, abs=1e-12)
+    stats = report.statistics(rows)
+    contrasts = {e['contrast'] for e in stats['mapping_differences']}
+    assert contrasts == {'nrp - linear', 'nrp - pls', 'nrp - ridge', 'ridge - linear'}
+    assert 'NRP ceiled MAE' in report.markdown_table(rows)

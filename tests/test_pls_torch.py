@@ -160,6 +160,31 @@ def test_metric_matches_brainscore_pls(assemblies, brainscore_pls, installed_plu
     pickle.loads(pickle.dumps(ours))  # Brain-Score pickles scores
 
 
+def test_metric_mae_is_that_of_sklearn_pls_predictions(assemblies, installed_plugins):
+    """``mae_raw`` is the MAE of scikit-learn's PLSRegression(25, scale=False) fitted on each split."""
+    from brainscore_vision import load_metric
+    from sklearn.cross_decomposition import PLSRegression
+    from nrp_plugin.brainscore.splits import CrossValidationSpec, build_splits, split_indices
+    source, target = assemblies
+    kwargs = dict(splits=3)
+    ours = load_metric('pls_torch', crossvalidation_kwargs=kwargs, device='cpu')(source, target)
+    spec = CrossValidationSpec.from_kwargs(kwargs)
+    indices = split_indices(target['stimulus_id'].values, build_splits(target, spec))
+    rows = {sid: i for i, sid in enumerate(source['stimulus_id'].values)}
+    X = np.asarray(source.values, dtype=np.float64)[[rows[s] for s in target['stimulus_id'].values]]
+    Y = np.asarray(target.values, dtype=np.float64)
+    expected = np.stack([np.abs(PLSRegression(25, scale=False).fit(X[train], Y[train]).predict(X[test]) - Y[test])
+                         .mean(axis=0) for train, test in indices])
+    mae_raw = ours.attrs['mae_raw']
+    assert mae_raw.dims == ('split', 'neuroid') and mae_raw.shape == (3, Y.shape[1])
+    assert list(mae_raw['neuroid_id'].values) == list(ours.attrs['raw']['neuroid_id'].values)
+    order = np.argsort(target['neuroid_id'].values, kind='stable')
+    assert np.abs(mae_raw.values - expected[:, order]).max() < 1e-5
+    per_split = expected.mean(axis=1)
+    assert ours.attrs['mae'] == pytest.approx(per_split.mean(), abs=1e-6)
+    assert ours.attrs['mae_error'] == pytest.approx(per_split.std() / np.sqrt(3), abs=1e-6)
+
+
 def test_metric_crossvalidation_kwargs_match_brainscore(assemblies, installed_plugins):
     from brainscore_vision import load_metric
     kwargs = dict(splits=2, random_state=3, train_size=0.8)

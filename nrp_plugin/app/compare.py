@@ -2,8 +2,9 @@
 
 :func:`run_compare` loads each model once, scores it on ``<family>.<region>-pls`` and
 ``<family>.<region>-nrp`` for every requested family and region, and keeps one small JSON per
-score under the result cache (:func:`result_cache_dir`). A later run with the same model,
-benchmark, metric configuration, ``nrp_plugin`` version and synthetic preset reuses it, so an
+score under the result cache (:func:`result_cache_dir`), keyed on everything the score depends on
+(:func:`nrp_plugin.app.result_cache.key_payload`: code fingerprint, metric configuration, model and
+weights identity, data identity, library versions). A later run with the same key reuses it, so an
 interrupted run resumes where it stopped. The tables and plots are made by :mod:`nrp_plugin.app.report`.
 """
 
@@ -16,8 +17,9 @@ from ..brainscore.nrp_metric import NRPErrorMetric
 from ..search import SearchGrid
 from ..synthetic.world import REGIONS
 from .activation_memo import memoize_model, model_layers
-from .checks import KINDS, CompareError, benchmark_identifiers
-from .result_cache import ResultCache, jsonable, metric_configuration, result_cache_dir
+from .checks import CompareError, benchmark_identifiers
+from .result_cache import (ResultCache, benchmark_metric, jsonable, key_payload, loaded_model_identity,
+                           metric_configuration, result_cache_dir)
 
 DEFAULT_FAMILIES = ('SyntheticMajajHong2015',)
 # Offline-capable models covering each architecture and the pruning contrast (0 vs 80%); intermediate
@@ -84,33 +86,70 @@ def model_sparsity(model_obj, identifier):
     return int(match.group(1)) / 100 if match else None
 
 
+def _split_means(values, aggregate=np.mean):
+    """Per-split aggregate over neuroids of a split x neuroid array (DataAssembly or array); [] if absent."""
+    if values is None:
+        return []
+    array = np.asarray(getattr(values, 'values', values), dtype=float)
+    if array.ndim != 2:
+        return []
+    with np.errstate(all='ignore'):
+        return [float(v) for v in aggregate(array, axis=1)]
+
+
+# the mappings the NRP metric reports beside the NRP, as attrs ``<name>_mae``, ``<name>_raw``, ...
+NRP_SIDE_MAPPINGS = ('linear', 'ridge')
+
+
 def summarize(score, kind):
-    """The numbers the table needs from a benchmark's Score (JSON-able dict)."""
+    """The numbers the table needs from a benchmark's Score (JSON-able dict).
+
+    PLS benchmarks: ``raw_r`` (median over sites, mean over splits), ``split_pls_r``, the internal
+    consistency ``ceiling``, and the MAE of the same PLS predictions (``pls_mae``, ``split_pls_mae``)
+    when the metric reports it (``pls_torch``; None for Brain-Score's own ``pls``). NRP benchmarks:
+    the NRP-error, its Pearson r, the noise floor (``ceiling``), the mean-predictor MAE, and for each
+    of :data:`NRP_SIDE_MAPPINGS` its ``<m>_mae``, ``<m>_mae_error``, ``<m>_r2``, ``<m>_r2_error``,
+    ``<m>_pearson`` and per-split MAE ``split_<m>_mae``: None / [] when the metric does not report it
+    (e.g. no ridge mapping), never 0.
+    """
     attrs = score.attrs
     record = {'kind': kind, 'score': _float(score), 'score_error': _float(attrs.get('error')),
               'ceiling': _float(attrs.get('ceiling'))}
     raw = attrs.get('raw')
+    raw_attrs = getattr(raw, 'attrs', {}) if raw is not None else {}
     if kind == 'pls':
         record['raw_r'] = _float(raw)
-        record['raw_r_error'] = _float(raw.attrs.get('error')) if raw is not None else None
+        record['raw_r_error'] = _float(raw_attrs.get('error'))
+        record['split_pls_r'] = _split_means(raw_attrs.get('raw'), np.nanmedian)
+        record['pls_mae'] = _float(raw_attrs.get('mae'))
+        record['pls_mae_error'] = _float(raw_attrs.get('mae_error'))
+        record['split_pls_mae'] = _split_means(raw_attrs.get('mae_raw'))
         return record
-    raw_attrs = raw.attrs
     record.update(nrp_error=_float(attrs.get('nrp_error', raw)), nrp_error_sem=_float(attrs.get('nrp_error_sem')),
                   pearson=_float(raw_attrs.get('pearson')),
-                  linear_mae=_float(raw_attrs.get('linear_mae')),
-                  linear_mae_error=_float(raw_attrs.get('linear_mae_error')),
-                  linear_r2=_float(raw_attrs.get('linear_r2')),
-                  linear_r2_error=_float(raw_attrs.get('linear_r2_error')),
                   mean_predictor_mae=_float(raw_attrs.get('mean_predictor_mae')),
-                  split_nrp_error=[float(v) for v in raw_attrs.get('split_nrp_error', [])],
+                  split_nrp_error=[float(v) for v in raw_attrs.get('split_nrp_error', [])]
+                  or _split_means(raw_attrs.get('raw')),
                   config=jsonable(raw_attrs.get('config')))
-    linear_raw = raw_attrs.get('linear_raw')
-    if linear_raw is not None:
-        values = np.asarray(getattr(linear_raw, 'values', linear_raw), dtype=float)
-        record['split_linear_mae'] = [float(v) for v in values.reshape(values.shape[0], -1).mean(axis=1)]
-    else:
-        record['split_linear_mae'] = []
+    for mapping in NRP_SIDE_MAPPINGS:
+        for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):
+            record[f'{mapping}_{suffix}'] = _float(raw_attrs.get(f'{mapping}_{suffix}'))
+        record[f'split_{mapping}_mae'] = _split_means(raw_attrs.get(f'{mapping}_raw'))
     return record
+
+
+def train_size(benchmark):
+    """The training fraction of the splits a loaded benchmark's metric draws (Brain-Score's 0.9 by default)."""
+    from ..brainscore.splits import CrossValidationSpec
+    metric = benchmark_metric(benchmark, 'nrp') or benchmark_metric(benchmark, 'pls')
+    spec = getattr(metric, 'spec', None)
+    if not isinstance(spec, CrossValidationSpec):
+        kwargs = getattr(metric, 'crossvalidation_kwargs', None)
+        try:
+            spec = CrossValidationSpec.from_kwargs(kwargs if isinstance(kwargs, dict) else None)
+        except (ValueError, TypeError):
+            spec = CrossValidationSpec()
+    return float(spec.train_size)
 
 
 def _progress(iterable, **kwargs):
@@ -150,12 +189,31 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
     -------
     list of dict
         One record per (model, benchmark) as :func:`summarize` makes it, plus ``model``,
-        ``benchmark``, ``family``, ``region``, ``sparsity`` and ``cached``.
+        ``benchmark``, ``family``, ``region``, ``sparsity``, ``train_size``, ``model_loaded`` (what
+        the loaded model's ``metadata`` said about its weights), ``key`` (the cache key's payload,
+        :func:`nrp_plugin.app.result_cache.key_payload`) and ``cached``.
+
+    Notes
+    -----
+    Each benchmark is loaded once per run before the cache lookup, so the key holds the metric
+    the benchmark really scores with; the model is built only when one of its scores is missing.
     """
     cache = ResultCache(cache_directory if cache_directory is not None else result_cache_dir())
     benchmarks = benchmark_identifiers(families, regions)
-    configurations = {kind: metric_configuration(kind, search_grid, reference_pls) for kind in KINDS}
-    loaded_benchmarks = {}
+    loaded_benchmarks, payloads = {}, {}
+
+    def benchmark_for(benchmark_id, kind):
+        """Load a benchmark once per run, with the metric this run scores it with (no model needed)."""
+        if benchmark_id not in loaded_benchmarks:
+            benchmark = load_benchmark(benchmark_id)
+            if kind == 'nrp' and search_grid is not None:
+                benchmark.metric = nrp_metric(search_grid)
+            if kind == 'pls' and not reference_pls:
+                benchmark._similarity_metric = pls_metric()
+            loaded_benchmarks[benchmark_id] = benchmark
+            payloads[benchmark_id] = metric_configuration(kind, benchmark_metric(benchmark, kind))
+        return loaded_benchmarks[benchmark_id]
+
     records = []
     model_bar = _progress(list(models), desc='models', unit='model', disable=not progress)
     for model_id in model_bar:
@@ -164,28 +222,25 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
         for benchmark_id in bench_bar:
             family, rest = benchmark_id.split('.', 1)
             region, kind = rest.rsplit('-', 1)
-            configuration = configurations[kind]
-            record = cache.get(model_id, benchmark_id, configuration) if use_cache else None
+            # the key is known without building the model: a hit costs a benchmark load (once per run)
+            benchmark = benchmark_for(benchmark_id, kind)
+            payload = key_payload(model_id, benchmark_id, payloads[benchmark_id])
+            record = cache.get(payload) if use_cache else None
             cached = record is not None
             if record is None:
                 if model_obj is None:
                     model_obj = load_model(model_id)
                     # each layer's activations computed once for all of this model's benchmarks
                     memoize_model(model_obj, prefetch=model_layers(model_obj, regions))
-                if benchmark_id not in loaded_benchmarks:
-                    benchmark = load_benchmark(benchmark_id)
-                    if kind == 'nrp' and search_grid is not None:
-                        benchmark.metric = nrp_metric(search_grid)
-                    if kind == 'pls' and not reference_pls:
-                        benchmark._similarity_metric = pls_metric()
-                    loaded_benchmarks[benchmark_id] = benchmark
-                score = score_model(model_obj, loaded_benchmarks[benchmark_id])
+                score = score_model(model_obj, benchmark)
                 record = summarize(score, kind)
                 record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,
-                              sparsity=model_sparsity(model_obj, model_id))
-                record = cache.put(model_id, benchmark_id, configuration, record)
-            record = dict(record, cached=cached)
-            record.pop('key', None)
-            records.append(record)
+                              sparsity=model_sparsity(model_obj, model_id), train_size=train_size(benchmark),
+                              model_loaded=loaded_model_identity(model_obj))
+                record = cache.put(payload, record)
+            records.append(dict(record, cached=cached))
         del model_obj
+    if cache.rejected:
+        log(f'result cache: {len(cache.rejected)} unreadable or mismatched file(s) recomputed, e.g. '
+            f'{cache.rejected[0]}')
     return records

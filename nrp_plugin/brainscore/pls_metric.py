@@ -67,9 +67,11 @@ class PLSTorchMetric(Metric):
     Notes
     -----
     Calling the metric returns a Score (the mean over splits of the median over neuroids of Pearson
-    r) with attrs ``raw`` (split x neuroid r) and ``error`` (SEM over splits). Peak memory beyond the
-    activations is the n x n kernel plus a few (splits x n x targets) arrays, independent of the
-    number of features apart from one feature chunk.
+    r) with attrs ``raw`` (split x neuroid r) and ``error`` (SEM over splits), and the mean absolute
+    error of the same test predictions: ``mae`` (mean over neuroids, then splits), ``mae_error`` (SEM
+    over splits) and ``mae_raw`` (split x neuroid), as the NRP metric measures its mappings. Peak
+    memory beyond the activations is the n x n kernel plus a few (splits x n x targets) arrays,
+    independent of the number of features apart from one feature chunk.
     """
 
     def __init__(self, n_components=DEFAULT_COMPONENTS, crossvalidation_kwargs=None, device='auto',
@@ -134,11 +136,18 @@ class PLSTorchMetric(Metric):
         r = np.stack([scoring.pearson(prediction.double().cpu()[None],
                                       torch.from_numpy(target_values[test])[None])[0].numpy()
                       for prediction, (_, test) in zip(predictions, indices)])
-        return self._package(r, target)
+        # the same predictions' mean absolute error, the NRP metric's measure (split x neuroid)
+        mae = np.stack([np.abs(prediction.double().cpu().numpy() - target_values[test]).mean(axis=0)
+                        for prediction, (_, test) in zip(predictions, indices)])
+        return self._package(r, target, mae)
 
     @staticmethod
-    def _package(r, target):
-        """Score of ``r`` (splits x neuroids), laid out as Brain-Score's ``pls`` lays it out."""
+    def _package(r, target, mae=None):
+        """Score of ``r`` (splits x neuroids), laid out as Brain-Score's ``pls`` lays it out.
+
+        ``mae`` (splits x neuroids, same order as ``r``), when given, adds attrs ``mae`` (mean over
+        neuroids, then over splits), ``mae_error`` (SEM over splits, as ``error``) and ``mae_raw``.
+        """
         order = np.arange(target.sizes['neuroid'])
         if coord_values(target, 'neuroid_id') is not None:
             order = np.argsort(np.asarray(target['neuroid_id'].values), kind='stable')
@@ -150,4 +159,10 @@ class PLSTorchMetric(Metric):
         score = Score(per_split.mean(dim='split').values)
         score.attrs[Score.RAW_VALUES_KEY] = raw
         score.attrs['error'] = per_split.std(dim='split') / math.sqrt(len(per_split['split']))
+        if mae is not None:
+            mae_raw = Score(np.asarray(mae, dtype=float)[:, order], coords=coords, dims=['split', 'neuroid'])
+            mae_split = mae_raw.values.mean(axis=1)
+            score.attrs['mae'] = float(mae_split.mean())
+            score.attrs['mae_error'] = float(mae_split.std() / math.sqrt(len(mae_split)))
+            score.attrs['mae_raw'] = mae_raw
         return score
