@@ -8,11 +8,22 @@ losses, training ``S`` fits together gives the same result as training each alon
 Architecture (Anand, Sen & Roy 2021, Fig. 1B):
 NRP-L1: one dense block per input group (each fed only its group's columns), ReLU;
 the blocks' outputs concatenated; NRP-L2: dense, ReLU; NRP-out: linear, one output per target.
+
+With ``linear_path=True`` (the default) NRP-out also reads the inputs directly, through a linear path
+initialised at the ridge solution of the fit rows (penalty per target by leave-one-out on those rows)
+and exempt from weight decay; the rest of the network starts and trains as the paper's. Early stopping
+counts "epoch 0" as a candidate: the linear path alone, with NRP-out silenced, which predicts exactly
+what ridge predicts. A fit that never beats ridge on its validation part returns ridge; the network
+departs from the best linear map only where that lowers the validation error. The validity sweep
+(docs/validity.md) shows why: without the path, the paper's network cannot match tuned ridge where
+the truth is linear and spread over many directions. ``linear_path=False`` is the paper's network.
 """
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+
+from .ridge import ridge_coefficients
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,9 @@ class NRPConfig:
         Epochs without a validation improvement before a fit stops.
     validation_fraction : float
         Share of the training rows held out for early stopping.
+    linear_path : bool
+        Add the ridge-initialised linear path from the inputs to NRP-out, with ridge alone as the
+        epoch-0 candidate of early stopping (see the module notes). ``False``: the paper's architecture.
     """
     l1_size: int = 128
     l2_size: int = 128
@@ -46,6 +60,7 @@ class NRPConfig:
     weight_decay: float = 1e-3
     patience: int = 40
     validation_fraction: float = 0.1
+    linear_path: bool = True
 
     def __post_init__(self):
         for name in ('l1_size', 'max_epochs', 'batch_size'):
@@ -141,7 +156,10 @@ def forward(params, mask, inputs):
     hidden = torch.relu(torch.baddbmm(params['b1'].unsqueeze(1), inputs, params['w1'] * mask))
     if 'w2' in params:
         hidden = torch.relu(torch.baddbmm(params['b2'].unsqueeze(1), hidden, params['w2']))
-    return torch.baddbmm(params['b3'].unsqueeze(1), hidden, params['w3'])
+    output = torch.baddbmm(params['b3'].unsqueeze(1), hidden, params['w3'])
+    if 'w_linear' in params:
+        output = output + torch.baddbmm(params['b_linear'].unsqueeze(1), inputs, params['w_linear'])
+    return output
 
 
 def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None):
@@ -184,11 +202,23 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     take = lambda tensor, rows: torch.take_along_dim(tensor, rows.to(device).unsqueeze(-1), dim=1)
     fit_x, fit_y = take(inputs, fit_rows), take(targets, fit_rows)
     val_x, val_y = take(inputs, validation_rows), take(targets, validation_rows)
+    if config.linear_path:
+        params.update(linear_path_init(fit_x, fit_y, dtype))
     params = {name: value.to(device).requires_grad_(True) for name, value in params.items()}
     mask = mask.to(device)
-    optimizer = torch.optim.Adam(params.values(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    linear_names = ('w_linear', 'b_linear')
+    groups = [{'params': [value for name, value in params.items() if name not in linear_names],
+               'weight_decay': config.weight_decay}]
+    if config.linear_path:  # the ridge solution already carries its own penalty
+        groups.append({'params': [params[name] for name in linear_names], 'weight_decay': 0.0})
+    optimizer = torch.optim.Adam(groups, lr=config.learning_rate)
     best = {name: value.detach().clone() for name, value in params.items()}
-    best_loss = torch.full((n_fits,), float('inf'), dtype=torch.float64)
+    if config.linear_path:  # epoch 0: the linear path alone (NRP-out silenced) is the first candidate
+        best['w3'], best['b3'] = torch.zeros_like(best['w3']), torch.zeros_like(best['b3'])
+        with torch.no_grad():
+            best_loss = ((forward(best, mask, val_x) - val_y) ** 2).mean(dim=(1, 2)).double().cpu()
+    else:
+        best_loss = torch.full((n_fits,), float('inf'), dtype=torch.float64)
     best_epoch = np.zeros(n_fits, dtype=int)
     waited = np.zeros(n_fits, dtype=int)
     active = np.ones(n_fits, dtype=bool)
@@ -221,6 +251,24 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
             break
     info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch)
     return best, mask, info
+
+
+def linear_path_init(fit_inputs, fit_targets, dtype=torch.float32):
+    """The linear path's starting weights: ridge on each fit's fit rows (penalty per target by leave-one-out).
+
+    Parameters
+    ----------
+    fit_inputs : Tensor, shape (S, n_rows, n_inputs)
+    fit_targets : Tensor, shape (S, n_rows, n_targets)
+
+    Returns
+    -------
+    dict
+        ``w_linear`` (S, n_inputs, n_targets) and ``b_linear`` (S, n_targets), on the CPU.
+    """
+    weights, intercepts = zip(*(ridge_coefficients(x, y) for x, y in zip(fit_inputs, fit_targets)))
+    return {'w_linear': torch.as_tensor(np.stack(weights), dtype=dtype),
+            'b_linear': torch.as_tensor(np.stack(intercepts), dtype=dtype)}
 
 
 def predict(params, mask, inputs, device, dtype=torch.float32):

@@ -33,6 +33,9 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     weight_decay : float
     patience : int
     validation_fraction : float
+    linear_path : bool
+        The ridge-initialised linear path into NRP-out (:class:`nrp_plugin.core.network.NRPConfig`);
+        ``False`` is the paper's network.
     max_components : int
     device : {'auto', 'cpu', 'cuda'}
         ``'auto'`` uses CUDA when present.
@@ -49,7 +52,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, groups=None, l1_size=128, l2_size=128, learning_rate=3e-3, max_epochs=400,
-                 batch_size=64, weight_decay=1e-3, patience=40, validation_fraction=0.1,
+                 batch_size=64, weight_decay=1e-3, patience=40, validation_fraction=0.1, linear_path=True,
                  max_components=DEFAULT_MAX_COMPONENTS, device='auto', random_state=0):
         self.groups = groups
         self.l1_size = l1_size
@@ -60,6 +63,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.linear_path = linear_path
         self.max_components = max_components
         self.device = device
         self.random_state = random_state
@@ -71,7 +75,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         return network.NRPConfig(l1_size=self.l1_size, l2_size=self.l2_size, learning_rate=self.learning_rate,
                                  max_epochs=self.max_epochs, batch_size=self.batch_size,
                                  weight_decay=self.weight_decay, patience=self.patience,
-                                 validation_fraction=self.validation_fraction)
+                                 validation_fraction=self.validation_fraction, linear_path=self.linear_path)
 
     def fit(self, X, y):
         """Fit the network.

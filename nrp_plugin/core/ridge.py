@@ -30,17 +30,40 @@ def fit_predict_ridge(train_inputs, train_targets, test_inputs, relative_alphas=
         The chosen penalties, relative to the inputs' scale (at the grid's first or last value means
         the leave-one-out curve kept falling beyond the grid).
     """
-    x_train = _numpy(train_inputs)
-    y_train = _numpy(train_targets)
+    model = _ridge_cv(_numpy(train_inputs), _numpy(train_targets), relative_alphas)
     x_test = _numpy(test_inputs)
+    return model.predict(x_test).reshape(len(x_test), -1), np.atleast_1d(model.alpha_) / model.input_scale_
+
+
+def _ridge_cv(x_train, y_train, relative_alphas):
+    """``RidgeCV`` over ``relative_alphas`` times the inputs' scale; the scale is kept as ``input_scale_``."""
     centred = x_train - x_train.mean(axis=0)
     rank = max(1, min(centred.shape[0] - 1, centred.shape[1]))  # non-zero eigenvalues of a centred X^T X
     scale = float((centred ** 2).sum() / rank) or 1.0
     model = RidgeCV(alphas=relative_alphas * scale, alpha_per_target=True, fit_intercept=True).fit(x_train, y_train)
-    return model.predict(x_test).reshape(len(x_test), -1), np.atleast_1d(model.alpha_) / scale
+    model.input_scale_ = scale
+    return model
 
 
 def _numpy(values):
     if torch.is_tensor(values):
         values = values.detach().cpu().numpy()
     return np.asarray(values, dtype=np.float64)
+
+
+def ridge_coefficients(train_inputs, train_targets, relative_alphas=RELATIVE_ALPHAS):
+    """Ridge weights and intercepts, each target's penalty chosen by leave-one-out on these rows.
+
+    Parameters
+    ----------
+    train_inputs : Tensor or ndarray, shape (n_rows, n_inputs)
+    train_targets : Tensor or ndarray, shape (n_rows, n_targets)
+
+    Returns
+    -------
+    weights : ndarray, shape (n_inputs, n_targets)
+    intercept : ndarray, shape (n_targets,)
+    """
+    x_train = _numpy(train_inputs)
+    model = _ridge_cv(x_train, _numpy(train_targets), relative_alphas)
+    return model.coef_.reshape(-1, x_train.shape[1]).T, np.atleast_1d(model.intercept_)

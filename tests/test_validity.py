@@ -1,0 +1,45 @@
+"""The validity sweep: its worlds are what they claim, and the NRP meets its targets on the cheap subset."""
+import numpy as np
+import pytest
+
+from nrp_plugin.validity import CHEAP_WORLDS, WorldSpec, check_targets, generate, run_world, world_by_name
+
+
+def test_worlds_are_deterministic_and_their_floor_is_the_noise_mae():
+    spec = WorldSpec('probe', n_stimuli=2000, rank=4, widths=(30, 300), response_noise=0.5, truth='tanh', seed=7)
+    first, again = generate(spec), generate(spec)
+    np.testing.assert_array_equal(first.features, again.features)
+    np.testing.assert_array_equal(first.responses, again.responses)
+    assert first.features.shape == (2000, 330) and list(np.unique(first.groups)) == ['layer0', 'layer1']
+    # E|N(0, s^2)| = s sqrt(2 / pi); the drawn noise agrees within sampling error
+    assert first.floor == pytest.approx(0.5 * np.sqrt(2 / np.pi))
+    assert first.empirical_floor == pytest.approx(first.floor, rel=0.03)
+    np.testing.assert_allclose(first.signal.std(axis=0), 1.0, rtol=1e-9)
+
+
+def test_linear_truth_is_linear_in_the_latent_and_nonlinear_truths_are_not():
+    from sklearn.linear_model import LinearRegression
+    for truth, linear in (('linear', True), ('product', False), ('relu_square', False)):
+        world = generate(WorldSpec('probe', n_stimuli=1500, rank=6, widths=(50,), truth=truth, seed=3))
+        r2 = LinearRegression().fit(world.latent, world.signal).score(world.latent, world.signal)
+        assert (r2 > 0.999) if linear else (r2 < 0.7), (truth, r2)
+
+
+def test_check_targets_flags_each_kind_of_miss():
+    base = dict(truth='linear', nrp_vs_linear=1.0, mlp_vs_linear=1.0, nrp_vs_mlp=1.0)
+    assert check_targets([dict(base, name='ok')]) == []
+    assert check_targets([dict(base, name='a', nrp_vs_linear=1.2)])[0][0] == 'a'
+    nonlinear = dict(base, truth='tanh', mlp_vs_linear=0.8)
+    assert check_targets([dict(nonlinear, name='b', nrp_vs_linear=0.9, nrp_vs_mlp=1.0)])[0][1].startswith('nrp/linear')
+    assert check_targets([dict(nonlinear, name='c', nrp_vs_linear=0.7, nrp_vs_mlp=1.2)])[0][1].startswith('nrp/mlp')
+    # where the MLP does not beat linear, a nonlinear world only needs NRP within 10% of the MLP
+    assert check_targets([dict(nonlinear, name='d', mlp_vs_linear=0.95, nrp_vs_linear=0.97)]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', [spec.name for spec in CHEAP_WORLDS])
+def test_nrp_meets_its_targets_on_the_cheap_worlds(name):
+    row = run_world(world_by_name(name))
+    assert row['floor'] < row['nrp'] < row['mean_mae']
+    assert row['floor'] < row['best_linear']
+    assert check_targets([row]) == [], row
