@@ -6,11 +6,12 @@ import sys
 def _install(args):
     from . import installer
     try:
-        placed = installer.install(link=getattr(args, 'link', False))
+        link = True if getattr(args, 'link', False) else (False if getattr(args, 'copy', False) else None)
+        placed = installer.install(link=link)
     except installer.InstallError as error:
         print(f'nrp-plugin install: {error}', file=sys.stderr)
         return 1
-    how = 'linked' if getattr(args, 'link', False) else 'placed'
+    how = 'linked' if installer.installation_mode() == 'link' else 'placed'
     print(f'{how} {len(placed)} plugin folders into {installer.brainscore_root()}:')
     for rel in placed:
         print(f'  {rel}')
@@ -196,9 +197,12 @@ def build_parser():
         'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'))
     commands = parser.add_subparsers(dest='command', required=True)
     inst = commands.add_parser('install', help='place the plugin folders into the installed brainscore_vision tree')
-    inst.add_argument('--link', action='store_true',
+    mode = inst.add_mutually_exclusive_group()
+    mode.add_argument('--link', action='store_true',
                       help='place symbolic links to this checkout\'s folders instead of copies (editable '
                            'installs: an edit is live without re-installing)')
+    mode.add_argument('--copy', action='store_true', help='place copies (default for a first install; '
+                      'without --link/--copy the previous mode is kept)')
     inst.set_defaults(run=_install)
     commands.add_parser('status', help='check that the installed plugin folders are present and current'
                         ).set_defaults(run=_status)

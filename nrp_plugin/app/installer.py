@@ -167,16 +167,17 @@ def _is_our_link(destination, source):
     return destination.is_symlink() and Path(os.path.realpath(destination)) == Path(source).resolve()
 
 
-def install(root=None, link=False):
+def install(root=None, link=None):
     """Copy (or link) the plugin folders into the ``brainscore_vision`` tree; safe to run again.
 
     Parameters
     ----------
     root : path, optional
         The ``brainscore_vision`` package directory; the installed one by default.
-    link : bool
-        Place symbolic links to this package's folders instead of copies, so an edit in an
-        editable checkout is live without re-installing.
+    link : bool, optional
+        True: place symbolic links to this package's folders instead of copies, so an edit in an
+        editable checkout is live without re-installing. False: copies. None (default): keep the
+        mode of the previous install (copies the first time).
 
     Returns
     -------
@@ -192,6 +193,8 @@ def install(root=None, link=False):
         lines = '; '.join(f"'{identifier}' ({ours} and {theirs})" for identifier, ours, theirs in clashes)
         raise InstallError(f"Identifiers already registered in {root}: {lines}. Rename ours before installing.")
     manifest = _read_manifest(root)
+    if link is None:
+        link = manifest.get('mode') == 'link'
     owned = set(manifest.get('folders', []))
     placed, hashes = [], {}
     for (kind, name), source in sources.items():
@@ -238,6 +241,13 @@ def _brainscore_version():
         return version('brainscore-vision')
     except Exception:  # noqa: BLE001 - informational only
         return None
+
+
+def installation_mode(root=None):
+    """``'link'`` or ``'copy'`` as recorded by the last install; None when nothing is installed."""
+    root = Path(root) if root is not None else brainscore_root()
+    manifest = _read_manifest(root)
+    return manifest.get('mode', 'copy') if manifest.get('folders') else None
 
 
 def installation_status(root=None):
