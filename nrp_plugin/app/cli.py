@@ -123,6 +123,7 @@ def _compare(args):
     except Exception as error:  # noqa: BLE001 - one line, no traceback
         return _fail('compare', f'{type(error).__name__}: {error}', 1)
     print(table_md)
+    _write_layers(records, out)
     print(report.stats_markdown(stats))
     print(f"{len(records)} scores ({info['recomputed']} computed, {len(records) - info['recomputed']} from the "
           f"cache {cache_directory}) in {info['wall_seconds']} s")
@@ -130,6 +131,16 @@ def _compare(args):
     for path in plots:
         print(f'  {path}')
     return 0
+
+
+def _write_layers(records, out):
+    """Print the layers each model was scored from and keep them in OUT/layers.md."""
+    from ..storage.cache import atomic_write_text
+    from .compare import layers_markdown
+    text = layers_markdown(records)
+    if text:
+        print('\nLayers (committed on the public images for models without a region-layer map):\n' + text + '\n')
+        atomic_write_text(out / 'layers.md', text + '\n')
 
 
 def _score(args):
@@ -145,7 +156,8 @@ def _score(args):
     except (checks.CompareError, ValueError) as error:
         return _fail('score', str(error))
     try:
-        score = compare.score_model(compare.load_model(args.model), compare.load_benchmark(args.benchmark))
+        model = compare.load_model(args.model)
+        score = compare.score_model(model, compare.load_benchmark(args.benchmark))
     except KeyboardInterrupt:
         return _fail('score', 'interrupted', 130)
     except Exception as error:  # noqa: BLE001
@@ -153,6 +165,10 @@ def _score(args):
     kind = 'nrp' if 'nrp_error' in score.attrs else 'pls'
     record = compare.summarize(score, kind)
     print(f'{args.model} on {args.benchmark}: score {record["score"]:.4f}')
+    layers = compare.score_layers(score, model, args.benchmark.split('.', 1)[-1].rsplit('-', 1)[0])
+    for key, value in layers.items():
+        if value:
+            print(f'  {key}: {value if isinstance(value, str) else ", ".join(value)}')
     for key, value in record.items():
         if key in ('kind', 'score', 'config') or isinstance(value, list):
             continue
