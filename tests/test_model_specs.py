@@ -144,6 +144,7 @@ def test_pretrained_offline_is_one_line(tmp_path, monkeypatch):
     assert 'resnet18-f37072fd.pth' in str(error.value) and '\n' not in str(error.value)
 
 
+@pytest.mark.slow
 def test_compare_scores_a_file_spec_with_layers_chosen_on_public_images(installed_plugins, net_file, tmp_path,
                                                                          monkeypatch):
     """End to end on the embedded world's IT benchmarks (short NRP training): the layer is committed on
