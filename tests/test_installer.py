@@ -66,7 +66,11 @@ def test_install_refuses_to_overwrite_a_foreign_folder(fake_tree):
 def test_plugin_folders_are_clean_and_register_once():
     seen = {}
     for (kind, name), folder in installer.plugin_sources().items():
-        assert not (folder / 'requirements.txt').exists() and not (folder / 'setup.py').exists(), folder
+        # what Brain-Score's runner installs into the folder's fresh environment: this package, pinned
+        from nrp_plugin import __version__
+        requirements = (folder / 'requirements.txt').read_text().split()
+        assert requirements == [f'nrp_plugin=={__version__}'], folder
+        assert not (folder / 'setup.py').exists() and not (folder / 'environment.yml').exists(), folder
         found = installer.registrations(folder / '__init__.py')
         assert found, f'{folder} registers nothing'
         text = (folder / '__init__.py').read_text()

@@ -8,6 +8,7 @@ Region commitments follow CORnet-S's anatomical mapping: each area's ``output`` 
 recurrent areas call once, on their final time step. No layer selection is run.
 """
 from nrp_plugin.architectures import cornet_s as architecture
+from nrp_plugin import references
 from nrp_plugin.brainscore.model_commitment import commit_pytorch_model
 
 IDENTIFIERS = ('cornet_s', 'cornet_s_untrained')
@@ -40,3 +41,10 @@ def get_model(identifier, weights_path=None):
 
 def get_layers(identifier):
     return list(LAYERS)
+
+
+def get_bibtex(identifier):
+    """The BibTeX ``brainscore_vision.load_model_bibtex`` returns for every identifier of this plugin."""
+    if identifier not in IDENTIFIERS:
+        raise ValueError(f"Unknown identifier {identifier!r}; this plugin provides {IDENTIFIERS}")
+    return references.KUBILIUS2019

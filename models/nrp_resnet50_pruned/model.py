@@ -12,6 +12,7 @@ score change across levels comes from the pruning, not from a different layer ch
 import re
 
 from nrp_plugin.architectures import pruning
+from nrp_plugin import references
 from nrp_plugin.brainscore.model_commitment import commit_pytorch_model
 
 SPARSITY_LEVELS = tuple(range(0, 90, 10))
@@ -72,3 +73,10 @@ def get_finetuned_model(identifier, imagenet_dir=None, weights_path=None, **fine
 
 def get_layers(identifier):
     return list(LAYERS)
+
+
+def get_bibtex(identifier):
+    """The BibTeX ``brainscore_vision.load_model_bibtex`` returns for every identifier of this plugin."""
+    if identifier not in IDENTIFIERS:
+        raise ValueError(f"Unknown identifier {identifier!r}; this plugin provides {IDENTIFIERS}")
+    return references.ANAND2021 + '\n\n' + references.HE2016

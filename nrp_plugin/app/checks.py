@@ -68,13 +68,22 @@ def _unknown_message(what, names, candidates, own):
 
 def check_identifiers(models=(), benchmarks=(), registered=None):
     """Raise :class:`CompareError` naming unknown model/benchmark identifiers and their closest
-    registered ones (difflib). Benchmark families are suggested as families."""
+    registered ones (difflib). Benchmark families are suggested as families. Model specs
+    (``torchvision:...``, ``file.py:function``; :mod:`nrp_plugin.app.model_specs`) are built and checked
+    instead of looked up."""
+    from . import model_specs
+    spec_problem = None
+    try:
+        model_specs.check_specs(models)
+    except model_specs.ModelSpecError as error:
+        spec_problem = str(error)
+    models = [m for m in models if not model_specs.is_spec(m)]
     registered = registered if registered is not None else registered_identifiers()
     try:
         own = own_identifiers()
     except Exception:  # noqa: BLE001 - only a hint
         own = {}
-    problems = []
+    problems = [spec_problem] if spec_problem else []
     known_models = registered.get('model_registry', set())
     unknown = [m for m in models if m not in known_models]
     if unknown:

@@ -6,11 +6,13 @@ import sys
 def _install(args):
     from . import installer
     try:
-        placed = installer.install()
+        link = True if getattr(args, 'link', False) else (False if getattr(args, 'copy', False) else None)
+        placed = installer.install(link=link)
     except installer.InstallError as error:
         print(f'nrp-plugin install: {error}', file=sys.stderr)
         return 1
-    print(f'placed {len(placed)} plugin folders into {installer.brainscore_root()}:')
+    how = 'linked' if installer.installation_mode() == 'link' else 'placed'
+    print(f'{how} {len(placed)} plugin folders into {installer.brainscore_root()}:')
     for rel in placed:
         print(f'  {rel}')
     return 0
@@ -22,6 +24,43 @@ def _uninstall(args):
     print(f'removed {len(removed)} plugin folders from {installer.brainscore_root()}')
     for rel in removed:
         print(f'  {rel}')
+    return 0
+
+
+def _status(args):
+    from . import installer
+    status = installer.installation_status()
+    print(f'nrp_plugin plugin folders in {installer.brainscore_root()}:')
+    for rel, state in status.items():
+        print(f'  {rel}: {state}')
+    problem = installer.status_problem(status)
+    if problem:
+        print(f'nrp-plugin status: {problem}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def _warn_if_stale():
+    """One line on stderr when the installed plugin folders are missing or outdated (no failure)."""
+    from . import installer
+    try:
+        problem = installer.status_problem(installer.installation_status())
+    except Exception:  # noqa: BLE001 - a hint only
+        return
+    if problem:
+        print(f'warning: {problem}', file=sys.stderr)
+
+
+def _pack(args):
+    from . import installer
+    try:
+        entries = installer.pack(args.out)
+    except installer.InstallError as error:
+        return _fail('pack', str(error))
+    folders = sorted({'/'.join(e.split('/')[1:3]) for e in entries if e.count('/') >= 3})
+    print(f'wrote {args.out}: {len(folders)} plugin folders, {len(entries)} entries')
+    for folder in folders:
+        print(f'  {folder}')
     return 0
 
 
@@ -48,6 +87,7 @@ def _compare(args):
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
     os.environ.setdefault('RESULTCACHING_DISABLE', '1')
+    _warn_if_stale()
     try:
         _set_device(args.device)
         regions = list(dict.fromkeys(args.regions))
@@ -83,6 +123,7 @@ def _compare(args):
     except Exception as error:  # noqa: BLE001 - one line, no traceback
         return _fail('compare', f'{type(error).__name__}: {error}', 1)
     print(table_md)
+    _write_layers(records, out)
     print(report.stats_markdown(stats))
     print(f"{len(records)} scores ({info['recomputed']} computed, {len(records) - info['recomputed']} from the "
           f"cache {cache_directory}) in {info['wall_seconds']} s")
@@ -90,6 +131,16 @@ def _compare(args):
     for path in plots:
         print(f'  {path}')
     return 0
+
+
+def _write_layers(records, out):
+    """Print the layers each model was scored from and keep them in OUT/layers.md."""
+    from ..storage.cache import atomic_write_text
+    from .compare import layers_markdown
+    text = layers_markdown(records)
+    if text:
+        print('\nLayers (committed on the public images for models without a region-layer map):\n' + text + '\n')
+        atomic_write_text(out / 'layers.md', text + '\n')
 
 
 def _score(args):
@@ -105,7 +156,8 @@ def _score(args):
     except (checks.CompareError, ValueError) as error:
         return _fail('score', str(error))
     try:
-        score = compare.score_model(compare.load_model(args.model), compare.load_benchmark(args.benchmark))
+        model = compare.load_model(args.model)
+        score = compare.score_model(model, compare.load_benchmark(args.benchmark))
     except KeyboardInterrupt:
         return _fail('score', 'interrupted', 130)
     except Exception as error:  # noqa: BLE001
@@ -113,6 +165,10 @@ def _score(args):
     kind = 'nrp' if 'nrp_error' in score.attrs else 'pls'
     record = compare.summarize(score, kind)
     print(f'{args.model} on {args.benchmark}: score {record["score"]:.4f}')
+    layers = compare.score_layers(score, model, args.benchmark.split('.', 1)[-1].rsplit('-', 1)[0])
+    for key, value in layers.items():
+        if value:
+            print(f'  {key}: {value if isinstance(value, str) else ", ".join(value)}')
     for key, value in record.items():
         if key in ('kind', 'score', 'config') or isinstance(value, list):
             continue
@@ -156,8 +212,19 @@ def build_parser():
     parser = argparse.ArgumentParser(prog='nrp-plugin', description=(
         'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'))
     commands = parser.add_subparsers(dest='command', required=True)
-    commands.add_parser('install', help='place the plugin folders into the installed brainscore_vision tree'
-                        ).set_defaults(run=_install)
+    inst = commands.add_parser('install', help='place the plugin folders into the installed brainscore_vision tree')
+    mode = inst.add_mutually_exclusive_group()
+    mode.add_argument('--link', action='store_true',
+                      help='place symbolic links to this checkout\'s folders instead of copies (editable '
+                           'installs: an edit is live without re-installing)')
+    mode.add_argument('--copy', action='store_true', help='place copies (default for a first install; '
+                      'without --link/--copy the previous mode is kept)')
+    inst.set_defaults(run=_install)
+    commands.add_parser('status', help='check that the installed plugin folders are present and current'
+                        ).set_defaults(run=_status)
+    pk = commands.add_parser('pack', help="write the zip Brain-Score's submission page takes (plugin folders only)")
+    pk.add_argument('--out', default='submission.zip', help='zip to write (default: %(default)s)')
+    pk.set_defaults(run=_pack)
     commands.add_parser('uninstall', help='remove exactly the folders `install` placed').set_defaults(run=_uninstall)
 
     from ..synthetic.world import REGIONS

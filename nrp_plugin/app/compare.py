@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..brainscore import layer_choice
 from ..brainscore.nrp_metric import NRPErrorMetric
 from ..search import SearchGrid
 from ..synthetic.world import REGIONS
 from .activation_memo import memoize_model, model_layers
 from .checks import CompareError, benchmark_identifiers
+from .model_specs import cache_identifier, is_spec, load_spec_model
 from .result_cache import (ResultCache, benchmark_metric, jsonable, key_payload, loaded_model_identity,
                            metric_configuration, result_cache_dir)
 
@@ -54,8 +56,41 @@ def nrp_metric(search_grid=None):
 
 
 def load_model(identifier):
+    """A registered model, or the model of a spec (``torchvision:...``, ``file.py:function``)."""
+    if is_spec(identifier):
+        return load_spec_model(identifier)
     from brainscore_vision import load_model as _load
     return _load(identifier)
+
+
+def score_layers(score, model_obj, region):
+    """The layers a score was computed from, for the record: ``layer`` (the region's committed layer,
+    chosen on public images for an uncommitted model) and ``nrp_layers`` (the NRP's inputs)."""
+    layer = score.attrs.get('layer')
+    if layer is None and model_obj is not None and layer_choice.is_layer_model(model_obj) \
+            and layer_choice.is_committed(model_obj, region):
+        layer = layer_choice.committed_layer(model_obj, region)
+    nrp = score.attrs.get('nrp_layers')
+    return {'layer': None if layer is None else str(layer),
+            'nrp_layers': None if nrp is None else [str(name) for name in nrp]}
+
+
+def layers_markdown(records):
+    """A markdown table of the layers each (model, region) was scored from; '' when none is known."""
+    rows = {}
+    for record in records:
+        entry = rows.setdefault((record['family'], record['model'], record['region']), {})
+        if record.get('layer'):
+            entry['layer'] = record['layer']
+        if record.get('nrp_layers'):
+            entry['nrp_layers'] = record['nrp_layers']
+    if not any(rows.values()):
+        return ''
+    lines = ['| family | model | region | committed layer | NRP layers |', '|---|---|---|---|---|']
+    for (family, model, region), entry in rows.items():
+        lines.append(f"| {family} | {model} | {region} | {entry.get('layer', '')} | "
+                     f"{', '.join(entry.get('nrp_layers') or [])} |")
+    return '\n'.join(lines)
 
 
 def load_benchmark(identifier):
@@ -217,14 +252,16 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
     records = []
     model_bar = _progress(list(models), desc='models', unit='model', disable=not progress)
     for model_id in model_bar:
+        cache_id = cache_identifier(model_id)
         model_obj = None
         bench_bar = _progress(benchmarks, desc=model_id, unit='benchmark', leave=False, disable=not progress)
         for benchmark_id in bench_bar:
             family, rest = benchmark_id.split('.', 1)
             region, kind = rest.rsplit('-', 1)
-            # the key is known without building the model: a hit costs a benchmark load (once per run)
+            # the key is known without building the model: a hit costs a benchmark load (once per run);
+            # a spec (torchvision:..., file.py:function) is keyed with its file's or weights' hash
             benchmark = benchmark_for(benchmark_id, kind)
-            payload = key_payload(model_id, benchmark_id, payloads[benchmark_id])
+            payload = key_payload(cache_id, benchmark_id, payloads[benchmark_id])
             record = cache.get(payload) if use_cache else None
             cached = record is not None
             if record is None:
@@ -236,7 +273,7 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
                 record = summarize(score, kind)
                 record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,
                               sparsity=model_sparsity(model_obj, model_id), train_size=train_size(benchmark),
-                              model_loaded=loaded_model_identity(model_obj))
+                              model_loaded=loaded_model_identity(model_obj), **score_layers(score, model_obj, region))
                 record = cache.put(payload, record)
             records.append(dict(record, cached=cached))
         del model_obj

@@ -22,6 +22,17 @@ from .ceiling import ceiled_nrp_score, noise_floor
 from .nrp_metric import NRPErrorMetric
 
 
+# The leaderboard parent of every benchmark this package registers: none. Brain-Score's leaderboard
+# storage (brainscore_core.submission.database.benchmarkinstance_from_benchmark) hangs a new benchmark
+# under the BenchmarkType its ``parent`` names, and the website averages a parent's children into its
+# column; 'V4' or 'IT' would average NRP scores into Brain-Score's V4/IT columns next to the PLS
+# benchmarks they re-measure, counting the same recordings twice. Brain-Score registers such
+# comparison-only benchmarks unparented (in-tree Li2026's PLS variants: "runnable for MajajHong
+# comparability, but out of the scored tree"); with ``parent=None`` a score is still stored, under no
+# column. The synthetic benchmarks are not brain data at all and are unparented too.
+LEADERBOARD_PARENT = None
+
+
 def _squeeze_time(assembly):
     if 'time_bin' in assembly.dims and assembly.sizes['time_bin'] == 1:
         assembly = assembly.squeeze('time_bin')
@@ -67,6 +78,8 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
     assembly_repetition : NeuroidAssembly
         The same responses before averaging (for the noise floor).
     visual_degrees, number_of_trials : as Brain-Score's MajajHong2015 benchmarks
+    parent : str, optional
+        Leaderboard parent; :data:`LEADERBOARD_PARENT` (none) by default, see there.
     metric : NRPErrorMetric, optional
     selection_loader : callable, optional
         Returns ``(stimulus_set, averaged assembly)`` on which an uncommitted layer model chooses its
@@ -74,7 +87,7 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
     """
 
     def __init__(self, identifier, assembly, assembly_repetition, visual_degrees, number_of_trials,
-                 metric=None, selection_loader=None, version=1, parent=None, bibtex=None):
+                 metric=None, selection_loader=None, version=1, parent=LEADERBOARD_PARENT, bibtex=None):
         self._assembly = _squeeze_time(assembly)
         region = np.unique(self._assembly['region'].values)
         if len(region) != 1:
@@ -86,7 +99,7 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
         self._metric = metric or NRPErrorMetric()
         self._selection = _SelectionSet(selection_loader)
         self.timebins = timebins_from_assembly(assembly)
-        super().__init__(identifier=identifier, version=version, parent=parent or self.region, bibtex=bibtex,
+        super().__init__(identifier=identifier, version=version, parent=parent, bibtex=bibtex,
                          ceiling_func=lambda: noise_floor(self._assembly_repetition))
 
     @property
