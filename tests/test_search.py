@@ -44,14 +44,17 @@ def searched(world):
 def test_search_picks_the_informative_layer(searched):
     layers = [tuple(choice['layers']) for choice in searched.attrs['search_choices']]
     assert len(layers) == 3
-    assert layers.count(('signal',)) >= 2, layers
+    # every split keeps the informative layer; a pure-noise layer beside it costs almost nothing once its
+    # components are cut at the noise threshold, so 'signal' and 'signal+noise' may tie
+    assert all('signal' in chosen for chosen in layers), layers
     table = {tuple(row['layers']): row['validation_mae'] for row in searched.attrs['search_table']}
     assert set(table) == {('signal',), ('noise',), ('signal', 'noise')}
-    # the noise layer alone carries nothing: clearly worse than the signal layer
-    assert table[('signal',)] < 0.8 * table[('noise',)]
+    # the noise layer alone carries nothing: clearly worse than either subset with the signal layer
+    assert max(table[('signal',)], table[('signal', 'noise')]) < 0.8 * table[('noise',)]
+    assert abs(table[('signal',)] - table[('signal', 'noise')]) < 0.05 * table[('signal',)]
     assert searched.attrs['higher_is_better'] is False
     assert searched.attrs['raw'].shape == (3, 8)
-    assert searched.attrs['layers'] == ['signal']
+    assert 'signal' in searched.attrs['layers']
 
 
 def test_nested_search_never_sees_outer_test_stimuli(world, monkeypatch):
@@ -135,6 +138,8 @@ def test_report_files(searched, tmp_path):
     csv_lines = paths['csv'].read_text().splitlines()
     assert csv_lines[0].startswith('layers,l1_size,l2_size')
     assert len(csv_lines) == 1 + 3
-    assert csv_lines[1].startswith('signal,')  # best first
+    maes = [float(line.split(',')[4]) for line in csv_lines[1:]]
+    assert maes == sorted(maes)  # best first
+    assert csv_lines[-1].startswith('noise,')  # the noise layer alone is worst
     assert paths['heatmap'].read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert 'One vs two hidden layers' in paths['markdown'].read_text()
