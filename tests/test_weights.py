@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nrp_plugin.storage import weights
-from nrp_plugin.storage.weights import (WeightSpec, WeightsChecksumError, WeightsError, WeightsUnavailableError,
+from nrp_plugin.storage.weights import (WeightSpec, WeightsChecksumError, WeightsUnavailableError,
                                 resolve_weights)
 
 PAYLOAD = b'toy checkpoint bytes ' * 1000

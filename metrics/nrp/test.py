@@ -3,23 +3,18 @@
 The assemblies are generated here with a known answer; the NRP trains briefly (``SHORT``), so the
 checks are orderings and analytic bounds that a better-trained NRP also passes.
 """
+import functools
+
 import numpy as np
 import pytest
-from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 from brainscore_vision import load_metric
 
+from nrp_plugin.brainscore.assemblies import neuroid_assembly
 from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
 
 SHORT = dict(max_epochs=60, patience=10)  # a short training keeps the test fast
 
-
-def make_assembly(values, prefix, n_objects=32):
-    n, k = values.shape
-    return NeuroidAssembly(values, dims=['presentation', 'neuroid'], coords={
-        'stimulus_id': ('presentation', [f'stim{i:04d}' for i in range(n)]),
-        'object_name': ('presentation', [f'object{i % n_objects:02d}' for i in range(n)]),
-        'neuroid_id': ('neuroid', [f'{prefix}{j}' for j in range(k)]),
-        'region': ('neuroid', [prefix] * k)})
+make_assembly = functools.partial(neuroid_assembly, n_objects=32)
 
 
 def world(map_kind, n=320, n_features=24, n_sites=12, noise=0.3, seed=0):

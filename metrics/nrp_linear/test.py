@@ -3,23 +3,18 @@
 Checked against analytic answers (an exact linear map is recovered exactly) and against
 scikit-learn's ``LinearRegression`` fitted on Brain-Score's own splits.
 """
+import functools
+
 import numpy as np
 import pytest
-from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 from brainscore_vision import load_metric
 from sklearn.linear_model import LinearRegression
 
+from nrp_plugin.brainscore.assemblies import neuroid_assembly
 from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric
 from nrp_plugin.brainscore.splits import build_splits, split_indices
 
-
-def make_assembly(values, prefix, n_objects=32):
-    n, k = values.shape
-    return NeuroidAssembly(values, dims=['presentation', 'neuroid'], coords={
-        'stimulus_id': ('presentation', [f'stim{i:04d}' for i in range(n)]),
-        'object_name': ('presentation', [f'object{i % n_objects:02d}' for i in range(n)]),
-        'neuroid_id': ('neuroid', [f'{prefix}{j}' for j in range(k)]),
-        'region': ('neuroid', [prefix] * k)})
+make_assembly = functools.partial(neuroid_assembly, n_objects=32)
 
 
 def linear_world(noise, n=320, n_features=20, n_sites=8, seed=0):

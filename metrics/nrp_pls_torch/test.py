@@ -1,20 +1,15 @@
 """Tests of the ``pls_torch`` metric plugin: Brain-Score's ``pls`` (same algorithm, same splits), in
 kernel form and batched over splits. Offline, seconds: checked against Brain-Score's own ``pls``."""
+import functools
+
 import numpy as np
 import pytest
-from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 from brainscore_vision import load_metric
 
+from nrp_plugin.brainscore.assemblies import neuroid_assembly
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
 
-
-def make_assembly(values, prefix, n_objects=16):
-    n, k = values.shape
-    return NeuroidAssembly(values, dims=['presentation', 'neuroid'], coords={
-        'stimulus_id': ('presentation', [f'stim{i:04d}' for i in range(n)]),
-        'object_name': ('presentation', [f'object{i % n_objects:02d}' for i in range(n)]),
-        'neuroid_id': ('neuroid', [f'{prefix}{j}' for j in range(k)]),
-        'region': ('neuroid', [prefix] * k)})
+make_assembly = functools.partial(neuroid_assembly, n_objects=16)
 
 
 @pytest.fixture(scope='module')

@@ -3,7 +3,6 @@
 ``cornet_s_untrained`` needs no file; ``cornet_s`` needs the published checkpoint, so offline (no file,
 downloads off) it must fail with one clear message naming the file and the untrained alternative.
 """
-import numpy as np
 import pytest
 import torch
 from brainscore_vision import load_model, load_model_bibtex

@@ -1,7 +1,7 @@
 from brainscore_vision import model_registry
 from nrp_plugin import references
 
-from .model import get_bibtex, get_model
+from .model import get_model
 
 model_registry['resnet50_pruned00'] = lambda: get_model('resnet50_pruned00')
 model_registry['resnet50_pruned10'] = lambda: get_model('resnet50_pruned10')
