@@ -14,8 +14,8 @@ import pytest
 from nrp_plugin import __version__
 from nrp_plugin.app import cli, installer
 
-EXPECTED_FOLDERS = {'metrics/nrp', 'metrics/nrp_linear', 'metrics/nrp_pls_torch', 'benchmarks/nrp_majajhong2015',
-                    'models/nrp_cornet_s', 'models/nrp_resnet50_pruned', 'models/nrp_synthetic_teacher',
+EXPECTED_FOLDERS = {'metrics/nrp', 'metrics/nrp_linear', 'metrics/nrp_pls_torch', 'metrics/nrp_ridge',
+                    'benchmarks/nrp_majajhong2015', 'models/nrp_cornet_s', 'models/nrp_resnet50_pruned', 'models/nrp_synthetic_teacher',
                     'data/nrp_synthetic_majajhong2015'}
 
 
@@ -85,7 +85,7 @@ def test_pack_writes_the_submission_layout(tmp_path, capsys):
     first = out.read_bytes()
     assert cli.main(['pack', '--out', str(out)]) == 0
     assert out.read_bytes() == first  # deterministic
-    assert '8 plugin folders' in capsys.readouterr().out
+    assert f'{len(EXPECTED_FOLDERS)} plugin folders' in capsys.readouterr().out
 
 
 def test_pack_refuses_a_folder_without_its_test_and_leaves_no_zip(tmp_path, capsys):
