@@ -35,10 +35,54 @@ def test_floor_is_invariant_to_presentation_order():
     assert float(noise_floor(shuffled)) == pytest.approx(float(noise_floor(assembly)), rel=1e-12)
 
 
-def test_floor_needs_repetitions():
+def test_floor_needs_trials_not_averages():
     assembly, _, _ = repeated(n_reps=2)
-    with pytest.raises(ValueError, match="'repetition'"):
-        noise_floor(assembly.reset_index('presentation').drop_vars('repetition'))
+    averaged = assembly.isel(presentation=assembly['repetition'].values == 0)  # one presentation per stimulus
+    with pytest.raises(ValueError, match='before averaging over repetitions'):
+        noise_floor(averaged)
+    with pytest.raises(ValueError, match="'stimulus_id'"):
+        noise_floor(assembly.reset_index('presentation').drop_vars('stimulus_id'))
+
+
+def unequal(sigma=0.8, low=10, high=50, n_stimuli=400, n_sites=30, seed=3):
+    """Trials of Gaussian noise around a signal, with a different number of trials per stimulus."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(low, high + 1, size=n_stimuli)
+    signal = rng.normal(size=(n_stimuli, n_sites))
+    index = np.repeat(np.arange(n_stimuli), counts)
+    values = signal[index] + sigma * rng.normal(size=(len(index), n_sites))
+    repetition = np.concatenate([np.arange(count) for count in counts])
+    coords = {'stimulus_id': ('presentation', [f's{i}' for i in index]),
+              'repetition': ('presentation', repetition),
+              'neuroid_id': ('neuroid', [f'n{j}' for j in range(n_sites)]),
+              'region': ('neuroid', ['IT'] * n_sites)}
+    assembly = NeuroidAssembly(values, coords=coords, dims=['presentation', 'neuroid'])
+    return assembly, counts
+
+
+@pytest.mark.parametrize('sigma, low, high', [(0.8, 10, 50), (1.5, 2, 12), (0.3, 10, 50)])
+def test_floor_with_unequal_repetitions_matches_the_analytic_mae(sigma, low, high):
+    assembly, counts = unequal(sigma=sigma, low=low, high=high)
+    analytic = np.mean(sigma * np.sqrt(2 / (np.pi * counts)))  # MAE of each stimulus's full mean
+    assert float(noise_floor(assembly)) == pytest.approx(analytic, rel=0.03)
+
+
+def test_single_trial_stimuli_are_left_out_and_named():
+    assembly, counts = unequal(sigma=0.8)
+    single = ['s0', 's1']
+    drop = np.isin(assembly['stimulus_id'].values, single) & (assembly['repetition'].values > 0)
+    floor = noise_floor(assembly.isel(presentation=~drop))
+    assert sorted(floor.attrs['excluded_stimuli']) == single
+    analytic = np.mean(0.8 * np.sqrt(2 / (np.pi * counts[2:])))
+    assert float(floor) == pytest.approx(analytic, rel=0.03)
+
+
+def test_floor_does_not_depend_on_repetition_labels():
+    # real recordings number repetitions per session; the halving is per stimulus, not by label
+    assembly, _ = unequal()
+    relabelled = assembly.reset_index('presentation')
+    relabelled = relabelled.assign_coords(repetition=('presentation', np.zeros(relabelled.sizes['presentation'], int)))
+    assert float(noise_floor(relabelled)) == float(noise_floor(assembly))
 
 
 def test_ceiled_score_anchors():

@@ -35,7 +35,7 @@ def test_fits_differ_by_seed_and_repeat_by_seed():
     y = y[[0, 0]]
     config = network.NRPConfig(l1_size=8, l2_size=8, max_epochs=5, patience=5)
     params, mask, _ = network.train(x, y, [12], config, [1, 2], 'cpu')
-    assert not torch.equal(params['w1'][0], params['w1'][1])
+    assert not torch.equal(params['w1_0'][0], params['w1_0'][1])
     again, _, _ = network.train(x, y, [12], config, [1, 2], 'cpu')
     assert all(torch.equal(params[name], again[name]) for name in params)
 

@@ -5,6 +5,7 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.utils.estimator_checks import check_estimator
 
+from nrp_plugin.core import network
 from nrp_plugin.core.reduction import GroupReduction, prepare_splits
 from nrp_plugin.core.regressor import NRPRegressor
 
@@ -69,7 +70,20 @@ def test_groups_must_cover_columns():
 def test_locally_dense_blocks_see_only_their_group():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 6))
-    model = NRPRegressor(groups=['a'] * 4 + ['b'] * 2, l1_size=3, max_epochs=5, device='cpu').fit(X, X[:, 0])
-    w1 = model.params_['w1'][0].numpy()
-    assert np.all(w1[:4, 3:] == 0) and np.all(w1[4:, :3] == 0)
-    assert np.any(w1[:4, :3] != 0) and np.any(w1[4:, 3:] != 0)
+    model = NRPRegressor(groups=['a'] * 4 + ['b'] * 2, l1_size=3, l2_size=0, max_epochs=5, linear_path=False,
+                         device='cpu').fit(X, X[:, 0])
+    params = {name: value.double() for name, value in model.params_.items()}
+    # read NRP-L1's six units directly: NRP-out set to the identity, no bias
+    params['w3'] = torch.eye(6, dtype=torch.float64)[None]
+    params['b3'] = torch.zeros(1, 6, dtype=torch.float64)
+    inputs = model.reduction_.transform(X).unsqueeze(0).double()
+    changed = inputs.clone()
+    width_a = model.layout_[0]
+    changed[..., width_a:] += 1.0  # move only group 'b'
+    before = network.forward(params, model.layout_, inputs)[0]
+    after = network.forward(params, model.layout_, changed)[0]
+    assert torch.equal(before[:, :3], after[:, :3])  # block 'a' does not see group 'b'
+    assert not torch.allclose(before[:, 3:], after[:, 3:])
+    assert len(model.layout_) == 2 and sum(model.layout_) == inputs.shape[-1]
+
+

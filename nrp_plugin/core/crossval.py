@@ -79,9 +79,9 @@ def fit_predict_nrp(train_inputs, train_targets, test_inputs, group_sizes, confi
     """
     mean = train_targets.mean(dim=1, keepdim=True)
     std = train_targets.std(dim=1, unbiased=False, keepdim=True).clamp(min=1e-12)
-    params, mask, info = network.train(train_inputs, (train_targets - mean) / std, group_sizes, config, seeds,
+    params, layout, info = network.train(train_inputs, (train_targets - mean) / std, group_sizes, config, seeds,
                                        device, dtype=dtype, progress=progress)
-    standardised = network.predict(params, mask, test_inputs, device, dtype=dtype).double()
+    standardised = network.predict(params, layout, test_inputs, device, dtype=dtype).double()
     return standardised.to(mean.device) * std + mean, info
 
 

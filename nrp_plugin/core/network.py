@@ -22,8 +22,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from torch.optim.adam import adam
 
 from .ridge import ridge_coefficients
+
+# devices with torch's fused Adam kernel (CPU since torch 2.4); elsewhere the reference implementation runs
+_FUSED_DEVICES = ('cpu', 'cuda')
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,10 @@ def _uniform(shape, bound, generator, dtype):
 def init_parameters(group_sizes, n_targets, config, seeds, dtype=torch.float32):
     """Draw the initial parameters of ``len(seeds)`` networks (on the CPU, for reproducibility).
 
+    NRP-L1 is stored as one weight matrix per input group (``w1_<g>``, ``b1_<g>``): the locally dense
+    connectivity is the parameters' shape, not a mask over a dense matrix, so neither the products nor
+    the optimiser touch the connections that do not exist.
+
     Parameters
     ----------
     group_sizes : sequence of int
@@ -102,64 +110,133 @@ def init_parameters(group_sizes, n_targets, config, seeds, dtype=torch.float32):
     Returns
     -------
     params : dict of str -> Tensor, each with a leading dimension of ``len(seeds)``
-    mask : Tensor, shape (n_inputs, n_groups * l1_size)
-        The locally dense connectivity of NRP-L1.
+    layout : tuple of int
+        The group sizes, which :func:`forward` needs to split the input columns.
     generators : list of torch.Generator
         Each network's generator, to be used next for its validation carve-out and batch order.
     """
-    group_sizes = [int(size) for size in group_sizes]
-    n_inputs, n_groups, l1, l2 = sum(group_sizes), len(group_sizes), config.l1_size, config.l2_size
+    layout = tuple(int(size) for size in group_sizes)
+    n_groups, l1, l2 = len(layout), config.l1_size, config.l2_size
     hidden = n_groups * l1
-    mask = torch.zeros(n_inputs, hidden, dtype=dtype)
-    offset = 0
-    for index, size in enumerate(group_sizes):
-        mask[offset:offset + size, index * l1:(index + 1) * l1] = 1
-        offset += size
     out_in = l2 if l2 > 0 else hidden
-    params = {name: [] for name in ('w1', 'b1', 'w2', 'b2', 'w3', 'b3')}
+    params = {}
     generators = []
     for seed in seeds:
         generator = torch.Generator().manual_seed(int(seed))
-        w1 = torch.zeros(n_inputs, hidden, dtype=dtype)
-        b1 = torch.zeros(hidden, dtype=dtype)
-        offset = 0
-        for index, size in enumerate(group_sizes):
+        draws = {}
+        for index, size in enumerate(layout):
             bound = 1 / np.sqrt(size)
-            w1[offset:offset + size, index * l1:(index + 1) * l1] = _uniform((size, l1), bound, generator, dtype)
-            b1[index * l1:(index + 1) * l1] = _uniform((l1,), bound, generator, dtype)
-            offset += size
-        params['w1'].append(w1)
-        params['b1'].append(b1)
+            draws[f'w1_{index}'] = _uniform((size, l1), bound, generator, dtype)
+            draws[f'b1_{index}'] = _uniform((l1,), bound, generator, dtype)
         if l2 > 0:
-            params['w2'].append(_uniform((hidden, l2), 1 / np.sqrt(hidden), generator, dtype))
-            params['b2'].append(_uniform((l2,), 1 / np.sqrt(hidden), generator, dtype))
-        params['w3'].append(_uniform((out_in, n_targets), 1 / np.sqrt(out_in), generator, dtype))
-        params['b3'].append(_uniform((n_targets,), 1 / np.sqrt(out_in), generator, dtype))
+            draws['w2'] = _uniform((hidden, l2), 1 / np.sqrt(hidden), generator, dtype)
+            draws['b2'] = _uniform((l2,), 1 / np.sqrt(hidden), generator, dtype)
+        draws['w3'] = _uniform((out_in, n_targets), 1 / np.sqrt(out_in), generator, dtype)
+        draws['b3'] = _uniform((n_targets,), 1 / np.sqrt(out_in), generator, dtype)
+        for name, value in draws.items():
+            params.setdefault(name, []).append(value)
         generators.append(generator)
-    params = {name: torch.stack(values) for name, values in params.items() if values}
-    return params, mask, generators
+    params = {name: torch.stack(values) for name, values in params.items()}
+    return params, layout, generators
 
 
-def forward(params, mask, inputs):
+def split_groups(inputs, layout):
+    """Each group's columns of ``inputs`` (S, n_rows, n_inputs) as its own contiguous tensor."""
+    blocks, offset = [], 0
+    for size in layout:
+        blocks.append(inputs[..., offset:offset + size].contiguous())
+        offset += size
+    return blocks
+
+
+def forward(params, layout, inputs, blocks=None):
     """Run ``S`` networks on their inputs.
 
     Parameters
     ----------
     params : dict of Tensor
-    mask : Tensor, shape (n_inputs, hidden)
+    layout : tuple of int
+        Input columns of each group (as :func:`init_parameters` returns it).
     inputs : Tensor, shape (S, n_rows, n_inputs)
+    blocks : list of Tensor, optional
+        ``split_groups(inputs, layout)``, when the caller already has it.
 
     Returns
     -------
     Tensor, shape (S, n_rows, n_targets)
     """
-    hidden = torch.relu(torch.baddbmm(params['b1'].unsqueeze(1), inputs, params['w1'] * mask))
+    if blocks is None:
+        blocks = split_groups(inputs, layout)
+    hidden = [torch.baddbmm(params[f'b1_{index}'].unsqueeze(1), block, params[f'w1_{index}'])
+              for index, block in enumerate(blocks)]
+    hidden = torch.relu(hidden[0] if len(hidden) == 1 else torch.cat(hidden, dim=-1))
     if 'w2' in params:
         hidden = torch.relu(torch.baddbmm(params['b2'].unsqueeze(1), hidden, params['w2']))
     output = torch.baddbmm(params['b3'].unsqueeze(1), hidden, params['w3'])
     if 'w_linear' in params:
         output = output + torch.baddbmm(params['b_linear'].unsqueeze(1), inputs, params['w_linear'])
     return output
+
+
+class _FlatAdam:
+    """Adam over all parameters of ``S`` networks kept in one (S, P) buffer, one row per network.
+
+    The update is ``torch.optim``'s Adam (functional form, its fused kernel where available), with the
+    L2 weight decay added to the gradient per parameter (none on the linear path). Keeping every
+    parameter in one buffer makes a step one kernel over the buffer instead of several per parameter
+    tensor, and networks whose early stopping has ended are dropped from the buffer
+    (:meth:`keep`), so later steps cost only what the networks still training need. Each network's
+    update reads only its own row: dropping rows changes no other network's result.
+    """
+
+    def __init__(self, params, decay, learning_rate, betas=(0.9, 0.999), eps=1e-8):
+        self.names = list(params)
+        self.shapes = [tuple(params[name].shape[1:]) for name in self.names]
+        self.sizes = [int(np.prod(shape)) for shape in self.shapes]
+        n_fits = next(iter(params.values())).shape[0]
+        self.flat = torch.cat([params[name].reshape(n_fits, -1) for name in self.names], dim=1)
+        self.decay = torch.cat([torch.full((size,), float(decay[name]), dtype=self.flat.dtype, device=self.flat.device)
+                                for name, size in zip(self.names, self.sizes)])
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.learning_rate, self.betas, self.eps = learning_rate, betas, eps
+        self.steps = torch.zeros((), dtype=torch.float32)  # a tensor, as torch's Adam keeps it
+        self.fused = self.flat.device.type in _FUSED_DEVICES and self.flat.dtype in (torch.float32, torch.float64)
+        self._bind()
+
+    def _bind(self):
+        """Re-create the per-parameter views of the buffer that the forward pass differentiates."""
+        self.params, offset = {}, 0
+        for name, shape, size in zip(self.names, self.shapes, self.sizes):
+            view = self.flat[:, offset:offset + size].view(self.flat.shape[0], *shape)
+            self.params[name] = view.requires_grad_(True)
+            offset += size
+
+    def unflatten(self, flat):
+        """A (S, P) buffer as a dict of parameter tensors (copies)."""
+        values, offset = {}, 0
+        for name, shape, size in zip(self.names, self.shapes, self.sizes):
+            values[name] = flat[:, offset:offset + size].reshape(flat.shape[0], *shape).clone()
+            offset += size
+        return values
+
+    def step(self):
+        with torch.no_grad():
+            grad = torch.cat([self.params[name].grad.reshape(self.flat.shape[0], -1) for name in self.names], dim=1)
+            for name in self.names:
+                self.params[name].grad = None
+            grad.addcmul_(self.flat, self.decay)  # L2 weight decay, per parameter (Adam's own is 0 here)
+            self.steps.add_(1)
+            beta1, beta2 = self.betas
+            # torch's fused Adam kernel where it exists for this device and type: one pass over the buffer
+            adam([self.flat], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self.steps], fused=self.fused,
+                 foreach=None if self.fused else False, amsgrad=False, beta1=beta1, beta2=beta2,
+                 lr=self.learning_rate, weight_decay=0.0, eps=self.eps, maximize=False)
+
+    def keep(self, rows):
+        """Keep only the networks at ``rows`` (a LongTensor of row indices)."""
+        self.flat, self.exp_avg, self.exp_avg_sq = self.flat[rows], self.exp_avg[rows], self.exp_avg_sq[rows]
+        self._bind()
 
 
 def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None):
@@ -182,9 +259,11 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     -------
     params : dict of Tensor
         The parameters of each fit at its best validation epoch.
-    mask : Tensor
+    layout : tuple of int
+        The group sizes, for :func:`forward` and :func:`predict`.
     info : dict
-        ``best_epoch`` (array, shape (S,)), ``best_validation_mse`` (array, shape (S,)), ``epochs_run``.
+        ``best_epoch`` (array, shape (S,)), ``best_validation_mse`` (array, shape (S,)), ``epochs_run``
+        (epochs until the last fit stopped), ``stopped_epoch`` (array, shape (S,): each fit's last epoch).
     """
     n_fits, n_rows, _ = inputs.shape
     if len(seeds) != n_fits:
@@ -194,63 +273,83 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     if n_fit < 1:
         raise ValueError(f"{n_rows} training rows are too few to hold out a validation part; "
                          f"at least 2 are needed.")
-    params, mask, generators = init_parameters(group_sizes, targets.shape[-1], config, seeds, dtype)
+    params, layout, generators = init_parameters(group_sizes, targets.shape[-1], config, seeds, dtype)
     orders = torch.stack([torch.randperm(n_rows, generator=generator) for generator in generators])
     fit_rows, validation_rows = orders[:, :n_fit], orders[:, n_fit:]
     inputs = inputs.to(device=device, dtype=dtype)
     targets = targets.to(device=device, dtype=dtype)
-    take = lambda tensor, rows: torch.take_along_dim(tensor, rows.to(device).unsqueeze(-1), dim=1)
-    fit_x, fit_y = take(inputs, fit_rows), take(targets, fit_rows)
-    val_x, val_y = take(inputs, validation_rows), take(targets, validation_rows)
+    fit_x, fit_y = _take_rows(inputs, fit_rows), _take_rows(targets, fit_rows)
+    val_x, val_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
     if config.linear_path:
         params.update(linear_path_init(fit_x, fit_y, dtype))
-    params = {name: value.to(device).requires_grad_(True) for name, value in params.items()}
-    mask = mask.to(device)
-    linear_names = ('w_linear', 'b_linear')
-    groups = [{'params': [value for name, value in params.items() if name not in linear_names],
-               'weight_decay': config.weight_decay}]
-    if config.linear_path:  # the ridge solution already carries its own penalty
-        groups.append({'params': [params[name] for name in linear_names], 'weight_decay': 0.0})
-    optimizer = torch.optim.Adam(groups, lr=config.learning_rate)
-    best = {name: value.detach().clone() for name, value in params.items()}
+    # the ridge solution of the linear path already carries its own penalty: no weight decay on it
+    decay = {name: 0.0 if name in ('w_linear', 'b_linear') else config.weight_decay for name in params}
+    optimizer = _FlatAdam({name: value.to(device) for name, value in params.items()}, decay, config.learning_rate)
+    best_flat = optimizer.flat.detach().clone()
     if config.linear_path:  # epoch 0: the linear path alone (NRP-out silenced) is the first candidate
-        best['w3'], best['b3'] = torch.zeros_like(best['w3']), torch.zeros_like(best['b3'])
+        silenced = optimizer.unflatten(best_flat)
+        silenced['w3'], silenced['b3'] = torch.zeros_like(silenced['w3']), torch.zeros_like(silenced['b3'])
+        best_flat = torch.cat([silenced[name].reshape(n_fits, -1) for name in optimizer.names], dim=1)
         with torch.no_grad():
-            best_loss = ((forward(best, mask, val_x) - val_y) ** 2).mean(dim=(1, 2)).double().cpu()
+            best_loss = ((forward(silenced, layout, val_x) - val_y) ** 2).mean(dim=(1, 2)).double().cpu()
     else:
         best_loss = torch.full((n_fits,), float('inf'), dtype=torch.float64)
+    final_flat = best_flat.clone()
     best_epoch = np.zeros(n_fits, dtype=int)
+    stopped_epoch = np.zeros(n_fits, dtype=int)
     waited = np.zeros(n_fits, dtype=int)
-    active = np.ones(n_fits, dtype=bool)
+    running = np.arange(n_fits)  # the fits still training, in the order of the buffer's rows
+    val_blocks = split_groups(val_x, layout)
     epoch = 0
     for epoch in range(1, config.max_epochs + 1):
-        permutation = torch.stack([torch.randperm(n_fit, generator=generator) for generator in generators])
+        permutation = torch.stack([torch.randperm(n_fit, generator=generators[index]) for index in running])
+        # the epoch's row order applied once; mini-batches are then views of consecutive rows
+        epoch_x, epoch_y = _take_rows(fit_x, permutation), _take_rows(fit_y, permutation)
+        epoch_blocks = split_groups(epoch_x, layout)
         for start in range(0, n_fit, config.batch_size):
-            rows = permutation[:, start:start + config.batch_size]
-            batch_x, batch_y = take(fit_x, rows), take(fit_y, rows)
-            optimizer.zero_grad(set_to_none=True)
-            loss = ((forward(params, mask, batch_x) - batch_y) ** 2).mean(dim=(1, 2)).sum()
+            stop = start + config.batch_size
+            prediction = forward(optimizer.params, layout, epoch_x[:, start:stop],
+                                 [block[:, start:stop] for block in epoch_blocks])
+            loss = ((prediction - epoch_y[:, start:stop]) ** 2).mean(dim=(1, 2)).sum()
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            validation = ((forward(params, mask, val_x) - val_y) ** 2).mean(dim=(1, 2)).double().cpu()
-        improved = (validation < best_loss).numpy() & active
+            validation = ((forward(optimizer.params, layout, val_x, val_blocks) - val_y) ** 2).mean(dim=(1, 2))
+        validation = validation.double().cpu()
+        improved = (validation < best_loss[running]).numpy()
         if improved.any():
-            keep = torch.from_numpy(improved).to(device)
-            for name, value in params.items():
-                shape = (-1,) + (1,) * (value.dim() - 1)
-                best[name] = torch.where(keep.view(shape), value.detach(), best[name])
-            best_loss = torch.where(torch.from_numpy(improved), validation, best_loss)
-            best_epoch[improved] = epoch
-        waited[improved] = 0
-        waited[~improved & active] += 1
-        active &= waited < config.patience
+            rows = torch.from_numpy(improved).to(best_flat.device)
+            best_flat = torch.where(rows[:, None], optimizer.flat.detach(), best_flat)
+            best_loss[running[improved]] = validation[torch.from_numpy(improved)]
+            best_epoch[running[improved]] = epoch
+        waited[running[improved]] = 0
+        waited[running[~improved]] += 1
+        done = waited[running] >= config.patience
         if progress is not None:
-            progress(epoch, int(active.sum()))
-        if not active.any():
-            break
-    info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch)
-    return best, mask, info
+            progress(epoch, int((~done).sum()))
+        if done.any():
+            final_flat[torch.as_tensor(running[done])] = best_flat[torch.from_numpy(done).to(best_flat.device)]
+            stopped_epoch[running[done]] = epoch
+            if done.all():
+                break
+            rows = torch.from_numpy(np.flatnonzero(~done)).to(best_flat.device)
+            optimizer.keep(rows)
+            best_flat = best_flat[rows]
+            fit_x, fit_y, val_x, val_y = fit_x[rows], fit_y[rows], val_x[rows], val_y[rows]
+            val_blocks = split_groups(val_x, layout)
+            running = running[~done]
+    else:
+        final_flat[torch.as_tensor(running)] = best_flat
+        stopped_epoch[running] = epoch
+    info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch,
+                stopped_epoch=stopped_epoch)
+    return optimizer.unflatten(final_flat), layout, info
+
+
+def _take_rows(tensor, rows):
+    """``tensor[s, rows[s]]`` for every leading index ``s``: (S, n, d) and (S, m) -> (S, m, d)."""
+    batch = torch.arange(tensor.shape[0], device=tensor.device)[:, None]
+    return tensor[batch, rows.to(tensor.device)]
 
 
 def linear_path_init(fit_inputs, fit_targets, dtype=torch.float32):
@@ -271,7 +370,7 @@ def linear_path_init(fit_inputs, fit_targets, dtype=torch.float32):
             'b_linear': torch.as_tensor(np.stack(intercepts), dtype=dtype)}
 
 
-def predict(params, mask, inputs, device, dtype=torch.float32):
+def predict(params, layout, inputs, device, dtype=torch.float32):
     """Predictions of trained networks, shape (S, n_rows, n_targets)."""
     with torch.no_grad():
-        return forward(params, mask, inputs.to(device=device, dtype=dtype))
+        return forward(params, layout, inputs.to(device=device, dtype=dtype))

@@ -108,10 +108,10 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         self.target_scale_ = np.where(scale > 1e-12, scale, 1.0)
         standardised = torch.as_tensor((targets - self.target_mean_) / self.target_scale_)
         seed = int(np.random.SeedSequence([int(self.random_state or 0), 0]).generate_state(1)[0])
-        params, mask, info = network.train(inputs.unsqueeze(0), standardised.unsqueeze(0),
+        params, layout, info = network.train(inputs.unsqueeze(0), standardised.unsqueeze(0),
                                            self.reduction_.group_sizes_, config, [seed], device)
         self.params_ = {name: value.detach().cpu() for name, value in params.items()}
-        self.mask_ = mask.cpu()
+        self.layout_ = layout
         self.best_epoch_ = int(info['best_epoch'][0])
         return self
 
@@ -126,7 +126,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         device = resolve_device(self.device)
         # float64 at prediction time: a row's prediction must not depend on the other rows in the batch
         params = {name: value.to(device=device, dtype=torch.float64) for name, value in self.params_.items()}
-        output = network.predict(params, self.mask_.to(device=device, dtype=torch.float64), inputs, device,
+        output = network.predict(params, self.layout_, inputs, device,
                                  dtype=torch.float64)[0].cpu().numpy()
         output = output * self.target_scale_ + self.target_mean_
         return output[:, 0] if self._y_1d else output
