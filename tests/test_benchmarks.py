@@ -62,6 +62,7 @@ def scores(installed_plugins, tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 def test_nrp_score_attrs_and_pickle(scores):
     score = scores['SyntheticMajajHong2015-teacher', 'IT', 'nrp']
     for key in ('nrp_error', 'ceiling', 'raw', 'error', 'model_identifier', 'benchmark_identifier'):
@@ -76,6 +77,7 @@ def test_nrp_score_attrs_and_pickle(scores):
     assert float(pickle.loads(pickle.dumps(score))) == float(score)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('region', ['V4', 'IT'])
 def test_teacher_scores_near_one(scores, region):
     # the teacher's features generated the responses: its NRP closes most of the gap between predicting
@@ -89,6 +91,7 @@ def test_teacher_scores_near_one(scores, region):
     assert float(raw) < raw.attrs['linear_mae']
 
 
+@pytest.mark.slow
 def test_teacher_scores_above_untrained_model(scores):
     teacher, other = scores['SyntheticMajajHong2015-teacher', 'IT', 'nrp'], scores['uncommitted', 'IT', 'nrp']
     assert float(teacher) > float(other)
@@ -96,6 +99,7 @@ def test_teacher_scores_above_untrained_model(scores):
     assert float(scores['SyntheticMajajHong2015-teacher', 'IT', 'pls']) > float(scores['uncommitted', 'IT', 'pls'])
 
 
+@pytest.mark.slow
 def test_uncommitted_model_commits_on_public_images(scores):
     # the network has no region-layer map: its layer was chosen offline on the public images, and the NRP
     # read that layer with its neighbours

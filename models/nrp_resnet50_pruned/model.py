@@ -43,7 +43,7 @@ def parse_identifier(identifier):
 def _commit(identifier, network, metadata):
     return commit_pytorch_model(identifier, network, LAYERS, REGION_LAYER_MAP, NRP_LAYERS, metadata=metadata,
                                 image_size=IMAGE_SIZE, visual_degrees=VISUAL_DEGREES,
-                                behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER)
+                                behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER, channels_last=True)
 
 
 def get_model(identifier, weights_path=None):

@@ -6,6 +6,7 @@ Every model plugin of this package (and any network scored without a plugin) goe
 """
 import functools
 
+import torch
 from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper, load_preprocess_images
 from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
@@ -15,7 +16,7 @@ VISUAL_DEGREES = 8
 
 def commit_pytorch_model(identifier, network, layers, region_layer_map, nrp_layers=None, *, metadata=None,
                          image_size=IMAGE_SIZE, preprocessing=None, visual_degrees=VISUAL_DEGREES,
-                         behavioral_readout_layer=None):
+                         behavioral_readout_layer=None, channels_last=False):
     """Wrap ``network`` for Brain-Score with a fixed region-layer map (no layer selection, no download).
 
     Parameters
@@ -36,6 +37,11 @@ def commit_pytorch_model(identifier, network, layers, region_layer_map, nrp_laye
         ``paths -> array``; by default Brain-Score's ``load_preprocess_images`` at ``image_size``.
     visual_degrees : float
     behavioral_readout_layer : str, optional
+    channels_last : bool
+        Store the network's convolution weights channels-last, so that its convolutions (and the activations
+        Brain-Score records) run in that layout: about 1.4x faster for ResNet50 on a CPU (docs/speed.md), the
+        same activations within float32 rounding (tests/test_model_commitment.py). Only for networks that
+        never ``view`` a convolution's output (``reshape`` and ``flatten`` are fine).
 
     Returns
     -------
@@ -43,6 +49,8 @@ def commit_pytorch_model(identifier, network, layers, region_layer_map, nrp_laye
         With attributes ``nrp_layers`` (when given) and ``metadata``.
     """
     preprocessing = preprocessing or functools.partial(load_preprocess_images, image_size=image_size)
+    if channels_last:
+        network = network.to(memory_format=torch.channels_last)
     wrapper = PytorchWrapper(identifier=identifier, model=network, preprocessing=preprocessing)
     wrapper.image_size = image_size
     model = ModelCommitment(identifier=identifier, activations_model=wrapper, layers=list(layers),
