@@ -75,6 +75,7 @@ def test_brainscore_average_repetition_and_region_selection(default_world):
     assert 0.1 < site_std < 0.5, site_std
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('region', ['V4', 'IT'])
 def test_internal_consistency_ceiling_matches_majajhong(default_world, region):
     """Brain-Score's own ceiling, on the non-averaged private data of one region, as the benchmark computes it."""
