@@ -231,3 +231,59 @@ def test_data_registry_loads_after_install(installed_plugins, default_world):
     assert len(stimuli) == 960 and Path(stimuli.get_stimulus(stimuli['stimulus_id'].iloc[0])).is_file()
     assert len(brainscore_vision.load_stimulus_set('SyntheticMajajHong2015.public')) == 320
     assert len(brainscore_vision.load_stimulus_set('SyntheticMajajHong2015.private')) == 640
+
+
+# --- unequal repetitions (the real recordings keep different numbers of trials per image) ----------
+
+@pytest.fixture(scope='module')
+def unequal_world(small_root):
+    return load_world(WorldConfig(image_size=32, n_repetitions=12, min_repetitions=3, seed=2), root=small_root)
+
+
+def test_equal_repetition_worlds_keep_their_hash():
+    assert 'min_repetitions' not in WorldConfig().to_dict()  # worlds generated before the field keep their cache
+    assert WorldConfig.preset('majajhong').min_repetitions is not None
+    with pytest.raises(ValueError, match='min_repetitions'):
+        WorldConfig(n_repetitions=5, min_repetitions=6)
+
+
+def test_images_have_their_own_number_of_trials(unequal_world):
+    counts = unequal_world.repetition_counts('private')
+    assert counts.min() >= 3 and counts.max() <= 12 and len(np.unique(counts)) > 5
+    assembly = unequal_world.get_assembly('private')
+    assert assembly.sizes['presentation'] == counts.sum() and assembly.sizes['time_bin'] == 1
+    stimuli = unequal_world.get_stimulus_set('private')
+    per_stimulus = dict(zip(*np.unique(assembly['stimulus_id'].values, return_counts=True)))
+    assert [per_stimulus[stimulus] for stimulus in stimuli['stimulus_id']] == counts.tolist()
+    # each stimulus's trials are numbered 0..N-1, and its responses are the stored trials
+    responses = np.load(unequal_world.directory / 'responses.npy')[unequal_world._mask('private')]
+    first = stimuli['stimulus_id'].iloc[0]
+    trials = assembly.isel(presentation=assembly['stimulus_id'].values == first)
+    assert sorted(trials['repetition'].values) == list(range(counts[0]))
+    np.testing.assert_array_equal(trials.values[:, :, 0], responses[0, :counts[0]])
+
+
+def test_noise_floor_of_the_unequal_world_is_the_analytic_one(unequal_world):
+    import pandas as pd
+    from nrp_plugin.brainscore.ceiling import noise_floor
+    region = 'IT'
+    repeated = unequal_world.region_assembly(region, 'private')
+    counts = unequal_world.repetition_counts('private')
+    sites = pd.read_csv(unequal_world.directory / 'neuroids.csv').set_index('neuroid_id')
+    sigma = sites.loc[repeated['neuroid_id'].values, 'noise_sd'].values
+    analytic = np.mean(np.sqrt(2 / (np.pi * counts))[:, None] * sigma[None, :])
+    assert float(noise_floor(repeated)) == pytest.approx(analytic, rel=0.03)
+
+
+def test_nrp_benchmark_scores_an_unequal_world(unequal_world, monkeypatch):
+    from nrp_plugin.brainscore import synthetic_data
+    from nrp_plugin.brainscore.benchmark import NRPBenchmark
+    from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
+    from nrp_plugin.synthetic.teacher import teacher_brain_model
+    monkeypatch.setattr(synthetic_data, 'world', lambda: unequal_world)
+    averaged, repeated = synthetic_data.synthetic_region('IT', 'private')
+    assert averaged.sizes['presentation'] == 640 and repeated.sizes['presentation'] > 640
+    benchmark = NRPBenchmark('unequal.IT-nrp', averaged, repeated, visual_degrees=8, number_of_trials=1,
+                             metric=NRPErrorMetric(config=dict(max_epochs=30), device='cpu'))
+    score = benchmark(teacher_brain_model())
+    assert 0 < float(score) <= 1 and float(score.attrs['ceiling']) < score.attrs['nrp_error']

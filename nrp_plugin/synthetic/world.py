@@ -97,7 +97,11 @@ class WorldConfig:
     nonlinearity : float
         Strength in [0, 1] of the sites' nonlinearity (0: responses are affine in the teacher features).
     n_repetitions : int
-        Trials per image (>= 2, for split-half ceilings).
+        Trials per image (>= 2, for split-half ceilings); with ``min_repetitions``, the most trials an image has.
+    min_repetitions : int or None
+        ``None``: every image has ``n_repetitions`` trials. Otherwise each image's number of trials is drawn
+        (seeded) uniformly between ``min_repetitions`` and ``n_repetitions``, as recordings keep different
+        numbers of repetitions for different images.
     image_size : int
         PNG width and height in pixels (32 to 1024).
     images_per_object : tuple of (int, int)
@@ -116,6 +120,7 @@ class WorldConfig:
     teacher_seed: int = 0
     nonlinearity: float = 1.0
     n_repetitions: int = 30
+    min_repetitions: int = None
     image_size: int = 256
     images_per_object: tuple = ((0, 1), (3, 4), (6, 10))
     n_v4: int = 88
@@ -128,7 +133,9 @@ class WorldConfig:
         object.__setattr__(self, 'images_per_object', _normalize_counts(self.images_per_object))
         self._validate()
         for name in ('seed', 'teacher_seed', 'n_repetitions', 'image_size', 'n_v4', 'n_it'):
-            object.__setattr__(self, name, int(getattr(self, name)))  # numpy integers -> JSON-ready ints
+            object.__setattr__(self, name, int(getattr(self, name)))
+        if self.min_repetitions is not None:
+            object.__setattr__(self, 'min_repetitions', int(self.min_repetitions))  # numpy integers -> JSON-ready ints
         for name in ('nonlinearity', 'noise_spread'):
             object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -143,6 +150,8 @@ class WorldConfig:
         integer('seed', 0)
         integer('teacher_seed', 0)
         integer('n_repetitions', 2)
+        if self.min_repetitions is not None:
+            integer('min_repetitions', 2, self.n_repetitions)
         integer('image_size', 32, 1024)
         integer('n_v4', 1)
         integer('n_it', 1)
@@ -184,7 +193,7 @@ class WorldConfig:
             ``'default'``: 320 public (1 + 4 per object at variations 0 and 3) and 640 private images
             (10 per object at variation 6), 30 repetitions; generated in well under a minute.
             ``'majajhong'``: the real design, 3,200 public (10 + 40 per object) and 2,560 private
-            (40 per object) images, 50 repetitions. ``'linear'``: ``'default'`` with nonlinearity 0.
+            (40 per object) images, between 25 and 50 repetitions per image. ``'linear'``: ``'default'`` with nonlinearity 0.
         **overrides
             Fields to change.
 
@@ -193,7 +202,8 @@ class WorldConfig:
         WorldConfig
         """
         presets = {'default': {},
-                   'majajhong': dict(images_per_object=((0, 10), (3, 40), (6, 40)), n_repetitions=50),
+                   'majajhong': dict(images_per_object=((0, 10), (3, 40), (6, 40)), n_repetitions=50,
+                                     min_repetitions=25),
                    'linear': dict(nonlinearity=0.0)}
         if name not in presets:
             raise ValueError(f"Unknown WorldConfig preset {name!r}; choose one of {sorted(presets)}.")
@@ -216,7 +226,16 @@ class WorldConfig:
         values = asdict(self)
         values['images_per_object'] = [list(pair) for pair in self.images_per_object]
         values['noise_v4'], values['noise_it'] = self.noise('V4'), self.noise('IT')
+        if values['min_repetitions'] is None:  # equal repetitions: the worlds generated before the field existed
+            del values['min_repetitions']
         return values
+
+    def repetition_counts(self, n_images):
+        """Trials of each image, shape (n_images,): drawn (seeded) when ``min_repetitions`` is set."""
+        if self.min_repetitions is None:
+            return np.full(n_images, self.n_repetitions, dtype=int)
+        rng = np.random.default_rng([self.seed, 6])
+        return rng.integers(self.min_repetitions, self.n_repetitions + 1, size=n_images)
 
     def config_hash(self):
         """16 hex digits identifying the generated data (fields plus the generator version)."""
@@ -462,8 +481,10 @@ class SyntheticWorld:
 
         Returns
         -------
-        NeuronRecordingAssembly, shape (n_images * n_repetitions, n_sites, 1)
-            Presentations are ordered repetition-major (all images of repetition 0, then 1, ...).
+        NeuronRecordingAssembly, shape (n_trials, n_sites, 1)
+            One presentation per trial (``n_images * n_repetitions`` of them, or the sum of
+            :meth:`repetition_counts` when images have different numbers of trials), ordered
+            repetition-major (every image's trial 0, then every image's trial 1 that has one, ...).
             Coords: presentation ``stimulus_id``, ``object_name``, ``category_name``, ``variation``,
             ``image_file_name``, ``ty``, ``tz``, ``s``, ``rxy``, ``rxz``, ``repetition``; neuroid
             ``neuroid_id``, ``region``, ``animal``, ``arr``; time_bin ``time_bin_start``,
@@ -474,9 +495,15 @@ class SyntheticWorld:
             responses = np.load(self.directory / 'responses.npy', mmap_mode='r')
             mask = self._mask(access)
             values = np.asarray(responses[mask], dtype=np.float32)  # (images, reps, sites)
-            values = values.transpose(1, 0, 2).reshape(-1, values.shape[2])
-            self._cache[key] = self._package(values, access, repetitions=self.config.n_repetitions)
+            counts = self.repetition_counts(access)
+            # repetition-major: every image with a trial r, for r = 0, 1, ...; an image has counts[i] trials
+            repetition, image = np.nonzero(np.arange(values.shape[1])[:, None] < counts[None, :])
+            self._cache[key] = self._package(values[image, repetition], access, image, repetition)
         return self._cache[key]
+
+    def repetition_counts(self, access=None):
+        """Trials recorded for each image of ``access``, in stimulus-set order, shape (n_images,)."""
+        return self.config.repetition_counts(len(self._all_stimuli))[self._mask(access)]
 
     def features(self, region, access=None):
         """The teacher features that drive ``region``, in stimulus-set order.
@@ -557,17 +584,13 @@ class SyntheticWorld:
     def assembly(self):
         return self.get_assembly(None)
 
-    def _package(self, values, access, repetitions):
+    def _package(self, values, access, image, repetition):
         from brainscore_core.supported_data_standards.brainio.assemblies import NeuronRecordingAssembly
         stimulus_set = self.get_stimulus_set(access)
-        n_images = len(stimulus_set)
-        n_copies = repetitions or 1
         columns = ['stimulus_id', 'object_name', 'category_name', 'variation', 'image_file_name',
                    'ty', 'tz', 's', 'rxy', 'rxz']
-        presentation = {column: ('presentation', np.tile(stimulus_set[column].values, n_copies))
-                        for column in columns}
-        if repetitions is not None:
-            presentation['repetition'] = ('presentation', np.repeat(np.arange(repetitions), n_images))
+        presentation = {column: ('presentation', stimulus_set[column].values[image]) for column in columns}
+        presentation['repetition'] = ('presentation', np.asarray(repetition))
         neuroid = {column: ('neuroid', self.neuroids[column].values)
                    for column in ('neuroid_id', 'region', 'animal', 'arr')}
         assembly = NeuronRecordingAssembly(
