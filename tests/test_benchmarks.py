@@ -3,6 +3,8 @@ import pickle
 
 import pytest
 
+from test_model_specs import TINY_NET
+
 NRP_IDS = ['MajajHong2015.V4-nrp', 'MajajHong2015.IT-nrp', 'MajajHong2015public.V4-nrp',
            'MajajHong2015public.IT-nrp', 'SyntheticMajajHong2015.V4-nrp', 'SyntheticMajajHong2015.IT-nrp',
            'SyntheticMajajHong2015.V4-pls', 'SyntheticMajajHong2015.IT-pls']
@@ -29,21 +31,6 @@ def test_real_benchmark_offline_names_the_files(installed_plugins, tmp_path, mon
     assert not any(tmp_path.rglob('*.nc'))  # nothing half-written
 
 
-UNCOMMITTED_NET = '''
-from torch import nn
-
-
-def build():
-    net = nn.Sequential()
-    net.add_module('conv1', nn.Conv2d(3, 8, 5, stride=4))
-    net.add_module('relu1', nn.ReLU())
-    net.add_module('conv2', nn.Conv2d(8, 16, 3, stride=2))
-    net.add_module('relu2', nn.ReLU())
-    net.add_module('pool', nn.AdaptiveAvgPool2d(4))
-    return {'model': net, 'layers': ['conv1', 'conv2', 'pool'], 'image_size': 64}
-'''
-
-
 @pytest.fixture(scope='module')
 def scores(installed_plugins, tmp_path_factory):
     """The teacher through ``brainscore_vision.score``, and a small random network with no region-layer map
@@ -54,7 +41,7 @@ def scores(installed_plugins, tmp_path_factory):
         model_identifier='SyntheticMajajHong2015-teacher', benchmark_identifier=f'SyntheticMajajHong2015.{region}-{metric}')
         for region, metric in (('IT', 'nrp'), ('IT', 'pls'), ('V4', 'nrp'))}
     net_file = tmp_path_factory.mktemp('net') / 'uncommitted_net.py'
-    net_file.write_text(UNCOMMITTED_NET)
+    net_file.write_text(TINY_NET)  # a small random network without a region-layer map
     for metric in ('nrp', 'pls'):
         model = load_spec_model(f'{net_file}:build')
         benchmark = brainscore_vision.load_benchmark(f'SyntheticMajajHong2015.IT-{metric}')

@@ -11,7 +11,7 @@ the blocks' outputs concatenated; NRP-L2: dense, ReLU; NRP-out: linear, one outp
 
 With ``linear_path=True`` (the default) NRP-out also reads the inputs directly, through a linear path
 initialised at the ridge solution of the fit rows (penalty per target by leave-one-out on those rows)
-and exempt from weight decay; the rest of the network starts and trains as the paper's. Early stopping
+and trained with the rest of the network (same Adam, same weight decay); the rest starts as the paper's. Early stopping
 counts "epoch 0" as a candidate: the linear path alone, with NRP-out silenced, which predicts exactly
 what ridge predicts. A fit that never beats ridge on its validation part returns ridge; the network
 departs from the best linear map only where that lowers the validation error. The validity sweep
@@ -182,21 +182,20 @@ class _FlatAdam:
     """Adam over all parameters of ``S`` networks kept in one (S, P) buffer, one row per network.
 
     The update is ``torch.optim``'s Adam (functional form, its fused kernel where available), with the
-    L2 weight decay added to the gradient per parameter (none on the linear path). Keeping every
+    L2 weight decay added to the gradient (as ``torch.optim.Adam`` adds it). Keeping every
     parameter in one buffer makes a step one kernel over the buffer instead of several per parameter
     tensor, and networks whose early stopping has ended are dropped from the buffer
     (:meth:`keep`), so later steps cost only what the networks still training need. Each network's
     update reads only its own row: dropping rows changes no other network's result.
     """
 
-    def __init__(self, params, decay, learning_rate, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, params, weight_decay, learning_rate, betas=(0.9, 0.999), eps=1e-8):
         self.names = list(params)
         self.shapes = [tuple(params[name].shape[1:]) for name in self.names]
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
         n_fits = next(iter(params.values())).shape[0]
         self.flat = torch.cat([params[name].reshape(n_fits, -1) for name in self.names], dim=1)
-        self.decay = torch.cat([torch.full((size,), float(decay[name]), dtype=self.flat.dtype, device=self.flat.device)
-                                for name, size in zip(self.names, self.sizes)])
+        self.weight_decay = float(weight_decay)
         self.exp_avg = torch.zeros_like(self.flat)
         self.exp_avg_sq = torch.zeros_like(self.flat)
         self.learning_rate, self.betas, self.eps = learning_rate, betas, eps
@@ -225,13 +224,12 @@ class _FlatAdam:
             grad = torch.cat([self.params[name].grad.reshape(self.flat.shape[0], -1) for name in self.names], dim=1)
             for name in self.names:
                 self.params[name].grad = None
-            grad.addcmul_(self.flat, self.decay)  # L2 weight decay, per parameter (Adam's own is 0 here)
             self.steps.add_(1)
             beta1, beta2 = self.betas
             # torch's fused Adam kernel where it exists for this device and type: one pass over the buffer
             adam([self.flat], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self.steps], fused=self.fused,
                  foreach=None if self.fused else False, amsgrad=False, beta1=beta1, beta2=beta2,
-                 lr=self.learning_rate, weight_decay=0.0, eps=self.eps, maximize=False)
+                 lr=self.learning_rate, weight_decay=self.weight_decay, eps=self.eps, maximize=False)
 
     def keep(self, rows):
         """Keep only the networks at ``rows`` (a LongTensor of row indices)."""
@@ -282,9 +280,10 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     val_x, val_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
     if config.linear_path:
         params.update(linear_path_init(fit_x, fit_y, dtype))
-    # the ridge solution of the linear path already carries its own penalty: no weight decay on it
-    decay = {name: 0.0 if name in ('w_linear', 'b_linear') else config.weight_decay for name in params}
-    optimizer = _FlatAdam({name: value.to(device) for name, value in params.items()}, decay, config.learning_rate)
+    # the same weight decay on every parameter, the linear path included: measured on the validity sweep and
+    # the teacher world against a linear path exempt from it (docs/validity.md)
+    optimizer = _FlatAdam({name: value.to(device) for name, value in params.items()}, config.weight_decay,
+                          config.learning_rate)
     best_flat = optimizer.flat.detach().clone()
     if config.linear_path:  # epoch 0: the linear path alone (NRP-out silenced) is the first candidate
         silenced = optimizer.unflatten(best_flat)
