@@ -19,6 +19,7 @@ from ..search import SearchGrid
 from ..synthetic.world import REGIONS
 from .activation_memo import memoize_model, model_layers
 from .checks import CompareError, benchmark_identifiers
+from .memory_check import check_activation_memory
 from .model_specs import cache_identifier, is_spec, load_spec_model
 from .result_cache import (ResultCache, benchmark_metric, jsonable, key_payload, loaded_model_identity,
                            metric_configuration, result_cache_dir)
@@ -91,6 +92,12 @@ def layers_markdown(records):
         lines.append(f"| {family} | {model} | {region} | {entry.get('layer', '')} | "
                      f"{', '.join(entry.get('nrp_layers') or [])} |")
     return '\n'.join(lines)
+
+
+def n_scored_stimuli(benchmark):
+    """How many stimuli a benchmark records a model on (its assembly's stimulus set); 0 if unknown."""
+    stimuli = getattr(getattr(benchmark, '_assembly', None), 'stimulus_set', None)
+    return 0 if stimuli is None else len(stimuli)
 
 
 def load_benchmark(identifier):
@@ -268,7 +275,11 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
                 if model_obj is None:
                     model_obj = load_model(model_id)
                     # each layer's activations computed once for all of this model's benchmarks
-                    memoize_model(model_obj, prefetch=model_layers(model_obj, regions))
+                    prefetch = model_layers(model_obj, regions)
+                    # an uncommitted model's layers are chosen later: bound it by all of its candidate layers
+                    check_activation_memory(model_obj, model_id, prefetch or list(getattr(model_obj, 'layers', [])),
+                                            n_scored_stimuli(benchmark))
+                    memoize_model(model_obj, prefetch=prefetch)
                 score = score_model(model_obj, benchmark)
                 record = summarize(score, kind)
                 record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,

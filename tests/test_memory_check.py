@@ -1,0 +1,54 @@
+"""The pre-flight memory check: layer widths from one blank image, and a clear refusal before any scoring."""
+import numpy as np
+import pytest
+from brainscore_vision.model_helpers.activations.pytorch import load_preprocess_images
+from PIL import Image
+
+from nrp_plugin.app import cli, compare, memory_check
+from nrp_plugin.app.model_specs import load_spec_model
+from test_model_specs import TINY_NET
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    path = tmp_path / 'tiny_net.py'
+    path.write_text(TINY_NET)
+    return load_spec_model(f'{path}:build'), path
+
+
+def test_widths_are_the_recorded_features(tiny_model, tmp_path):
+    model, _ = tiny_model
+    layers = ['conv1', 'conv2', 'pool']
+    widths = memory_check.layer_widths(model, layers)
+    image = tmp_path / 'image.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(image)
+    recorded = model.activations_model.get_activations(load_preprocess_images([str(image)], image_size=64), layers)
+    assert widths == {layer: int(np.prod(values.shape[1:])) for layer, values in recorded.items()}
+
+
+def test_refuses_with_the_size_and_the_option(tiny_model):
+    model, _ = tiny_model
+    widths = memory_check.layer_widths(model, ['conv1', 'pool'])
+    needed = 2 * 4 * 1000 * sum(widths.values())
+    assert memory_check.check_activation_memory(model, 'tiny', ['conv1', 'pool'], 1000, available=needed) == needed
+    with pytest.raises(memory_check.ActivationMemoryError) as error:
+        memory_check.check_activation_memory(model, 'tiny', ['conv1', 'pool'], 1000, available=needed - 1)
+    message = str(error.value)
+    assert 'tiny' in message and "'conv1'" in message and '1,000 stimuli' in message and '--regions V4' in message
+    assert f'{needed / 2 ** 30:.1f} GB' in message
+
+
+def test_unknown_widths_skip_the_check():
+    class NotTorch:
+        activations_model = object()
+    assert memory_check.check_activation_memory(NotTorch(), 'x', ['a'], 10, available=1) is None
+
+
+def test_compare_stops_before_recording(tiny_model, tmp_path, monkeypatch, capsys):
+    _, path = tiny_model
+    monkeypatch.setattr(memory_check, 'available_bytes', lambda: 1024)
+    monkeypatch.setattr(compare, 'score_model', lambda *args: pytest.fail('scored although memory was short'))
+    code = cli.main(['compare', '--models', f'{path}:build', '--benchmarks', 'SyntheticMajajHong2015',
+                     '--regions', 'IT', '--out', str(tmp_path / 'out'), '--quiet'])
+    err = capsys.readouterr().err
+    assert code == 1 and 'GB' in err and '--regions' in err and 'Traceback' not in err
