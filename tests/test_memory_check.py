@@ -28,20 +28,27 @@ def test_widths_are_the_recorded_features(tiny_model, tmp_path):
 
 def test_refuses_with_the_size_and_the_option(tiny_model):
     model, _ = tiny_model
+    regions = {'V4': ['conv1'], 'IT': ['conv1', 'pool']}
     widths = memory_check.layer_widths(model, ['conv1', 'pool'])
-    needed = 2 * 4 * 1000 * sum(widths.values())
-    assert memory_check.check_activation_memory(model, 'tiny', ['conv1', 'pool'], 1000, available=needed) == needed
+    per_copy = 4 * 1000
+    needed = memory_check.COPIES * per_copy * (widths['conv1'] + widths['pool'])
+    v4_alone = memory_check.COPIES * per_copy * widths['conv1']
+    assert memory_check.check_activation_memory(model, 'tiny', regions, 1000, available=needed) == needed
     with pytest.raises(memory_check.ActivationMemoryError) as error:
-        memory_check.check_activation_memory(model, 'tiny', ['conv1', 'pool'], 1000, available=needed - 1)
+        memory_check.check_activation_memory(model, 'tiny', regions, 1000, available=needed - 1)
     message = str(error.value)
-    assert 'tiny' in message and "'conv1'" in message and '1,000 stimuli' in message and '--regions V4' in message
-    assert f'{needed / 2 ** 30:.1f} GB' in message
+    assert 'tiny' in message and "'conv1'" in message and '1,000 stimuli' in message
+    assert f'{needed / 2 ** 30:.1f} GB' in message and f'V4 alone {v4_alone / 2 ** 30:.1f} GB' in message
+    # V4's layers fit on their own, IT's (a superset here) do not: the advice names only V4
+    assert '--regions V4' in message and '--regions IT' not in message
+    with pytest.raises(memory_check.ActivationMemoryError, match='No single region fits'):
+        memory_check.check_activation_memory(model, 'tiny', regions, 1000, available=v4_alone - 1)
 
 
 def test_unknown_widths_skip_the_check():
     class NotTorch:
         activations_model = object()
-    assert memory_check.check_activation_memory(NotTorch(), 'x', ['a'], 10, available=1) is None
+    assert memory_check.check_activation_memory(NotTorch(), 'x', {'IT': ['a']}, 10, available=1) is None
 
 
 def test_compare_stops_before_recording(tiny_model, tmp_path, monkeypatch, capsys):
@@ -51,4 +58,4 @@ def test_compare_stops_before_recording(tiny_model, tmp_path, monkeypatch, capsy
     code = cli.main(['compare', '--models', f'{path}:build', '--benchmarks', 'SyntheticMajajHong2015',
                      '--regions', 'IT', '--out', str(tmp_path / 'out'), '--quiet'])
     err = capsys.readouterr().err
-    assert code == 1 and 'GB' in err and '--regions' in err and 'Traceback' not in err
+    assert code == 1 and 'GB' in err and 'No single region fits' in err and 'Traceback' not in err

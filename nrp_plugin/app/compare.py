@@ -276,9 +276,11 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
                     model_obj = load_model(model_id)
                     # each layer's activations computed once for all of this model's benchmarks
                     prefetch = model_layers(model_obj, regions)
-                    # an uncommitted model's layers are chosen later: bound it by all of its candidate layers
-                    check_activation_memory(model_obj, model_id, prefetch or list(getattr(model_obj, 'layers', [])),
-                                            n_scored_stimuli(benchmark))
+                    # an uncommitted model's layers are chosen later: bound each region by all candidate layers
+                    candidates = list(getattr(model_obj, 'layers', []))
+                    check_activation_memory(model_obj, model_id,
+                                            {region: model_layers(model_obj, [region]) or candidates
+                                             for region in regions}, n_scored_stimuli(benchmark))
                     memoize_model(model_obj, prefetch=prefetch)
                 score = score_model(model_obj, benchmark)
                 record = summarize(score, kind)
