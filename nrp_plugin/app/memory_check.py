@@ -92,9 +92,14 @@ def check_activation_memory(model, model_id, layers_by_region, n_stimuli, availa
         gigabytes = lambda size: f'{size / 2 ** 30:.1f} GB'
         shares = ', '.join(f'{region} alone {gigabytes(needs(names))}' for region, names in layers_by_region.items())
         fitting = [region for region, names in layers_by_region.items() if needs(names) <= available]
-        advice = (f"Score {' and '.join(f'--regions {region}' for region in fitting)} in separate runs"
-                  if fitting and len(layers_by_region) > 1 else
-                  "No single region fits: use a machine with more memory or fewer stimuli")
+        too_big = [region for region in layers_by_region if region not in fitting]
+        if not fitting or len(layers_by_region) == 1:
+            advice = "No single region fits: use a machine with more memory or fewer stimuli"
+        elif not too_big:
+            advice = "Score one region at a time: " + ', then '.join(f'--regions {region}' for region in fitting)
+        else:
+            advice = (f"Only {' and '.join(f'--regions {region}' for region in fitting)} fit on their own here; "
+                      f"{', '.join(too_big)} need a machine with more memory")
         raise ActivationMemoryError(
             f"{model_id}: recording {len(layers)} layers ({sum(widths.values()):,} features per stimulus, the widest "
             f"'{widest}' with {widths[widest]:,}) on {n_stimuli:,} stimuli needs about {gigabytes(needed)} "
