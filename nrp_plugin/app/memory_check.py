@@ -98,8 +98,9 @@ def check_activation_memory(model, model_id, layers_by_region, n_stimuli, availa
         elif not too_big:
             advice = "Score one region at a time: " + ', then '.join(f'--regions {region}' for region in fitting)
         else:
-            advice = (f"Only {' and '.join(f'--regions {region}' for region in fitting)} fit on their own here; "
-                      f"{', '.join(too_big)} need a machine with more memory")
+            advice = (f"Only {' and '.join(f'--regions {region}' for region in fitting)} "
+                      f"{'fits' if len(fitting) == 1 else 'fit'} on its own here; {', '.join(too_big)} "
+                      f"{'needs' if len(too_big) == 1 else 'need'} a machine with more memory")
         raise ActivationMemoryError(
             f"{model_id}: recording {len(layers)} layers ({sum(widths.values()):,} features per stimulus, the widest "
             f"'{widest}' with {widths[widest]:,}) on {n_stimuli:,} stimuli needs about {gigabytes(needed)} "
