@@ -192,9 +192,7 @@ class _FlatAdam:
     def __init__(self, params, weight_decay, learning_rate, betas=(0.9, 0.999), eps=1e-8):
         self.names = list(params)
         self.shapes = [tuple(params[name].shape[1:]) for name in self.names]
-        self.sizes = [int(np.prod(shape)) for shape in self.shapes]
-        n_fits = next(iter(params.values())).shape[0]
-        self.flat = torch.cat([params[name].reshape(n_fits, -1) for name in self.names], dim=1)
+        self.flat = self.flatten(params)
         self.weight_decay = float(weight_decay)
         self.exp_avg = torch.zeros_like(self.flat)
         self.exp_avg_sq = torch.zeros_like(self.flat)
@@ -203,21 +201,27 @@ class _FlatAdam:
         self.fused = self.flat.device.type in _FUSED_DEVICES and self.flat.dtype in (torch.float32, torch.float64)
         self._bind()
 
+    def columns(self):
+        """``(name, shape, slice of the buffer's columns)`` of every parameter, in buffer order."""
+        offset = 0
+        for name, shape in zip(self.names, self.shapes):
+            size = int(np.prod(shape))
+            yield name, shape, slice(offset, offset + size)
+            offset += size
+
+    def flatten(self, values):
+        """A dict of parameter tensors (each with a leading dimension of S) as one (S, P) buffer."""
+        n_fits = next(iter(values.values())).shape[0]
+        return torch.cat([values[name].reshape(n_fits, -1) for name in self.names], dim=1)
+
     def _bind(self):
         """Re-create the per-parameter views of the buffer that the forward pass differentiates."""
-        self.params, offset = {}, 0
-        for name, shape, size in zip(self.names, self.shapes, self.sizes):
-            view = self.flat[:, offset:offset + size].view(self.flat.shape[0], *shape)
-            self.params[name] = view.requires_grad_(True)
-            offset += size
+        self.params = {name: self.flat[:, columns].view(self.flat.shape[0], *shape).requires_grad_(True)
+                       for name, shape, columns in self.columns()}
 
     def unflatten(self, flat):
         """A (S, P) buffer as a dict of parameter tensors (copies)."""
-        values, offset = {}, 0
-        for name, shape, size in zip(self.names, self.shapes, self.sizes):
-            values[name] = flat[:, offset:offset + size].reshape(flat.shape[0], *shape).clone()
-            offset += size
-        return values
+        return {name: flat[:, columns].reshape(flat.shape[0], *shape).clone() for name, shape, columns in self.columns()}
 
     def step(self):
         with torch.no_grad():
@@ -261,7 +265,7 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
         The group sizes, for :func:`forward` and :func:`predict`.
     info : dict
         ``best_epoch`` (array, shape (S,)), ``best_validation_mse`` (array, shape (S,)), ``epochs_run``
-        (epochs until the last fit stopped), ``stopped_epoch`` (array, shape (S,): each fit's last epoch).
+        (epochs until the last fit stopped).
     """
     n_fits, n_rows, _ = inputs.shape
     if len(seeds) != n_fits:
@@ -286,16 +290,16 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
                           config.learning_rate)
     best_flat = optimizer.flat.detach().clone()
     if config.linear_path:  # epoch 0: the linear path alone (NRP-out silenced) is the first candidate
+        for name, _, columns in optimizer.columns():
+            if name in ('w3', 'b3'):
+                best_flat[:, columns] = 0
         silenced = optimizer.unflatten(best_flat)
-        silenced['w3'], silenced['b3'] = torch.zeros_like(silenced['w3']), torch.zeros_like(silenced['b3'])
-        best_flat = torch.cat([silenced[name].reshape(n_fits, -1) for name in optimizer.names], dim=1)
         with torch.no_grad():
             best_loss = ((forward(silenced, layout, val_x) - val_y) ** 2).mean(dim=(1, 2)).double().cpu()
     else:
         best_loss = torch.full((n_fits,), float('inf'), dtype=torch.float64)
     final_flat = best_flat.clone()
     best_epoch = np.zeros(n_fits, dtype=int)
-    stopped_epoch = np.zeros(n_fits, dtype=int)
     waited = np.zeros(n_fits, dtype=int)
     running = np.arange(n_fits)  # the fits still training, in the order of the buffer's rows
     val_blocks = split_groups(val_x, layout)
@@ -328,7 +332,6 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
             progress(epoch, int((~done).sum()))
         if done.any():
             final_flat[torch.as_tensor(running[done])] = best_flat[torch.from_numpy(done).to(best_flat.device)]
-            stopped_epoch[running[done]] = epoch
             if done.all():
                 break
             rows = torch.from_numpy(np.flatnonzero(~done)).to(best_flat.device)
@@ -339,9 +342,7 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
             running = running[~done]
     else:
         final_flat[torch.as_tensor(running)] = best_flat
-        stopped_epoch[running] = epoch
-    info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch,
-                stopped_epoch=stopped_epoch)
+    info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch)
     return optimizer.unflatten(final_flat), layout, info
 
 
