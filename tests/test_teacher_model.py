@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from nrp_plugin.synthetic import WorldConfig, load_world
-from nrp_plugin.synthetic.teacher import TeacherNet
+from nrp_plugin.synthetic.teacher import TeacherNet, recorded_features
 
 IDENTIFIER = 'SyntheticMajajHong2015-teacher'
 
@@ -54,22 +54,11 @@ def test_load_model_gives_the_committed_teacher(teacher):
 def test_activations_are_the_world_features(teacher, default_world, region):
     """Through Brain-Score's own recording path, the teacher's region layer reproduces the features that
     generated the world (70 images: a batch of 64 plus a padded one)."""
-    from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
-    private = default_world.get_stimulus_set('private')
-    subset = StimulusSet(private.iloc[:70].reset_index(drop=True))
-    subset.stimulus_paths = {stimulus_id: private.stimulus_paths[stimulus_id] for stimulus_id in subset['stimulus_id']}
-    subset.identifier = None  # no activation caching
-    teacher.start_recording(region, time_bins=[(70, 170)])
-    activations = teacher.look_at(subset)
-    if 'time_bin' in activations.dims:
-        activations = activations.squeeze('time_bin')
-    activations = activations.transpose('presentation', 'neuroid')
-    position = {stimulus_id: index for index, stimulus_id in enumerate(subset['stimulus_id'])}
-    order = [position[stimulus_id] for stimulus_id in activations['stimulus_id'].values]
-    features = default_world.features(region, 'private')[:70][order]
-    assert activations.shape == features.shape == (70, {'V4': 64, 'IT': 32}[region])
+    values = recorded_features(teacher, default_world.stimulus_subset('private', 70), region)
+    features = default_world.features(region, 'private')[:70]
+    assert values.shape == features.shape == (70, {'V4': 64, 'IT': 32}[region])
     assert features.std() > 0.1
     if torch.cuda.is_available():  # the wrapper runs on the GPU there (TF32 convolutions)
-        np.testing.assert_allclose(activations.values, features, rtol=2e-2, atol=2e-2 * features.std())
+        np.testing.assert_allclose(values, features, rtol=2e-2, atol=2e-2 * features.std())
     else:
-        np.testing.assert_array_equal(activations.values, features)
+        np.testing.assert_array_equal(values, features)

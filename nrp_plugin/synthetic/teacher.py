@@ -344,3 +344,15 @@ def teacher_brain_model(identifier='SyntheticMajajHong2015-teacher', seed=0):
                                  region_layer_map=dict(REGION_LAYERS), visual_degrees=8)
     commitment.nrp_layers = {'V4': [REGION_LAYERS['V4']], 'IT': [REGION_LAYERS['IT']]}
     return commitment
+
+
+def recorded_features(model, stimuli, region):
+    """What ``model`` records for ``region`` on ``stimuli`` through Brain-Score's ``start_recording`` and
+    ``look_at``, as an array of shape (n_stimuli, n_features) in the stimulus set's row order."""
+    model.start_recording(region, time_bins=[(70, 170)])
+    activations = model.look_at(stimuli)
+    if 'time_bin' in activations.dims:
+        activations = activations.squeeze('time_bin')
+    activations = activations.transpose('presentation', 'neuroid')
+    row = {stimulus_id: index for index, stimulus_id in enumerate(activations['stimulus_id'].values)}
+    return activations.values[[row[stimulus_id] for stimulus_id in stimuli['stimulus_id']]]

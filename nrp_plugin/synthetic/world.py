@@ -465,16 +465,16 @@ class SyntheticWorld:
     # Brain-Score views -------------------------------------------------------------------------
     def get_stimulus_set(self, access=None):
         """The StimulusSet of ``access`` (None: all images), with ``stimulus_paths`` to the PNG files."""
-        from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
         key = ('stimuli', access)
         if key not in self._cache:
-            mask = self._mask(access)
-            subset = StimulusSet(self._all_stimuli[mask].reset_index(drop=True))
-            subset.stimulus_paths = {stimulus_id: self._all_stimuli.stimulus_paths[stimulus_id]
-                                     for stimulus_id in subset['stimulus_id']}
-            subset.identifier = self.identifier(access)
-            self._cache[key] = subset
+            self._cache[key] = _stimulus_rows(self._all_stimuli, self._mask(access), self.identifier(access))
         return self._cache[key]
+
+    def stimulus_subset(self, access, n_images):
+        """The first ``n_images`` of ``access`` as a new StimulusSet without an identifier, so Brain-Score
+        caches no activations of it (for checks on a few images)."""
+        stimuli = self.get_stimulus_set(access)
+        return _stimulus_rows(stimuli, np.arange(len(stimuli)) < n_images, None)
 
     def get_assembly(self, access=None):
         """Trial responses of ``access`` as a ``NeuronRecordingAssembly``.
@@ -601,6 +601,15 @@ class SyntheticWorld:
         assembly.attrs['stimulus_set_identifier'] = stimulus_set.identifier
         assembly.attrs['identifier'] = self.identifier(access)
         return assembly
+
+
+def _stimulus_rows(stimuli, mask, identifier):
+    """The rows of ``stimuli`` under ``mask`` as a StimulusSet with their ``stimulus_paths`` and ``identifier``."""
+    from brainscore_core.supported_data_standards.brainio.stimuli import StimulusSet
+    subset = StimulusSet(stimuli[mask].reset_index(drop=True))
+    subset.stimulus_paths = {stimulus_id: stimuli.stimulus_paths[stimulus_id] for stimulus_id in subset['stimulus_id']}
+    subset.identifier = identifier
+    return subset
 
 
 def load_world(config=None, root=None):
