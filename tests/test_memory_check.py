@@ -52,10 +52,29 @@ def test_unknown_widths_skip_the_check():
 
 
 def test_compare_stops_before_recording(tiny_model, tmp_path, monkeypatch, capsys):
+    """In memory (--in-memory) a short memory stops the run; out of core (the default) a short scratch disk does."""
     _, path = tiny_model
     monkeypatch.setattr(memory_check, 'available_bytes', lambda: 1024)
     monkeypatch.setattr(compare, 'score_model', lambda *args: pytest.fail('scored although memory was short'))
-    code = cli.main(['compare', '--models', f'{path}:build', '--benchmarks', 'SyntheticMajajHong2015',
-                     '--regions', 'IT', '--out', str(tmp_path / 'out'), '--quiet'])
+    arguments = ['compare', '--models', f'{path}:build', '--benchmarks', 'SyntheticMajajHong2015',
+                 '--regions', 'IT', '--out', str(tmp_path / 'out'), '--quiet', '--no-cache']
+    code = cli.main(arguments + ['--in-memory'])
     err = capsys.readouterr().err
     assert code == 1 and 'GB' in err and 'No single region fits' in err and 'Traceback' not in err
+    monkeypatch.setattr(memory_check, 'free_bytes', lambda folder: 1024)
+    code = cli.main(arguments)
+    err = capsys.readouterr().err
+    assert code == 1 and 'NRP_PLUGIN_SCRATCH' in err and '--regions' in err and 'Traceback' not in err
+
+
+def test_scratch_check_names_the_size_and_the_folder(tiny_model, tmp_path):
+    model, _ = tiny_model
+    regions = {'V4': ['conv1'], 'IT': ['conv1', 'pool']}
+    widths = memory_check.layer_widths(model, ['conv1', 'pool'])
+    needed = 4 * 1000 * (widths['conv1'] + widths['pool'])
+    assert memory_check.check_scratch_space(model, 'tiny', regions, 1000, tmp_path, free=needed) == needed
+    with pytest.raises(memory_check.ScratchSpaceError) as error:
+        memory_check.check_scratch_space(model, 'tiny', regions, 1000, tmp_path, free=needed - 1)
+    message = str(error.value)
+    assert 'tiny' in message and str(tmp_path) in message and f'{needed / 2 ** 30:.1f} GB' in message
+    assert f"V4 alone {4 * 1000 * widths['conv1'] / 2 ** 30:.1f} GB" in message

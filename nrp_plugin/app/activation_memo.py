@@ -1,11 +1,15 @@
-"""Reuse a model's activations within one run: each layer is computed once per stimulus set.
+"""Reuse a model's activations: each layer is computed once per stimulus set.
 
 A comparison scores a model on a region's ``-pls`` benchmark (its committed layer) and its ``-nrp``
 benchmark (several candidate layers), for V4 and IT, all on the same stimuli. Brain-Score would run
 the network once per request; :class:`ActivationMemo` runs it once for the union of the layers the
-run will ask for (``prefetch``) and answers later requests by selecting layers from memory.
+run will ask for (``prefetch``) and answers later requests by selecting layers from memory. A ``PytorchWrapper`` goes out of core instead
+(:class:`nrp_plugin.brainscore.kernel_activations.OutOfCoreActivations`): the same single pass of the
+network, each layer kept as Gram-equivalent coordinates in memory and in an on-disk store between runs.
 """
 import numpy as np
+
+from ..brainscore.kernel_activations import OutOfCoreActivations, supports_out_of_core
 
 
 class ActivationMemo:
@@ -42,15 +46,22 @@ class ActivationMemo:
         return getattr(self._extractor, name)
 
 
-def memoize_model(model, prefetch=()):
+def memoize_model(model, prefetch=(), out_of_core=True, store=None, device='auto', progress=False):
     """Route every activations request of a ``ModelCommitment``-like model through one memo.
+
+    A Brain-Score ``PytorchWrapper`` is served out of core (:class:`OutOfCoreActivations`: each layer recorded
+    to disk, handed on as Gram-equivalent coordinates, kept in the activation ``store``) unless
+    ``out_of_core=False``; any other extractor by an in-memory :class:`ActivationMemo`.
 
     Returns the memo, or None when the model has no activations extractor to wrap.
     """
     extractor = getattr(model, 'activations_model', None)
     if extractor is None:
         return None
-    memo = ActivationMemo(extractor, prefetch)
+    if out_of_core and supports_out_of_core(extractor):
+        memo = OutOfCoreActivations(extractor, prefetch, store=store, device=device, progress=progress)
+    else:
+        memo = ActivationMemo(extractor, prefetch)
     model.activations_model = memo
     inner = getattr(model, 'layer_model', None)
     while inner is not None:

@@ -1,6 +1,8 @@
 """The ``nrp-plugin`` command: a thin layer over the library's functions."""
 import argparse
+import signal
 import sys
+from pathlib import Path
 
 
 def _install(args):
@@ -78,6 +80,10 @@ def _set_device(device):
         os.environ[ENV_VAR] = device
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _compare(args):
     import os
     import time
@@ -106,13 +112,27 @@ def _compare(args):
     except (checks.CompareError, ValueError) as error:
         return _fail('compare', str(error))
     started = time.time()
+    # a kill (SIGTERM) ends the run like Ctrl-C: scratch files and partial writes are cleaned up
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        return _run_compare(args, regions, grid, out, cache_directory, started)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_compare(args, regions, grid, out, cache_directory, started):
     try:
         records = compare.run_compare(models=args.models, families=args.benchmarks, regions=regions,
                                       cache_directory=cache_directory, use_cache=not args.no_cache,
                                       search_grid=grid, progress=not args.quiet,
-                                      reference_pls=args.reference_pls)
+                                      reference_pls=args.reference_pls, out_of_core=not args.in_memory)
         info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
                 'pls': 'brainscore pls' if args.reference_pls else 'pls_torch',
+                'activations': 'in memory' if args.in_memory else 'out of core',
                 'device': args.device, 'search': grid is not None, 'cache': str(cache_directory),
                 'wall_seconds': round(time.time() - started, 1),
                 'recomputed': sum(not r['cached'] for r in records)}
@@ -208,6 +228,30 @@ def _list(args):
     return 0
 
 
+def _cache(args):
+    """Report or empty the activation store (and, with --results, the result cache)."""
+    from ..storage.activation_store import ActivationStore
+    from .result_cache import result_cache_dir
+    try:
+        store = ActivationStore()
+    except ValueError as error:
+        return _fail('cache', str(error))
+    results = Path(result_cache_dir())
+    result_files = sorted(results.glob('*.json')) if results.is_dir() else []
+    if args.action == 'info':
+        print(f'activation store: {store.root} ({len(store.entries())} layers, {store.size() / 2 ** 20:.1f} MB; '
+              f'limit {store.limit_bytes / 2 ** 30:.1f} GB)')
+        print(f'result cache: {results} ({len(result_files)} scores)')
+        return 0
+    count, size = store.clear()
+    print(f'activation store: removed {count} layers ({size / 2 ** 20:.1f} MB) from {store.root}')
+    if args.results:
+        for path in result_files:
+            path.unlink(missing_ok=True)
+        print(f'result cache: removed {len(result_files)} scores from {results}')
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='nrp-plugin', description=(
         'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'))
@@ -250,6 +294,9 @@ def build_parser():
     cmp.add_argument('--reference-pls', action='store_true',
                      help="score -pls benchmarks with Brain-Score's own (scikit-learn) pls instead of pls_torch, "
                           "which gives the same scores faster")
+    cmp.add_argument('--in-memory', action='store_true',
+                     help="record activations with Brain-Score's own extractor, every layer in memory (the "
+                          "reference path), instead of out of core with the on-disk activation store")
     cmp.set_defaults(run=_compare)
 
     one = commands.add_parser('score', help='score one model on one benchmark and print the main attrs')
@@ -257,6 +304,11 @@ def build_parser():
     one.add_argument('benchmark')
     one.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
     one.set_defaults(run=_score)
+
+    cache = commands.add_parser('cache', help='show or empty the on-disk activation store (and result cache)')
+    cache.add_argument('action', choices=['info', 'clear'])
+    cache.add_argument('--results', action='store_true', help='clear: also remove the cached scores')
+    cache.set_defaults(run=_cache)
 
     lst = commands.add_parser('list', help="list this package's registered models, benchmarks and metrics")
     lst.add_argument('--all', action='store_true', help='also list the in-tree identifiers')

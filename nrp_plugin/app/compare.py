@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..brainscore import layer_choice
+from ..brainscore.kernel_activations import OutOfCoreActivations, scratch_root
 from ..brainscore.nrp_metric import NRPErrorMetric
 from ..search import SearchGrid
 from ..synthetic.world import REGIONS
 from .activation_memo import memoize_model, model_layers
 from .checks import CompareError, benchmark_identifiers
-from .memory_check import check_activation_memory
+from .memory_check import check_activation_memory, check_scratch_space
 from .model_specs import cache_identifier, is_spec, load_spec_model
 from .result_cache import (ResultCache, benchmark_metric, jsonable, key_payload, loaded_model_identity,
                            metric_configuration, result_cache_dir)
@@ -210,7 +211,7 @@ def pls_metric():
 
 
 def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None,
-                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False):
+                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False, out_of_core=True):
     """Score every model on every ``<family>.<region>-<pls|nrp>`` benchmark.
 
     Parameters
@@ -226,6 +227,10 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
     reference_pls : bool
         Score ``-pls`` benchmarks with Brain-Score's own ``pls`` (scikit-learn, slow) instead of
         ``pls_torch`` (same scores, see :func:`pls_metric`).
+    out_of_core : bool
+        Record a ``PytorchWrapper`` model's layers out of core and keep them in the activation store
+        (:mod:`nrp_plugin.brainscore.kernel_activations`; same scores, bounded memory). False: Brain-Score's own
+        extractor, every layer in memory (the reference path).
 
     Returns
     -------
@@ -278,10 +283,13 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
                     prefetch = model_layers(model_obj, regions)
                     # an uncommitted model's layers are chosen later: bound each region by all candidate layers
                     candidates = list(getattr(model_obj, 'layers', []))
-                    check_activation_memory(model_obj, model_id,
-                                            {region: model_layers(model_obj, [region]) or candidates
-                                             for region in regions}, n_scored_stimuli(benchmark))
-                    memoize_model(model_obj, prefetch=prefetch)
+                    by_region = {region: model_layers(model_obj, [region]) or candidates for region in regions}
+                    memo = memoize_model(model_obj, prefetch=prefetch, out_of_core=out_of_core, progress=progress)
+                    if isinstance(memo, OutOfCoreActivations):
+                        check_scratch_space(model_obj, model_id, by_region, n_scored_stimuli(benchmark),
+                                            scratch_root())
+                    else:
+                        check_activation_memory(model_obj, model_id, by_region, n_scored_stimuli(benchmark))
                 score = score_model(model_obj, benchmark)
                 record = summarize(score, kind)
                 record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,

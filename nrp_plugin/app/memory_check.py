@@ -1,4 +1,4 @@
-"""Refuse a run whose activations cannot fit in memory, before any of them is computed.
+"""Refuse a run whose activations cannot fit in memory (or on the scratch disk), before any is computed.
 
 A comparison records every layer a model's benchmarks read, for all scored stimuli at once
 (:mod:`nrp_plugin.app.activation_memo`): ``n_stimuli x features x 4`` bytes per copy.
@@ -7,6 +7,8 @@ multiplies the activations' size by :data:`COPIES`, and compares the result with
 reports available. A run that would be killed after an hour of forward passes then stops at once, with
 the size it needs, each region's share, and the option that lowers it.
 """
+import shutil
+
 import torch
 
 from .checks import CompareError
@@ -20,6 +22,10 @@ COPIES = 4
 
 class ActivationMemoryError(CompareError):
     """The activations a run would record do not fit in the available memory."""
+
+
+class ScratchSpaceError(CompareError):
+    """The layers a run records out of core do not fit on the scratch disk."""
 
 
 def available_bytes():
@@ -106,4 +112,38 @@ def check_activation_memory(model, model_id, layers_by_region, n_stimuli, availa
             f"'{widest}' with {widths[widest]:,}) on {n_stimuli:,} stimuli needs about {gigabytes(needed)} "
             f"(float32, about {COPIES} copies at the peak; {shares}); {gigabytes(available)} are available. "
             f"{advice}.")
+    return needed
+
+
+def free_bytes(folder):
+    """Bytes free on the disk holding ``folder``."""
+    return shutil.disk_usage(folder).free
+
+
+def check_scratch_space(model, model_id, layers_by_region, n_stimuli, scratch, free=None):
+    """Raise :class:`ScratchSpaceError` when one pass of the network over ``n_stimuli`` would not fit in ``scratch``.
+
+    The out-of-core path (:mod:`nrp_plugin.brainscore.kernel_activations`) writes every layer of a pass to
+    ``scratch`` (float32) and deletes it once the layer's kernel is formed; memory holds one batch.
+
+    Returns
+    -------
+    int or None
+        The bytes the pass writes, or None when the widths are unknown.
+    """
+    layers = list(dict.fromkeys(layer for names in layers_by_region.values() for layer in names))
+    widths = layer_widths(model, layers)
+    if widths is None:
+        return None
+    free = free_bytes(scratch) if free is None else free
+    needed = 4 * n_stimuli * sum(widths.values())
+    if needed > free:
+        gigabytes = lambda size: f'{size / 2 ** 30:.1f} GB'
+        shares = ', '.join(f'{region} alone {gigabytes(4 * n_stimuli * sum(widths[name] for name in set(names)))}'
+                           for region, names in layers_by_region.items())
+        raise ScratchSpaceError(
+            f"{model_id}: recording {len(layers)} layers ({sum(widths.values()):,} features per stimulus) on "
+            f"{n_stimuli:,} stimuli writes about {gigabytes(needed)} to the scratch folder {scratch} ({shares}); "
+            f"{gigabytes(free)} are free there. Point NRP_PLUGIN_SCRATCH at a disk with more space, or score one "
+            f"region at a time with --regions.")
     return needed

@@ -1,11 +1,13 @@
 """What Brain-Score sees: the NRP-error, linear and PLS metrics, the NRP benchmarks, cross-validation
-splits, input checks, ceilings, layer choice, and access to MajajHong2015 and the synthetic world's data.
+splits, input checks, ceilings, layer choice, access to MajajHong2015 and the synthetic world's data, and the
+out-of-core recording of a network's layers.
 """
 from .benchmark import CommittingNeuralBenchmark, NRPBenchmark
 from .ceiling import ceiled_nrp_score, noise_floor
+from .kernel_activations import OutOfCoreActivations
 from .nrp_metric import LinearErrorMetric, NRPErrorMetric, prepare
 from .pls_metric import PLSTorchMetric
 from .splits import CrossValidationSpec, build_splits, split_indices
 
 __all__ = ['CommittingNeuralBenchmark', 'CrossValidationSpec', 'LinearErrorMetric', 'NRPBenchmark', 'NRPErrorMetric',
-           'PLSTorchMetric', 'build_splits', 'ceiled_nrp_score', 'noise_floor', 'prepare', 'split_indices']
+           'OutOfCoreActivations', 'PLSTorchMetric', 'build_splits', 'ceiled_nrp_score', 'noise_floor', 'prepare', 'split_indices']

@@ -21,6 +21,20 @@ from .splits import CrossValidationSpec, build_splits, split_indices
 from .validation import align, check_mappable, check_stratification
 
 
+def source_group_coords(source, groups, name):
+    """Per group, the first value of the neuroid coordinate ``name``; None when the source has no such coordinate.
+
+    The out-of-core recording (:mod:`nrp_plugin.brainscore.kernel_activations`) marks each layer with
+    ``layer_width`` (its number of units) and ``basis`` (``'kernel'`` for Gram-equivalent coordinates).
+    """
+    try:
+        values = np.asarray(source[name].values)
+    except KeyError:
+        return None
+    _, indices = group_slices(groups)
+    return [values[0]] if indices is None else [values[columns[0]] for columns in indices]
+
+
 def source_groups(source):
     """Group label per source column: the ``layer`` coordinate when present, else one group."""
     try:
@@ -87,7 +101,8 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
 
     train_inputs, test_inputs, sizes, kept = prepare_splits(
         np.asarray(source.values), groups, source_splits, max_components, device, train_targets=train_targets,
-        on_components=fit_ridge if with_ridge else None)
+        on_components=fit_ridge if with_ridge else None, widths=source_group_coords(source, groups, 'layer_width'),
+        bases=source_group_coords(source, groups, 'basis'))
     names, _ = group_slices(groups)
     data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
                               neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])

@@ -9,7 +9,7 @@ import torch
 
 from .device import resolve_device
 
-__all__ = ['gram_matrix', 'iter_column_chunks']
+__all__ = ['feature_chunk_size', 'gram_factor', 'gram_matrix', 'iter_column_chunks']
 
 #: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
 _CHUNK_BYTES = 64 * 2 ** 20
@@ -17,7 +17,8 @@ _CHUNK_BYTES = 64 * 2 ** 20
 _GRAM_BLOCK = 512
 
 
-def _feature_chunk_size(n_rows, dtype, chunk_size=None):
+def feature_chunk_size(n_rows, dtype, chunk_size=None):
+    """Columns per chunk: ``chunk_size`` when given, else as many as fill about 64 MiB in ``dtype``."""
     if chunk_size is not None:
         if int(chunk_size) < 1:
             raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer.")
@@ -54,13 +55,18 @@ def iter_column_chunks(X, device, dtype, chunk_size=None, rows=None):
 
     Parameters
     ----------
-    X : ndarray or Tensor, shape (n_samples, n_features)
+    X : ndarray, Tensor or column-chunked store, shape (n_samples, n_features)
+        A store with its own ``iter_column_chunks(device, dtype, rows)`` (e.g.
+        :class:`nrp_plugin.storage.ColumnChunkedFile`) is read in its stored chunks.
     chunk_size : int, optional
         Columns per chunk; by default about 64 MiB per chunk.
     rows : array-like of int, optional
     """
+    if hasattr(X, 'iter_column_chunks'):
+        yield from X.iter_column_chunks(device, dtype, rows)
+        return
     n_samples, n_features = X.shape
-    size = _feature_chunk_size(n_samples, dtype, chunk_size)
+    size = feature_chunk_size(n_samples, dtype, chunk_size)
     for start in range(0, n_features, size):
         stop = min(start + size, n_features)
         yield start, stop, _column_chunk(X, start, stop, device, dtype, rows)
@@ -126,3 +132,32 @@ def gram_matrix(X, *, center=True, rows=None, device='auto', dtype=torch.float64
         for b0, b1 in blocks[i + 1:]:
             K[b0:b1, a0:a1] = K[a0:a1, b0:b1].T
     return K
+
+
+def gram_factor(K, relative_zero=1e-10):
+    """Coordinates ``Z`` with ``Z Z^T = K``: the eigenvectors of ``K`` scaled by the roots of their eigenvalues.
+
+    For a centred feature matrix ``X`` (n stimuli, d >> n features) with ``K = X X^T``, ``Z = X V`` for an
+    orthonormal basis ``V`` of ``X``'s row space: the same stimuli in at most n coordinates instead of d. Any
+    mapping that sees the features only through their Gram matrix (PCA, ridge, least squares on principal
+    components, kernel PLS, PLS without feature scaling) gives the same predictions on ``Z`` as on ``X``.
+
+    Parameters
+    ----------
+    K : Tensor, shape (n, n)
+        Symmetric positive semi-definite.
+    relative_zero : float
+        Eigenvalues below this share of the largest are dropped (as :mod:`nrp_plugin.core.reduction` drops them).
+
+    Returns
+    -------
+    Z : Tensor, shape (n, r)
+        Columns in descending variance, the sign of each fixed by its largest-magnitude entry.
+    """
+    eigenvalues, eigenvectors = torch.linalg.eigh(K)
+    eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
+    keep = eigenvalues > eigenvalues[0].clamp(min=1e-300) * relative_zero
+    vectors = eigenvectors[:, keep]
+    index = vectors.abs().argmax(dim=0)
+    vectors = vectors * torch.sign(vectors[index, torch.arange(vectors.shape[1], device=vectors.device)])
+    return vectors * eigenvalues[keep].sqrt()

@@ -29,7 +29,7 @@ test rows in another split.
 import numpy as np
 import torch
 
-from .kernels import gram_matrix
+from .kernels import gram_factor, gram_matrix
 
 DEFAULT_MAX_COMPONENTS = 128
 N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
@@ -212,8 +212,33 @@ def _check_rule(n_components, scaling, targets_given):
                          f"(or use n_components='noise').")
 
 
+def canonical_gram(block, device, in_kernel_basis=False):
+    """The centred Gram matrix of a wide group, always formed from its Gram-equivalent coordinates.
+
+    A group's features and its Gram-equivalent coordinates ``Z`` (:func:`nrp_plugin.core.kernels.gram_factor`,
+    what the out-of-core recording hands on) have the same Gram matrix up to float rounding; the NRP's
+    training amplifies even that rounding into differences of about 1e-3 in an NRP-error. Forming the
+    kernel from ``Z`` in both cases (the features' kernel -> ``Z`` -> ``Z``'s kernel) makes the two paths
+    give bit-identical inputs: the same ``Z`` comes from the same first kernel, which the column-chunked
+    files reproduce exactly.
+    """
+    if not in_kernel_basis:
+        block = gram_factor(gram_matrix(block, center=True, device=device))
+    return gram_matrix(block, center=True, device=device)
+
+
+def _columns(features, columns):
+    """``features[:, columns]``: a view when the columns are one contiguous run (a layer of an assembly)."""
+    if len(columns) == features.shape[1]:
+        return features
+    if len(columns) and columns[-1] - columns[0] == len(columns) - 1 and np.all(np.diff(columns) == 1):
+        return features[:, int(columns[0]):int(columns[-1]) + 1]
+    return features[:, columns]
+
+
 def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *,
-                   train_targets=None, n_components='noise+loo', scaling='common', on_components=None):
+                   train_targets=None, n_components='noise+loo', scaling='common', on_components=None, widths=None,
+                   bases=None):
     """Prepared inputs of every split (see the module notes).
 
     Parameters
@@ -233,6 +258,12 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
         Called once per split as ``on_components(split, components)`` with, per group, the
         ``(train_scores, test_scores, variances)`` of all its non-zero components; lets a linear
         reference use every component without the caller holding them for all splits at once.
+    widths : list of int, optional
+        Each group's number of features when ``features`` holds another basis of them (Gram-equivalent
+        coordinates, :func:`nrp_plugin.core.kernels.gram_factor`); the noise threshold reads it. By default
+        the group's number of columns.
+    bases : list of {'unit', 'kernel'}, optional
+        ``'kernel'`` for a group that already holds Gram-equivalent coordinates (see :func:`canonical_gram`).
 
     Returns
     -------
@@ -247,14 +278,19 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
     _, indices = group_slices(groups)
     if indices is None:
         indices = [np.arange(features.shape[1])]
+    for name, given in (('widths', widths), ('bases', bases)):
+        if given is not None and len(given) != len(indices):
+            raise ValueError(f"{name} has {len(given)} entries for {len(indices)} groups.")
     sources = []
-    for columns in indices:
-        block = features[:, columns] if len(columns) < features.shape[1] else features
-        if len(columns) > max_components:
-            sources.append(('gram', gram_matrix(block, center=True, device=device), len(columns)))
+    for index, columns in enumerate(indices):
+        block = _columns(features, columns)
+        width = len(columns) if widths is None else int(widths[index])
+        if width > max_components:
+            sources.append(('gram', canonical_gram(block, device, in_kernel_basis=bases is not None
+                                                   and bases[index] == 'kernel'), width))
         else:
             dense = torch.as_tensor(np.ascontiguousarray(block)).to(device=device, dtype=torch.float64)
-            sources.append(('dense', dense, len(columns)))
+            sources.append(('dense', dense, width))
     blocks = [[] for _ in sources]  # per group, per split: (train, test)
     kept = np.zeros((len(sources), len(splits)), dtype=int)
     for split, (train, test) in enumerate(splits):

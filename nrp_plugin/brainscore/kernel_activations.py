@@ -1,0 +1,301 @@
+"""Record a network's layers out of core and hand them on as Gram-equivalent coordinates.
+
+Every mapping this package scores with sees a layer's features only through the stimulus-by-stimulus
+Gram matrix of its centred features: the NRP's per-split PCA, ridge, least squares on the components,
+and kernel PLS (``pls_torch``, as Brain-Score's ``PLSRegression(scale=False)``). A layer of ``d`` units
+recorded on ``n < d`` stimuli can therefore be replaced by ``n x r`` coordinates ``Z`` with
+``Z Z^T = K`` (:func:`nrp_plugin.core.kernels.gram_factor`, ``r < n``): the same scores, from 52 MB instead
+of 4 GB for ResNet50's ``layer2`` on MajajHong2015's 2,560 images.
+
+:func:`record_layers` runs the network once over the stimuli with Brain-Score's own preprocessing and
+hooks (the wrapper's ``_get_batch_activations``), writing each batch of every layer to a
+:class:`nrp_plugin.storage.ColumnChunkedFile` in a scratch folder; :func:`layer_blocks` then forms each
+wide layer's Gram matrix one column chunk at a time and keeps only ``Z`` (a layer no wider than the
+number of stimuli is kept as it is). The process holds one batch, one chunk and the ``n x n`` kernel,
+never a whole layer. :class:`OutOfCoreActivations` serves a model's activations requests this way and
+keeps every layer in a bounded on-disk store (:class:`nrp_plugin.storage.ActivationStore`), so another
+benchmark or a second run reads it instead of running the network again.
+
+The returned assembly has Brain-Score's presentation coordinates (``stimulus_id`` and the stimulus set's
+columns) and, on ``neuroid``: ``model``, ``layer``, ``neuroid_num``, ``neuroid_id``, ``basis`` (``'unit'``
+for a layer kept as recorded, ``'kernel'`` for ``Z``) and ``layer_width`` (the layer's number of units),
+which the metrics read where a width matters (the noise threshold on components).
+"""
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.device import resolve_device
+from ..core.kernels import feature_chunk_size, gram_factor, gram_matrix
+from ..storage.activation_store import ActivationStore, store_key
+from ..storage.cache import cache_root
+from ..storage.column_file import ColumnChunkedFile
+
+__all__ = ['OutOfCoreActivations', 'SCRATCH_ENV', 'build_assembly', 'layer_blocks', 'record_layers',
+           'scratch_root', 'supports_out_of_core', 'weights_fingerprint']
+
+#: Environment variable: the folder recorded layers are written to while their kernels are formed
+#: (default ``$NRP_PLUGIN_HOME/scratch``). Needs ``n_stimuli x units x 4`` bytes free for one pass.
+SCRATCH_ENV = 'NRP_PLUGIN_SCRATCH'
+#: Changes whenever what is stored for a layer changes, so older entries are never read.
+FORMAT_VERSION = 1
+
+
+def scratch_root():
+    """Where recorded layers are written while their kernels are formed (created when missing)."""
+    root = Path(os.environ.get(SCRATCH_ENV) or cache_root() / 'scratch')
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_scratch(root):
+    """Delete scratch folders left by processes that no longer run (killed before they could clean up)."""
+    for folder in Path(root).glob('nrp-record-*-*'):
+        try:
+            pid = int(folder.name.split('-')[2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _helper(extractor):
+    return getattr(extractor, '_extractor', None)
+
+
+def supports_out_of_core(extractor):
+    """Whether ``extractor`` is a Brain-Score ``PytorchWrapper`` whose batches this module can record."""
+    helper = _helper(extractor)
+    return (isinstance(getattr(extractor, '_model', None), torch.nn.Module)
+            and callable(getattr(helper, '_get_batch_activations', None)) and hasattr(helper, '_batch_size'))
+
+
+def weights_fingerprint(module):
+    """A hash of a network's parameters and buffers (names, types, shapes and values)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(type(module).__name__.encode())
+    for name, tensor in sorted(module.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f'{name}:{tensor.dtype}:{tuple(tensor.shape)}'.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b'')
+    return digest.hexdigest()
+
+
+def _stimulus_paths(stimulus_set):
+    return [str(stimulus_set.get_stimulus(stimulus_id)) for stimulus_id in stimulus_set['stimulus_id']]
+
+
+def stimuli_fingerprint(stimulus_set):
+    """A hash of the stimulus ids in order and of every image file's bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for stimulus_id, path in zip(stimulus_set['stimulus_id'], _stimulus_paths(stimulus_set)):
+        digest.update(f'{stimulus_id}\0'.encode())
+        with open(path, 'rb') as handle:
+            digest.update(hashlib.blake2b(handle.read(), digest_size=16).digest())
+    return digest.hexdigest()
+
+
+def _progress(iterable, enabled, **kwargs):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, **kwargs)
+
+
+def record_layers(extractor, stimulus_set, layers, directory, progress=False):
+    """Run the network once over ``stimulus_set`` and write every layer to a file in ``directory``.
+
+    Parameters
+    ----------
+    extractor : PytorchWrapper
+        Its Brain-Score helper preprocesses, pads and hooks each batch exactly as Brain-Score does; its
+        stimulus-set and batch hooks are applied as Brain-Score applies them.
+    stimulus_set : StimulusSet
+    layers : list of str
+    directory : Path
+        Receives one :class:`ColumnChunkedFile` per layer (the caller removes them).
+
+    Returns
+    -------
+    stimulus_set : StimulusSet
+        After the extractor's stimulus-set hooks (its rows are the files' rows).
+    files : dict of str -> ColumnChunkedFile
+    """
+    helper = _helper(extractor)
+    for hook in helper._stimulus_set_hooks.copy().values():
+        stimulus_set = hook(stimulus_set)
+    paths = _stimulus_paths(stimulus_set)
+    ids = np.asarray(stimulus_set['stimulus_id'])
+    n, batch_size = len(paths), int(helper._batch_size)
+    files = {}
+    for start in _progress(range(0, n, batch_size), progress, desc='activations', unit_scale=batch_size):
+        inputs = paths[start:start + batch_size]
+        batch = helper._get_batch_activations(inputs, layer_names=list(layers), batch_size=batch_size)
+        for hook in helper._batch_activations_hooks.copy().values():
+            batch = hook(batch)
+        for index, layer in enumerate(layers):
+            values = np.asarray(batch[layer]).reshape(len(inputs), -1)
+            finite = np.isfinite(values).all(axis=1)
+            if not finite.all():
+                bad = ids[start:start + len(inputs)][~finite]
+                raise ValueError(f"Layer '{layer}' gives NaN/inf activations for stimuli {list(bad[:3])}: the network "
+                                 f"is numerically broken on them (check its weights and preprocessing).")
+            if layer not in files:
+                # the columns per chunk of gram_matrix's in-memory reads: the same kernel, bit for bit
+                files[layer] = ColumnChunkedFile(Path(directory) / f'layer{index}.f32', n, values.shape[1],
+                                                 chunk_columns=feature_chunk_size(n, torch.float64))
+            files[layer].write_rows(start, values)
+        del batch
+    return stimulus_set, files
+
+
+def layer_blocks(files, device='auto'):
+    """Each layer's block for the metrics: the recorded values when the layer has at most as many units as
+    stimuli, else its Gram-equivalent coordinates.
+
+    Returns
+    -------
+    dict of str -> (values, basis, width)
+        ``values`` float32 (n, width) for ``basis='unit'``, float64 (n, r) for ``basis='kernel'``.
+    """
+    device = resolve_device(device)
+    blocks = {}
+    for layer, stored in files.items():
+        n, width = stored.shape
+        if width <= n:
+            blocks[layer] = (stored.read_all(), 'unit', width)
+        else:
+            kernel = gram_matrix(stored, center=True, device=device, dtype=torch.float64)
+            blocks[layer] = (gram_factor(kernel).cpu().numpy(), 'kernel', width)
+            del kernel
+    return blocks
+
+
+def build_assembly(blocks, layers, stimulus_set, model_identifier, extractor=None):
+    """A presentation x neuroid assembly of ``layers`` from :func:`layer_blocks`' output, with the presentation
+    coordinates Brain-Score gives activations (the extractor's trial coordinates, the stimulus set's columns)."""
+    from brainscore_vision.model_helpers.activations.core import attach_stimulus_set_meta
+    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+    parts = [blocks[layer] for layer in layers]
+    dtype = np.float64 if any(basis == 'kernel' for _, basis, _ in parts) else np.float32
+    values = np.concatenate([np.asarray(part, dtype=dtype) for part, _, _ in parts], axis=1)
+    coords = {'model': [], 'layer': [], 'neuroid_num': [], 'neuroid_id': [], 'basis': [], 'layer_width': []}
+    for layer, (part, basis, width) in zip(layers, parts):
+        count = part.shape[1]
+        numbers = np.arange(count)
+        coords['model'] += [model_identifier] * count
+        coords['layer'] += [layer] * count
+        coords['neuroid_num'] += numbers.tolist()
+        prefix = 'k' if basis == 'kernel' else ''
+        coords['neuroid_id'] += [f'{model_identifier}.{layer}.{prefix}{number}' for number in numbers]
+        coords['basis'] += [basis] * count
+        coords['layer_width'] += [int(width)] * count
+    neuroid = {name: ('neuroid', np.asarray(column)) for name, column in coords.items()}
+    paths = _stimulus_paths(stimulus_set)
+    trials = getattr(getattr(_helper(extractor), '_microsaccade_helper', None), 'build_microsaccade_coords', None)
+    trial_coords = trials(np.asarray(paths)) if trials is not None else {}
+    assembly = NeuroidAssembly(values, coords={'stimulus_path': ('presentation', paths), **trial_coords, **neuroid},
+                               dims=['presentation', 'neuroid'])
+    return attach_stimulus_set_meta(assembly, stimulus_set, number_of_trials=1)
+
+
+class OutOfCoreActivations:
+    """Serve a ``PytorchWrapper``'s activations requests from out-of-core recordings (see the module notes).
+
+    Parameters
+    ----------
+    extractor : PytorchWrapper
+    prefetch : iterable of str
+        Layers recorded together with the first request for a stimulus set.
+    store : ActivationStore, optional
+        Where layers are kept between runs (``ActivationStore()`` by default).
+    device : {'auto', 'cpu', 'cuda'}
+        Where the Gram matrices are formed.
+    progress : bool
+    """
+
+    def __init__(self, extractor, prefetch=(), store=None, device='auto', progress=False):
+        self._extractor = extractor
+        self.prefetch = list(dict.fromkeys(prefetch))
+        self.store = store if store is not None else ActivationStore()
+        self.device = device
+        self.progress = progress
+        self._blocks = {}  # (stimulus-set key, layer) -> block
+        self._weights = None
+        self.recorded = []  # (stimulus identifier, layers) of every pass of the network, for reports and tests
+
+    def _supports(self, stimuli, kwargs):
+        """A stimulus set, no varying responses asked for, and no hooks on the extractor (those requests go to
+        Brain-Score's own path)."""
+        helper = _helper(self._extractor)
+        return (hasattr(stimuli, 'get_stimulus') and 'stimulus_id' in getattr(stimuli, 'columns', ())
+                and not kwargs.get('require_variance')
+                and not helper._batch_activations_hooks and not helper._stimulus_set_hooks)
+
+    def _layer_key(self, stimuli_hash, layer):
+        helper = _helper(self._extractor)
+        if self._weights is None:
+            self._weights = weights_fingerprint(self._extractor._model)
+        parameter = next(self._extractor._model.parameters(), None)
+        return store_key(format=FORMAT_VERSION, model=str(getattr(self._extractor, 'identifier', '')),
+                         weights=self._weights, stimuli=stimuli_hash, layer=layer,
+                         resolution=str(getattr(helper, '_resolution', None)), torch=torch.__version__,
+                         device=str(parameter.device.type if parameter is not None else 'cpu'),
+                         gram_device=str(resolve_device(self.device).type))
+
+    def __call__(self, stimuli, layers, **kwargs):
+        if not self._supports(stimuli, kwargs):
+            return self._extractor(stimuli, layers=layers, **kwargs)
+        layers = list(dict.fromkeys(layers))
+        stimuli_hash = stimuli_fingerprint(stimuli)
+        wanted = list(dict.fromkeys(layers + self.prefetch))
+        missing = [layer for layer in wanted if (stimuli_hash, layer) not in self._blocks]
+        keys = {layer: self._layer_key(stimuli_hash, layer) for layer in missing}
+        for layer in list(missing):
+            stored = self.store.get(keys[layer])
+            if stored is not None:
+                values, meta = stored
+                self._blocks[stimuli_hash, layer] = (values, meta['basis'], int(meta['width']))
+                missing.remove(layer)
+        if missing:
+            self._record(stimuli, stimuli_hash, missing, keys)
+        blocks = {layer: self._blocks[stimuli_hash, layer] for layer in layers}
+        return build_assembly(blocks, layers, stimuli, str(getattr(self._extractor, 'identifier', None)),
+                              self._extractor)
+
+    def _record(self, stimuli, stimuli_hash, layers, keys):
+        # the scratch folder and its files go whatever happens (an error, an interrupt)
+        root = scratch_root()
+        remove_stale_scratch(root)
+        with tempfile.TemporaryDirectory(prefix=f'nrp-record-{os.getpid()}-', dir=root) as directory:
+            _, files = record_layers(self._extractor, stimuli, layers, directory, progress=self.progress)
+            try:
+                blocks = layer_blocks(files, self.device)
+            finally:
+                for stored in files.values():
+                    stored.remove()
+        self.recorded.append((getattr(stimuli, 'identifier', None), list(layers)))
+        for layer, (values, basis, width) in blocks.items():
+            self._blocks[stimuli_hash, layer] = (values, basis, width)
+            self.store.put(keys[layer], values, {'basis': basis, 'width': int(width), 'layer': layer})
+
+    def __getattr__(self, name):
+        return getattr(self._extractor, name)
