@@ -125,6 +125,8 @@ def _compare(args):
 
 
 def _run_compare(args, regions, grid, out, cache_directory, started):
+    import time
+    from . import compare, report
     try:
         records = compare.run_compare(models=args.models, families=args.benchmarks, regions=regions,
                                       cache_directory=cache_directory, use_cache=not args.no_cache,
