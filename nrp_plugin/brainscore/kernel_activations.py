@@ -23,7 +23,6 @@ which the metrics read where a width matters (the noise threshold on components)
 """
 import hashlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import torch
 from ..core.device import resolve_device
 from ..core.kernels import feature_chunk_size, gram_factor, gram_matrix
 from ..storage.activation_store import ActivationStore, store_key
-from ..storage.cache import cache_root
+from ..storage.cache import cache_root, remove_stale_folders
 from ..storage.column_file import ColumnChunkedFile
 
 __all__ = ['OutOfCoreActivations', 'SCRATCH_ENV', 'build_assembly', 'layer_blocks', 'record_layers',
@@ -53,25 +52,9 @@ def scratch_root():
     return root
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_scratch(root):
     """Delete scratch folders left by processes that no longer run (killed before they could clean up)."""
-    for folder in Path(root).glob('nrp-record-*-*'):
-        try:
-            pid = int(folder.name.split('-')[2])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
+    remove_stale_folders(root, 'nrp-record-*-*', lambda name: int(name.split('-')[2]))
 
 
 def _helper(extractor):

@@ -1,6 +1,7 @@
 """The one place for on-disk caching: where the cache lives and how files are written atomically."""
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -53,3 +54,29 @@ def atomic_write_bytes(path, data):
 def atomic_write_text(path, text):
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     atomic_write_bytes(path, text.encode('utf-8'))
+
+
+def pid_alive(pid):
+    """Whether a process with this id runs (one we may not signal counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_folders(parent, pattern, pid_of):
+    """Delete the folders in ``parent`` matching ``pattern`` whose owning process no longer runs.
+
+    ``pid_of(name)`` reads the owner's process id from a folder's name; names it cannot read (ValueError,
+    IndexError) are left alone, and so are this process's own folders.
+    """
+    for folder in Path(parent).glob(pattern):
+        try:
+            pid = pid_of(folder.name)
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not pid_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)

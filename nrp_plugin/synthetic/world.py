@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..storage.cache import atomic_path, atomic_write_text, cache_dir
+from ..storage.cache import atomic_path, atomic_write_text, cache_dir, remove_stale_folders
 from . import images as stimuli
 from . import teacher
 
@@ -356,25 +356,9 @@ def generate_into(config, directory):
     return manifest
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_stale_staging(parent, key):
     """Remove staging directories of ``key`` left by processes that no longer run (e.g. killed)."""
-    for staging in parent.glob(f'.{key}.staging-*'):
-        try:
-            pid = int(staging.name.split('staging-')[1].split('-')[0])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not _pid_alive(pid):
-            shutil.rmtree(staging, ignore_errors=True)
+    remove_stale_folders(parent, f'.{key}.staging-*', lambda name: int(name.split('staging-')[1].split('-')[0]))
 
 
 def world_directory(config=None, root=None):
