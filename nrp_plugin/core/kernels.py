@@ -9,7 +9,7 @@ import torch
 
 from .device import resolve_device
 
-__all__ = ['feature_chunk_size', 'gram_factor', 'gram_matrix', 'iter_column_chunks']
+__all__ = ['feature_chunk_size', 'fix_signs', 'gram_factor', 'gram_matrix', 'iter_column_chunks']
 
 #: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
 _CHUNK_BYTES = 64 * 2 ** 20
@@ -157,7 +157,10 @@ def gram_factor(K, relative_zero=1e-10):
     eigenvalues, eigenvectors = torch.linalg.eigh(K)
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
     keep = eigenvalues > eigenvalues[0].clamp(min=1e-300) * relative_zero
-    vectors = eigenvectors[:, keep]
+    return fix_signs(eigenvectors[:, keep]) * eigenvalues[keep].sqrt()
+
+
+def fix_signs(vectors):
+    """Make the largest-magnitude entry of each column positive (results independent of the solver)."""
     index = vectors.abs().argmax(dim=0)
-    vectors = vectors * torch.sign(vectors[index, torch.arange(vectors.shape[1], device=vectors.device)])
-    return vectors * eigenvalues[keep].sqrt()
+    return vectors * torch.sign(vectors[index, torch.arange(vectors.shape[1], device=vectors.device)])

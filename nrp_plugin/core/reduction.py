@@ -29,7 +29,7 @@ test rows in another split.
 import numpy as np
 import torch
 
-from .kernels import gram_factor, gram_matrix
+from .kernels import fix_signs, gram_factor, gram_matrix
 
 DEFAULT_MAX_COMPONENTS = 128
 N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
@@ -57,12 +57,6 @@ def group_slices(groups):
     return names, [np.flatnonzero(groups == name) for name in names]
 
 
-def _fix_signs(vectors):
-    """Make the largest-magnitude entry of each column positive (results independent of the solver)."""
-    index = vectors.abs().argmax(dim=0)
-    return vectors * torch.sign(vectors[index, torch.arange(vectors.shape[1], device=vectors.device)])
-
-
 def kernel_components(gram, train, test):
     """All non-zero principal components of one split, from the group's full Gram matrix.
 
@@ -85,7 +79,7 @@ def kernel_components(gram, train, test):
     eigenvalues, eigenvectors = torch.linalg.eigh(gram_train - row - row.T + row.mean())
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
     keep = eigenvalues > eigenvalues[0].clamp(min=_EPS) * _RELATIVE_ZERO
-    eigenvalues, eigenvectors = eigenvalues[keep], _fix_signs(eigenvectors[:, keep])
+    eigenvalues, eigenvectors = eigenvalues[keep], fix_signs(eigenvectors[:, keep])
     roots = eigenvalues.sqrt()
     cross = gram[test][:, train]
     cross = cross - cross.mean(dim=1, keepdim=True) - row + row.mean()
