@@ -70,6 +70,25 @@ def layer_widths(model, layers):
     return widths if set(widths) == set(layers) else None
 
 
+def _recorded_widths(model, layers_by_region):
+    """The union of the regions' layers, and each one's width (None when unknown)."""
+    layers = list(dict.fromkeys(layer for names in layers_by_region.values() for layer in names))
+    return layers, layer_widths(model, layers)
+
+
+def _bytes_needed(widths, bytes_per_feature):
+    """``needs(layers)``: the bytes of the distinct layers among ``layers``."""
+    return lambda names: bytes_per_feature * sum(widths[name] for name in set(names))
+
+
+def _gigabytes(size):
+    return f'{size / 2 ** 30:.1f} GB'
+
+
+def _shares(needs, layers_by_region):
+    return ', '.join(f'{region} alone {_gigabytes(needs(names))}' for region, names in layers_by_region.items())
+
+
 def check_activation_memory(model, model_id, layers_by_region, n_stimuli, available=None):
     """Raise :class:`ActivationMemoryError` when recording the regions' layers on ``n_stimuli`` would not fit.
 
@@ -83,20 +102,15 @@ def check_activation_memory(model, model_id, layers_by_region, n_stimuli, availa
     int or None
         The bytes needed at the peak, or None when the widths or the available memory are unknown.
     """
-    layers = list(dict.fromkeys(layer for names in layers_by_region.values() for layer in names))
-    widths = layer_widths(model, layers)
+    layers, widths = _recorded_widths(model, layers_by_region)
     available = available_bytes() if available is None else available
     if widths is None or available is None:
         return None
-
-    def needs(names):
-        return COPIES * 4 * n_stimuli * sum(widths[name] for name in set(names))
-
+    needs = _bytes_needed(widths, COPIES * 4 * n_stimuli)
     needed = needs(layers)
     if needed > available:
         widest = max(widths, key=widths.get)
-        gigabytes = lambda size: f'{size / 2 ** 30:.1f} GB'
-        shares = ', '.join(f'{region} alone {gigabytes(needs(names))}' for region, names in layers_by_region.items())
+        shares = _shares(needs, layers_by_region)
         fitting = [region for region, names in layers_by_region.items() if needs(names) <= available]
         too_big = [region for region in layers_by_region if region not in fitting]
         if not fitting or len(layers_by_region) == 1:
@@ -109,8 +123,8 @@ def check_activation_memory(model, model_id, layers_by_region, n_stimuli, availa
                       f"{'needs' if len(too_big) == 1 else 'need'} a machine with more memory")
         raise ActivationMemoryError(
             f"{model_id}: recording {len(layers)} layers ({sum(widths.values()):,} features per stimulus, the widest "
-            f"'{widest}' with {widths[widest]:,}) on {n_stimuli:,} stimuli needs about {gigabytes(needed)} "
-            f"(float32, about {COPIES} copies at the peak; {shares}); {gigabytes(available)} are available. "
+            f"'{widest}' with {widths[widest]:,}) on {n_stimuli:,} stimuli needs about {_gigabytes(needed)} "
+            f"(float32, about {COPIES} copies at the peak; {shares}); {_gigabytes(available)} are available. "
             f"{advice}.")
     return needed
 
@@ -131,19 +145,16 @@ def check_scratch_space(model, model_id, layers_by_region, n_stimuli, scratch, f
     int or None
         The bytes the pass writes, or None when the widths are unknown.
     """
-    layers = list(dict.fromkeys(layer for names in layers_by_region.values() for layer in names))
-    widths = layer_widths(model, layers)
+    layers, widths = _recorded_widths(model, layers_by_region)
     if widths is None:
         return None
     free = free_bytes(scratch) if free is None else free
-    needed = 4 * n_stimuli * sum(widths.values())
+    needs = _bytes_needed(widths, 4 * n_stimuli)
+    needed = needs(layers)
     if needed > free:
-        gigabytes = lambda size: f'{size / 2 ** 30:.1f} GB'
-        shares = ', '.join(f'{region} alone {gigabytes(4 * n_stimuli * sum(widths[name] for name in set(names)))}'
-                           for region, names in layers_by_region.items())
         raise ScratchSpaceError(
             f"{model_id}: recording {len(layers)} layers ({sum(widths.values()):,} features per stimulus) on "
-            f"{n_stimuli:,} stimuli writes about {gigabytes(needed)} to the scratch folder {scratch} ({shares}); "
-            f"{gigabytes(free)} are free there. Point NRP_PLUGIN_SCRATCH at a disk with more space, or score one "
-            f"region at a time with --regions.")
+            f"{n_stimuli:,} stimuli writes about {_gigabytes(needed)} to the scratch folder {scratch} "
+            f"({_shares(needs, layers_by_region)}); {_gigabytes(free)} are free there. Point NRP_PLUGIN_SCRATCH at a "
+            f"disk with more space, or score one region at a time with --regions.")
     return needed
