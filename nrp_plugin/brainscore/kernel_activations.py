@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..core.device import resolve_device
 from ..core.kernels import feature_chunk_size, gram_factor, gram_matrix
@@ -93,16 +94,6 @@ def stimuli_fingerprint(stimulus_set):
     return digest.hexdigest()
 
 
-def _progress(iterable, enabled, **kwargs):
-    if not enabled:
-        return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, **kwargs)
-
-
 def record_layers(extractor, stimulus_set, layers, directory, progress=False):
     """Run the network once over ``stimulus_set`` and write every layer to a file in ``directory``.
 
@@ -129,7 +120,7 @@ def record_layers(extractor, stimulus_set, layers, directory, progress=False):
     ids = np.asarray(stimulus_set['stimulus_id'])
     n, batch_size = len(paths), int(helper._batch_size)
     files = {}
-    for start in _progress(range(0, n, batch_size), progress, desc='activations', unit_scale=batch_size):
+    for start in tqdm(range(0, n, batch_size), desc='activations', unit_scale=batch_size, disable=not progress):
         inputs = paths[start:start + batch_size]
         batch = helper._get_batch_activations(inputs, layer_names=list(layers), batch_size=batch_size)
         for hook in helper._batch_activations_hooks.copy().values():
