@@ -3,7 +3,8 @@
 A comparison scores a model on a region's ``-pls`` benchmark (its committed layer) and its ``-nrp``
 benchmark (several candidate layers), for V4 and IT, all on the same stimuli. Brain-Score would run
 the network once per request; :class:`ActivationMemo` runs it once for the union of the layers the
-run will ask for (``prefetch``) and answers later requests by selecting layers from memory. A ``PytorchWrapper`` goes out of core instead
+run will ask for (``prefetch``) and answers later requests by selecting layers from memory. A
+``PytorchWrapper`` goes out of core instead
 (:class:`nrp_plugin.brainscore.kernel_activations.OutOfCoreActivations`): the same single pass of the
 network, each layer kept as Gram-equivalent coordinates in memory and in an on-disk store between runs.
 """
