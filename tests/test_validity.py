@@ -37,8 +37,8 @@ def test_check_targets_flags_each_kind_of_miss():
 
 
 #: Worlds where a target is known to be missed, and why (docs/validity.md, "Open").
-KNOWN_MISSES = {'pca_lin_pow': "ridge on the NRP's kept components is 1.07x ridge on all components, which caps "
-                               "the linear path's start; the NRP reaches 1.09x the best linear map"}
+#: None since the linear path can start at ridge on every component (core/linear_start.py); pca_lin_pow was 1.09x.
+KNOWN_MISSES = {}
 
 
 @pytest.mark.slow

@@ -66,7 +66,7 @@ def check_split_sizes(n_stimuli, spec):
 
 
 def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu',
-            with_ridge=False):
+            with_ridge=False, with_kernels=False):
     """Validate, align and reduce a source/target pair for every split.
 
     The source's activations are read in place (never copied per split); splits are drawn from the
@@ -78,6 +78,9 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     with_ridge : bool
         Also fit the ridge reference on every non-zero component of every layer, per split
         (:func:`ridge_on_components`), while the components are at hand.
+    with_kernels : bool
+        Keep each layer's Gram matrix (``data.kernels``) for the NRP's linear path, which then starts at ridge
+        on every component (:mod:`nrp_plugin.core.linear_start`).
 
     Returns
     -------
@@ -99,14 +102,15 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     def fit_ridge(split, components):
         ridge[split] = ridge_on_components(components, train_targets[split])
 
-    train_inputs, test_inputs, sizes, kept = prepare_splits(
+    train_inputs, test_inputs, sizes, kept, *kernels = prepare_splits(
         np.asarray(source.values), groups, source_splits, max_components, device, train_targets=train_targets,
         on_components=fit_ridge if with_ridge else None, widths=source_group_coords(source, groups, 'layer_width'),
-        bases=source_group_coords(source, groups, 'basis'))
+        bases=source_group_coords(source, groups, 'basis'), with_kernels=with_kernels)
     names, _ = group_slices(groups)
     data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
                               neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])
     data.kept = kept
+    data.kernels = kernels[0] if kernels else None
     if with_ridge:
         data.ridge_prediction = torch.stack([torch.as_tensor(ridge[s][0]) for s in range(len(splits))]).to(device)
         data.ridge_alpha = np.stack([ridge[s][1] for s in range(len(splits))])
@@ -193,10 +197,12 @@ class _CrossValidatedMetric(Metric):
 
     #: whether :meth:`prepare` also fits the ridge reference
     with_ridge = False
+    #: whether :meth:`prepare` keeps the layers' Gram matrices (for the NRP's linear path)
+    with_kernels = False
 
     def prepare(self, source, target):
         return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
-                       with_ridge=self.with_ridge)
+                       with_ridge=self.with_ridge, with_kernels=self.with_kernels)
 
     def _single_mapping_score(self, data, prefix):
         """A Score of one reference mapping's MAE with its figures in the attrs."""
@@ -244,8 +250,10 @@ class NRPErrorMetric(_CrossValidatedMetric):
         The NRP-error (mean over splits of the mean over neuroids of the test MAE). Attrs: ``error``
         (SEM over splits), ``raw`` (split x neuroid MAE), ``pearson`` (median over neuroids, mean over
         splits), ``mean_predictor_mae``, ``higher_is_better`` (False), ``config``, ``layers``,
-        ``n_inputs``, ``components_kept`` (layer x split), ``best_epoch``, and the linear baseline's and the
-        ridge reference's figures when ``with_linear``.
+        ``n_inputs``, ``components_kept`` (layer x split), ``best_epoch``, ``linear_start_every_component``
+        (per split: whether the linear path started from ridge on every component rather than on the kept
+        ones), ``linear_start_validation_mse`` (per split: the two ridge fits' validation errors, kept then
+        every component), and the linear baseline's and the ridge reference's figures when ``with_linear``.
     """
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
@@ -256,6 +264,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
         self.random_state = random_state
         self.with_linear = with_linear
         self.with_ridge = with_linear
+        self.with_kernels = self.config.linear_path
         self.progress = progress
 
     def __call__(self, source, target):
@@ -270,7 +279,12 @@ class NRPErrorMetric(_CrossValidatedMetric):
         device = resolve_device(self.device)
         prediction, info = fit_nrp(data, config, self.random_state, device, progress=self.progress)
         layers = [str(name) for name in data.group_names if name is not None]
-        return self.package(data, prediction, config, layers, info['best_epoch'])
+        score = self.package(data, prediction, config, layers, info['best_epoch'])
+        if 'linear_start' in info:  # which ridge each split's linear path started from (core/linear_start.py)
+            start = info['linear_start']
+            score.attrs['linear_start_every_component'] = [bool(every) for every in start['every'][:, 0].tolist()]
+            score.attrs['linear_start_validation_mse'] = start['validation_mse'].tolist()
+        return score
 
     def package(self, data, prediction, config, layers, best_epoch):
         """The Score of test predictions of shape (S, n_test, n_targets) made with ``config``."""

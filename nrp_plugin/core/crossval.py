@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from . import network, scoring
+from .linear_start import GroupKernels
 
 
 @dataclass
@@ -32,6 +33,9 @@ class CrossValidatedData:
         The ridge reference's test predictions, when prepared with it.
     ridge_alpha : ndarray, shape (S, n_targets), optional
         Its chosen penalties, relative to the inputs' scale.
+    kernels : GroupKernels, optional
+        The layers' Gram matrices, from which the NRP's linear path starts at ridge on every component
+        (:mod:`nrp_plugin.core.linear_start`); without them it starts at ridge on the inputs.
     """
     train_inputs: torch.Tensor
     test_inputs: torch.Tensor
@@ -45,6 +49,7 @@ class CrossValidatedData:
     kept: np.ndarray = None
     ridge_prediction: torch.Tensor = None
     ridge_alpha: np.ndarray = None
+    kernels: GroupKernels = None
 
     @property
     def n_splits(self):
@@ -57,7 +62,7 @@ def split_seed(random_state, split):
 
 
 def fit_predict_nrp(train_inputs, train_targets, test_inputs, group_sizes, config, seeds, device,
-                    dtype=torch.float32, progress=None):
+                    dtype=torch.float32, progress=None, kernels=None):
     """Train one NRP per split on standardised targets and predict the test rows in the targets' units.
 
     Parameters
@@ -70,6 +75,8 @@ def fit_predict_nrp(train_inputs, train_targets, test_inputs, group_sizes, confi
     config : NRPConfig
     seeds : sequence of int, length S
     device : torch.device
+    kernels : GroupKernels, optional
+        For these fits, with ``new_rows`` the test rows (see :func:`nrp_plugin.core.network.train`).
 
     Returns
     -------
@@ -80,9 +87,11 @@ def fit_predict_nrp(train_inputs, train_targets, test_inputs, group_sizes, confi
     mean = train_targets.mean(dim=1, keepdim=True)
     std = train_targets.std(dim=1, unbiased=False, keepdim=True).clamp(min=1e-12)
     params, layout, info = network.train(train_inputs, (train_targets - mean) / std, group_sizes, config, seeds,
-                                       device, dtype=dtype, progress=progress)
-    standardised = network.predict(params, layout, test_inputs, device, dtype=dtype).double()
-    return standardised.to(mean.device) * std + mean, info
+                                       device, dtype=dtype, progress=progress, linear_kernels=kernels)
+    standardised = network.predict(params, layout, test_inputs, device, dtype=dtype).double().to(mean.device)
+    if 'linear_start' in info:  # the linear path's fixed part (ridge on the components outside the inputs)
+        standardised = standardised + network.new_row_offset(info, test_inputs).to(standardised)
+    return standardised * std + mean, info
 
 
 def fit_nrp(data, config, random_state, device, dtype=torch.float32, progress=None):
@@ -95,7 +104,7 @@ def fit_nrp(data, config, random_state, device, dtype=torch.float32, progress=No
     """
     seeds = [split_seed(random_state, split) for split in range(data.n_splits)]
     return fit_predict_nrp(data.train_inputs, data.train_targets, data.test_inputs, data.group_sizes, config,
-                           seeds, device, dtype=dtype, progress=progress)
+                           seeds, device, dtype=dtype, progress=progress, kernels=data.kernels)
 
 
 def mean_predictor_mae(data):

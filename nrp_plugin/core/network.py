@@ -10,8 +10,11 @@ NRP-L1: one dense block per input group (each fed only its group's columns), ReL
 the blocks' outputs concatenated; NRP-L2: dense, ReLU; NRP-out: linear, one output per target.
 
 With ``linear_path=True`` (the default) NRP-out also reads the inputs directly, through a linear path
-initialised at the ridge solution of the fit rows (penalty per target by leave-one-out on those rows)
-and trained with the rest of the network (same Adam, same weight decay); the rest starts as the paper's. Early stopping
+initialised at a ridge solution of the fit rows (penalty per target by leave-one-out on those rows)
+and trained with the rest of the network (same Adam, same weight decay); the rest starts as the paper's.
+Given the layers' Gram matrices (``linear_kernels``), the ridge is the better, on the validation rows, of ridge on
+the inputs and ridge on every component of every layer, whose part outside the inputs is held fixed
+(:mod:`nrp_plugin.core.linear_start`); without them, ridge on the inputs. Early stopping
 counts "epoch 0" as a candidate: the linear path alone, with NRP-out silenced, which predicts exactly
 what ridge predicts. A fit that never beats ridge on its validation part returns ridge; the network
 departs from the best linear map only where that lowers the validation error. The validity sweep
@@ -24,6 +27,7 @@ import numpy as np
 import torch
 from torch.optim.adam import adam
 
+from .linear_start import fixed_part, ridge_start
 from .ridge import ridge_coefficients
 
 # devices with torch's fused Adam kernel (CPU since torch 2.4); elsewhere the reference implementation runs
@@ -241,7 +245,8 @@ class _FlatAdam:
         self._bind()
 
 
-def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None):
+def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None,
+          linear_kernels=None):
     """Train one NRP network per leading index of ``inputs``, with early stopping.
 
     Parameters
@@ -256,6 +261,10 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     device : torch.device
     progress : callable, optional
         Called as ``progress(epoch, n_active)`` after every epoch.
+    linear_kernels : GroupKernels, optional
+        The layers' Gram matrices for these fits (:mod:`nrp_plugin.core.linear_start`): the linear path then
+        starts at ridge on every component of every layer, the part outside the inputs held fixed. Without
+        them it starts at ridge on the inputs.
 
     Returns
     -------
@@ -265,7 +274,9 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
         The group sizes, for :func:`forward` and :func:`predict`.
     info : dict
         ``best_epoch`` (array, shape (S,)), ``best_validation_mse`` (array, shape (S,)), ``epochs_run``
-        (epochs until the last fit stopped).
+        (epochs until the last fit stopped); with ``linear_kernels`` also ``linear_start``
+        (:func:`nrp_plugin.core.linear_start.ridge_start`'s result), from which :func:`new_row_offset` gives
+        the fixed part's prediction on the new rows.
     """
     n_fits, n_rows, _ = inputs.shape
     if len(seeds) != n_fits:
@@ -278,11 +289,18 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     params, layout, generators = init_parameters(group_sizes, targets.shape[-1], config, seeds, dtype)
     orders = torch.stack([torch.randperm(n_rows, generator=generator) for generator in generators])
     fit_rows, validation_rows = orders[:, :n_fit], orders[:, n_fit:]
+    start = None  # ridge on every component: its part on the inputs starts the linear path, the rest is fixed
+    if config.linear_path and linear_kernels is not None:
+        start = ridge_start(linear_kernels, inputs, targets, fit_rows, validation_rows)
+        params['w_linear'] = start['w_linear'].to('cpu', dtype)
+        params['b_linear'] = start['b_linear'].to('cpu', dtype)
+        # the network learns what the fixed part leaves
+        targets = targets.to(start['w_linear']) - fixed_part(start, start['every_rows'], inputs)
     inputs = inputs.to(device=device, dtype=dtype)
     targets = targets.to(device=device, dtype=dtype)
     fit_x, fit_y = _take_rows(inputs, fit_rows), _take_rows(targets, fit_rows)
     val_x, val_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
-    if config.linear_path:
+    if config.linear_path and start is None:
         params.update(linear_path_init(fit_x, fit_y, dtype))
     # the same weight decay on every parameter, the linear path included: measured on the validity sweep and
     # the teacher world against a linear path exempt from it (docs/validity.md)
@@ -309,11 +327,11 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
         # the epoch's row order applied once; mini-batches are then views of consecutive rows
         epoch_x, epoch_y = _take_rows(fit_x, permutation), _take_rows(fit_y, permutation)
         epoch_blocks = split_groups(epoch_x, layout)
-        for start in range(0, n_fit, config.batch_size):
-            stop = start + config.batch_size
-            prediction = forward(optimizer.params, layout, epoch_x[:, start:stop],
-                                 [block[:, start:stop] for block in epoch_blocks])
-            loss = ((prediction - epoch_y[:, start:stop]) ** 2).mean(dim=(1, 2)).sum()
+        for first in range(0, n_fit, config.batch_size):
+            stop = first + config.batch_size
+            prediction = forward(optimizer.params, layout, epoch_x[:, first:stop],
+                                 [block[:, first:stop] for block in epoch_blocks])
+            loss = ((prediction - epoch_y[:, first:stop]) ** 2).mean(dim=(1, 2)).sum()
             loss.backward()
             optimizer.step()
         with torch.no_grad():
@@ -343,7 +361,18 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
     else:
         final_flat[torch.as_tensor(running)] = best_flat
     info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch)
+    if start is not None:
+        info['linear_start'] = start
     return optimizer.unflatten(final_flat), layout, info
+
+
+def new_row_offset(info, new_inputs):
+    """The linear path's fixed part on new rows (S, n_new, n_targets), float64, from ``info['linear_start']``.
+
+    ``new_inputs`` (S, n_new, n_inputs) are the prepared inputs of the rows ``linear_kernels.new_rows`` named.
+    """
+    start = info['linear_start']
+    return fixed_part(start, start['every_new'], new_inputs)
 
 
 def _take_rows(tensor, rows):

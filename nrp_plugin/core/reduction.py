@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .kernels import fix_signs, gram_factor, gram_matrix
+from .linear_start import GroupKernels
 
 DEFAULT_MAX_COMPONENTS = 128
 N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
@@ -185,14 +186,13 @@ def choose_n_components(rule, variances, n_train, width, max_components, train_s
     return int(max(1, min(k, r, max_components)))
 
 
-def scale_block(train_scores, test_scores, variances, scaling):
-    """Scale kept scores: one common scale (relative variances kept) or every component to unit variance."""
+def scale_divisors(variances, scaling):
+    """What each kept component is divided by: one common scale (relative variances kept), or its own
+    standard deviation (whitening). Shape (k,)."""
     if scaling == 'whiten':
-        roots = variances.sqrt().clamp(min=_EPS)
-        return train_scores / roots, test_scores / roots
+        return variances.sqrt().clamp(min=_EPS)
     if scaling == 'common':
-        root = variances.mean().sqrt().clamp(min=_EPS)
-        return train_scores / root, test_scores / root
+        return variances.mean().sqrt().clamp(min=_EPS).expand(len(variances))
     raise ValueError(f"scaling={scaling!r} must be one of {SCALINGS}.")
 
 
@@ -232,7 +232,7 @@ def _columns(features, columns):
 
 def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *,
                    train_targets=None, n_components='noise+loo', scaling='common', on_components=None, widths=None,
-                   bases=None):
+                   bases=None, with_kernels=False):
     """Prepared inputs of every split (see the module notes).
 
     Parameters
@@ -258,6 +258,10 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
         the group's number of columns.
     bases : list of {'unit', 'kernel'}, optional
         ``'kernel'`` for a group that already holds Gram-equivalent coordinates (see :func:`canonical_gram`).
+    with_kernels : bool
+        Also return each group's Gram matrix over the rows of ``features`` and the inputs' scales, for the
+        NRP's linear path (:class:`nrp_plugin.core.linear_start.GroupKernels`). A wide group's is the Gram
+        matrix its components come from; no copy is made.
 
     Returns
     -------
@@ -267,6 +271,8 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
         Width of each group's (padded) block.
     kept : ndarray of int, shape (n_groups, S)
         Components kept per group and split before padding.
+    kernels : GroupKernels
+        Only with ``with_kernels``: rows are each split's train rows, new rows its test rows.
     """
     _check_rule(n_components, scaling, train_targets is not None)
     _, indices = group_slices(groups)
@@ -286,6 +292,7 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
             dense = torch.as_tensor(np.ascontiguousarray(block)).to(device=device, dtype=torch.float64)
             sources.append(('dense', dense, width))
     blocks = [[] for _ in sources]  # per group, per split: (train, test)
+    divisors = [[] for _ in sources]  # per group, per split: what each kept component was divided by
     kept = np.zeros((len(sources), len(splits)), dtype=int)
     for split, (train, test) in enumerate(splits):
         train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
@@ -300,7 +307,8 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
             targets = None if train_targets is None else train_targets[split]
             k = choose_n_components(n_components, variances, len(train), width, max_components, train_scores, targets)
             kept[index, split] = k
-            blocks[index].append(scale_block(train_scores[:, :k], test_scores[:, :k], variances[:k], scaling))
+            divisors[index].append(scale_divisors(variances[:k], scaling))
+            blocks[index].append((train_scores[:, :k] / divisors[index][-1], test_scores[:, :k] / divisors[index][-1]))
         if on_components is not None:
             on_components(split, components)
         del components
@@ -310,7 +318,15 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
                                 for s in range(len(splits))])
     test_inputs = torch.stack([torch.cat([pad(blocks[g][s][1], sizes[g]) for g in range(len(sources))], dim=1)
                                for s in range(len(splits))])
-    return train_inputs, test_inputs, sizes, kept
+    if not with_kernels:
+        return train_inputs, test_inputs, sizes, kept
+    input_scales = torch.stack([torch.cat([pad(divisors[g][s][None] ** 2, sizes[g])[0] for g in range(len(sources))])
+                                for s in range(len(splits))])
+    grams = [source if kind == 'gram' else source @ source.T for kind, source, _ in sources]
+    kernels = GroupKernels(grams, torch.as_tensor(np.stack([train for train, _ in splits]), dtype=torch.long),
+                           torch.as_tensor(np.stack([test for _, test in splits]), dtype=torch.long), input_scales,
+                           sizes, scaling)
+    return train_inputs, test_inputs, sizes, kept, kernels
 
 
 def all_components_inputs(components):
@@ -352,6 +368,8 @@ class GroupReduction:
     steps_ : list of (Tensor, Tensor)
         Per group, the training mean (1, width) and the projection (width, k).
     group_sizes_ : list of int
+    input_scales_ : Tensor, shape (sum(group_sizes_),)
+        The square of what each prepared column was divided by (see :func:`scale_divisors`).
     """
 
     def __init__(self, groups=None, max_components=DEFAULT_MAX_COMPONENTS, n_components='noise+loo', scaling='common'):
@@ -379,7 +397,7 @@ class GroupReduction:
             targets = torch.as_tensor(np.array(targets, dtype=np.float64)).reshape(features.shape[0], -1)
         _, indices = group_slices(self.groups)
         self.indices_ = indices if indices is not None else [np.arange(features.shape[1])]
-        self.steps_, self.group_sizes_ = [], []
+        self.steps_, self.group_sizes_, scales = [], [], []
         n_rows = features.shape[0]
         for columns in self.indices_:
             block = features[:, columns]
@@ -391,10 +409,11 @@ class GroupReduction:
             variances = singular ** 2 / n_rows
             k = choose_n_components(self.n_components, variances, n_rows, block.shape[1], self.max_components,
                                     left * singular, targets)
-            unit = torch.ones(1, k, dtype=block.dtype)
-            _, scale = scale_block(unit, unit, variances[:k], self.scaling)
-            self.steps_.append((mean, right[:k].T * signs[:k] * scale))
+            divisors = scale_divisors(variances[:k], self.scaling)
+            self.steps_.append((mean, right[:k].T * signs[:k] * (1.0 / divisors)))
             self.group_sizes_.append(k)
+            scales.append(divisors ** 2)
+        self.input_scales_ = torch.cat(scales)
         return self
 
     def transform(self, features):

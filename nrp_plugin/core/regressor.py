@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from . import network
 from .device import resolve_device
+from .linear_start import GroupKernels
 from .reduction import DEFAULT_MAX_COMPONENTS, GroupReduction
 
 
@@ -49,6 +50,9 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     target_mean_, target_scale_ : ndarray of shape (n_targets,)
     n_features_in_ : int
     best_epoch_ : int
+    linear_offset_ : dict or None
+        With ``linear_path``: ridge on every component of every group, held fixed outside the inputs the
+        network reads (:mod:`nrp_plugin.core.linear_start`), in feature space.
     """
 
     def __init__(self, groups=None, l1_size=128, l2_size=128, learning_rate=3e-3, max_epochs=400,
@@ -108,12 +112,37 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         self.target_scale_ = np.where(scale > 1e-12, scale, 1.0)
         standardised = torch.as_tensor((targets - self.target_mean_) / self.target_scale_)
         seed = int(np.random.SeedSequence([int(self.random_state or 0), 0]).generate_state(1)[0])
+        kernels = self._kernels(X) if config.linear_path else None
         params, layout, info = network.train(inputs.unsqueeze(0), standardised.unsqueeze(0),
-                                           self.reduction_.group_sizes_, config, [seed], device)
+                                           self.reduction_.group_sizes_, config, [seed], device,
+                                           linear_kernels=kernels)
         self.params_ = {name: value.detach().cpu() for name, value in params.items()}
         self.layout_ = layout
         self.best_epoch_ = int(info['best_epoch'][0])
+        self.linear_offset_ = self._linear_offset(X, info['linear_start']) if kernels is not None else None
         return self
+
+    def _kernels(self, X):
+        """Every group's Gram matrix over the training rows, for the linear path's ridge start."""
+        features = torch.from_numpy(np.require(X, requirements='W'))  # a read-only X is copied
+        grams = [features[:, columns] @ features[:, columns].T for columns in self.reduction_.indices_]
+        rows = torch.arange(len(X))[None]
+        return GroupKernels(grams, rows, rows[:, :0], self.reduction_.input_scales_[None],
+                            self.reduction_.group_sizes_, self.reduction_.scaling)
+
+    def _linear_offset(self, X, start):
+        """What the linear path's fixed part needs to predict new rows, in feature space (ridge's weights
+        per group, ``(mean, weights)``), with ridge's intercept and the trained path's starting weights."""
+        fit_rows = start['fit_rows'][0].cpu().numpy()
+        dual = start['dual'][0].cpu()
+        groups = []
+        for columns, total in zip(self.reduction_.indices_, start['group_totals'][0].tolist()):
+            block = torch.as_tensor(X[np.ix_(fit_rows, columns)])
+            mean = block.mean(dim=0)
+            groups.append((mean, (block - mean).T @ dual / total))
+        return dict(groups=groups, intercept=start['intercept'][0].cpu(), w_linear=start['w_linear'][0].cpu(),
+                    b_linear=start['b_linear'][0].cpu(), every=start['every'][0].cpu(),
+                    fit_rows=torch.as_tensor(fit_rows))
 
     def predict(self, X):
         """Predicted responses, shape (n_samples,) or (n_samples, n_targets) as ``y`` was given."""
@@ -126,7 +155,13 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         device = resolve_device(self.device)
         # float64 at prediction time: a row's prediction must not depend on the other rows in the batch
         params = {name: value.to(device=device, dtype=torch.float64) for name, value in self.params_.items()}
-        output = network.predict(params, self.layout_, inputs, device,
-                                 dtype=torch.float64)[0].cpu().numpy()
-        output = output * self.target_scale_ + self.target_mean_
+        output = network.predict(params, self.layout_, inputs, device, dtype=torch.float64)[0].cpu()
+        if self.linear_offset_ is not None:  # ridge on the components outside the inputs, held fixed
+            offset = self.linear_offset_
+            features = torch.from_numpy(np.require(X, requirements='W'))  # a read-only X is copied
+            ridge = sum((features[:, columns] - mean) @ weights
+                        for columns, (mean, weights) in zip(self.reduction_.indices_, offset['groups']))
+            fixed = ridge + offset['intercept'] - (inputs[0] @ offset['w_linear'] + offset['b_linear'])
+            output = output + torch.where(offset['every'][None], fixed, torch.zeros_like(fixed))
+        output = output.numpy() * self.target_scale_ + self.target_mean_
         return output[:, 0] if self._y_1d else output

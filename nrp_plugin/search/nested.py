@@ -35,15 +35,25 @@ def inner_seed(random_state, split):
 
 
 def _columns(group_names, group_sizes, layers):
-    """Column indices of ``layers`` in the prepared inputs, and each chosen group's width."""
+    """Column indices of ``layers`` in the prepared inputs, each chosen group's width and its group index."""
     names = [None if name is None else str(name) for name in group_names]
     offsets = np.concatenate([[0], np.cumsum(group_sizes)]).astype(int)
-    columns, sizes = [], []
+    columns, sizes, indices = [], [], []
     for name in layers:
         index = names.index(name)
         columns.append(np.arange(offsets[index], offsets[index + 1]))
         sizes.append(int(group_sizes[index]))
-    return torch.as_tensor(np.concatenate(columns)), sizes
+        indices.append(index)
+    return torch.as_tensor(np.concatenate(columns)), sizes, indices
+
+
+def _layer_subset(group_names, group_sizes, layers, kernels):
+    """``(select, sizes, kernels)`` of a layer subset: a column selector for the inputs, the groups' widths and
+    the kernels of those groups (None without kernels). ``layers == (None,)`` keeps every group."""
+    if layers == (None,):
+        return (lambda t: t), list(group_sizes), kernels
+    columns, sizes, indices = _columns(group_names, group_sizes, layers)
+    return (lambda t: t[..., columns.to(t.device)]), sizes, None if kernels is None else kernels.take(groups=indices)
 
 
 def _config(base, l1, l2, rate):
@@ -56,7 +66,7 @@ def _take(tensor, rows):
 
 
 def select_configurations(pool_inputs, pool_targets, train_rows, group_names, group_sizes, grid, base_config,
-                          random_state=0, device='cpu', progress=None):
+                          random_state=0, device='cpu', progress=None, pool_kernels=None):
     """Choose one configuration per outer split using only that split's outer training rows.
 
     Parameters
@@ -71,6 +81,9 @@ def select_configurations(pool_inputs, pool_targets, train_rows, group_names, gr
     grid : SearchGrid
     base_config : NRPConfig
         Everything but ``l1_size``, ``l2_size`` and ``learning_rate`` is taken from it.
+    pool_kernels : GroupKernels, optional
+        The layers' Gram matrices for the linear path, ``rows`` (S, n_pool) giving each pool row's index in
+        them (:mod:`nrp_plugin.core.linear_start`).
 
     Returns
     -------
@@ -98,13 +111,17 @@ def select_configurations(pool_inputs, pool_targets, train_rows, group_names, gr
         seeds.append(seed)
     fit_x, fit_y = _take(pool_inputs, fit_rows), _take(pool_targets, fit_rows)
     val_x, val_y = _take(pool_inputs, validation_rows), _take(pool_targets, validation_rows)
+    inner_kernels = None
+    if pool_kernels is not None:
+        inner_kernels = pool_kernels.with_rows(_take(pool_kernels.rows, fit_rows), _take(pool_kernels.rows,
+                                                                                         validation_rows))
     table = []
     configurations = grid.configurations(group_names)
     for index, (layers, l1, l2, rate) in enumerate(configurations):
-        columns, sizes = (None, list(group_sizes)) if layers == (None,) else _columns(group_names, group_sizes, layers)
-        select = (lambda t: t) if columns is None else (lambda t: t[..., columns.to(t.device)])
+        select, sizes, kernels = _layer_subset(group_names, group_sizes, layers, inner_kernels)
         config = _config(base_config, l1, l2, rate)
-        prediction, info = fit_predict_nrp(select(fit_x), fit_y, select(val_x), sizes, config, seeds, device)
+        prediction, info = fit_predict_nrp(select(fit_x), fit_y, select(val_x), sizes, config, seeds, device,
+                                           kernels=kernels)
         per_split = scoring.mae(prediction, val_y.double()).mean(dim=1).cpu().numpy()
         table.append(dict(layers=[str(name) for name in layers if name is not None], l1_size=int(l1),
                           l2_size=int(l2), learning_rate=float(rate), validation_mae=float(per_split.mean()),
@@ -140,14 +157,13 @@ def fit_chosen(data, choices, base_config, random_state, device):
     for (layers, l1, l2, rate), splits in groups.items():
         index = torch.as_tensor(splits)
         layers = layers or (None,)
-        columns, sizes = (None, list(data.group_sizes)) if layers == (None,) else \
-            _columns(data.group_names, data.group_sizes, layers)
-        select = (lambda t: t) if columns is None else (lambda t: t[..., columns.to(t.device)])
+        kernels = None if data.kernels is None else data.kernels.take(fits=splits)
+        select, sizes, kernels = _layer_subset(data.group_names, data.group_sizes, layers, kernels)
         pick = lambda t: t[index.to(t.device)]
         seeds = [split_seed(random_state, split) for split in splits]
         predicted, info = fit_predict_nrp(select(pick(data.train_inputs)), pick(data.train_targets),
                                        select(pick(data.test_inputs)), sizes, _config(base_config, l1, l2, rate),
-                                       seeds, device)
+                                       seeds, device, kernels=kernels)
         prediction[index] = predicted.cpu()
         best_epoch[splits] = info['best_epoch']
     return prediction.to(data.test_targets.device), best_epoch
@@ -170,8 +186,13 @@ def nested_search(data, grid, base_config, random_state=0, device='cpu', progres
     pool_targets = torch.cat([data.train_targets, data.test_targets], dim=1)
     n_train = data.train_inputs.shape[1]
     train_rows = [np.arange(n_train) for _ in range(data.n_splits)]
+    pool_kernels = None
+    if data.kernels is not None:
+        pool_rows = torch.cat([data.kernels.rows, data.kernels.new_rows], dim=1)
+        pool_kernels = data.kernels.with_rows(pool_rows, pool_rows[:, :0])
     choices, table = select_configurations(pool_inputs, pool_targets, train_rows, data.group_names,
-                                           data.group_sizes, grid, base_config, random_state, device, progress)
+                                           data.group_sizes, grid, base_config, random_state, device, progress,
+                                           pool_kernels=pool_kernels)
     prediction, best_epoch = fit_chosen(data, choices, base_config, random_state, device)
     return prediction, choices, table, best_epoch
 

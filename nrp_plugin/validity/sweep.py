@@ -95,7 +95,8 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
     spec_kwargs = dict(splits=n_splits, stratification_coord=None)
     metric = NRPErrorMetric(config=metric.config, max_components=metric.max_components, device=metric.device,
                             crossvalidation_kwargs=spec_kwargs, random_state=metric.random_state)
-    data = prepare(source, target, metric.spec, metric.max_components, device='cpu', with_ridge=True)
+    data = prepare(source, target, metric.spec, metric.max_components, device='cpu', with_ridge=True,
+                   with_kernels=metric.with_kernels)
     started = time.perf_counter()
     score = metric.score_prepared(data)
     nrp_seconds = time.perf_counter() - started
