@@ -87,6 +87,7 @@ def test_internal_consistency_ceiling_matches_majajhong(default_world, region):
 
 # --- determinism and caching -------------------------------------------------------------------------
 
+@pytest.mark.slow  # generates a whole second world
 def test_same_seed_gives_byte_identical_data(small_root, tmp_path):
     config = WorldConfig(seed=3, **SMALL)
     first, second = load_world(config, root=small_root), load_world(config, root=tmp_path)
@@ -99,6 +100,7 @@ def test_same_seed_gives_byte_identical_data(small_root, tmp_path):
     np.testing.assert_array_equal(first.assembly.values, second.assembly.values)
 
 
+@pytest.mark.slow  # generates a whole second world
 def test_different_seed_differs(small_root, tmp_path):
     first = load_world(WorldConfig(seed=3, **SMALL), root=small_root)
     second = load_world(WorldConfig(seed=4, **SMALL), root=tmp_path)
