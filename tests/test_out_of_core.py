@@ -141,14 +141,24 @@ def test_cache_command_clears_the_store(tmp_path, monkeypatch, capsys):
 # recording a real PytorchWrapper out of core
 
 @pytest.fixture(scope='module')
-def tiny_wrapper(tmp_path_factory):
-    """The tiny file-spec network (layers of 1,800, 784 and 256 units) as Brain-Score wraps it."""
-    from nrp_plugin.app.model_specs import load_spec_model
+def tiny_spec(tmp_path_factory):
     from test_model_specs import TINY_NET
     path = tmp_path_factory.mktemp('net') / 'tiny_net.py'
     path.write_text(TINY_NET)
+    return f'{path}:build'
+
+
+def _wrap(spec):
+    """A new Brain-Score wrapper of the tiny network, with the same weights every time."""
+    from nrp_plugin.app.model_specs import load_spec_model
     torch.manual_seed(0)
-    return load_spec_model(f'{path}:build').activations_model
+    return load_spec_model(spec).activations_model
+
+
+@pytest.fixture(scope='module')
+def tiny_wrapper(tiny_spec):
+    """The tiny file-spec network (layers of 1,800, 784 and 256 units) as Brain-Score wraps it."""
+    return _wrap(tiny_spec)
 
 
 @pytest.fixture(scope='module')
@@ -213,17 +223,20 @@ def test_out_of_core_scores_equal_the_in_memory_scores(tiny_wrapper, world_subse
         assert abs(float(pls(select(reference), target)) - float(pls(select(answered), target))) < 1e-9
 
 
-def test_the_store_serves_a_second_run_and_new_weights_miss_it(tiny_wrapper, world_subset, tmp_path):
+def test_the_store_serves_a_second_run_and_new_weights_miss_it(tiny_wrapper, tiny_spec, world_subset, tmp_path):
     stimuli, _ = world_subset
     store = ActivationStore(tmp_path / 'store')
     first = OutOfCoreActivations(tiny_wrapper, prefetch=LAYERS, store=store, device='cpu')
     answered = first(stimuli, layers=['conv2'])
     first(stimuli, layers=['conv1', 'pool'])
     assert len(first.recorded) == 1 and sorted(first.recorded[0][1]) == sorted(LAYERS) and len(store.entries()) == 3
-    second = OutOfCoreActivations(tiny_wrapper, store=store, device='cpu')
+    # a second run: a new wrapper of the same network (as in a new process), which has never seen these images
+    second = OutOfCoreActivations(_wrap(tiny_spec), store=store, device='cpu')
     again = second(stimuli, layers=['conv2'])
     assert second.recorded == []
     np.testing.assert_array_equal(again.values, answered.values)
+    for name in answered.coords:  # every coordinate, the trial coordinates of Brain-Score's extractor included
+        np.testing.assert_array_equal(again[name].values, answered[name].values, err_msg=name)
     network = tiny_wrapper._model
     saved = {name: tensor.clone() for name, tensor in network.state_dict().items()}
     try:

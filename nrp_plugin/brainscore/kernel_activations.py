@@ -184,11 +184,24 @@ def build_assembly(blocks, layers, stimulus_set, model_identifier, extractor=Non
         coords['layer_width'] += [int(width)] * count
     neuroid = {name: ('neuroid', np.asarray(column)) for name, column in coords.items()}
     paths = _stimulus_paths(stimulus_set)
-    trials = getattr(getattr(_helper(extractor), '_microsaccade_helper', None), 'build_microsaccade_coords', None)
-    trial_coords = trials(np.asarray(paths)) if trials is not None else {}
-    assembly = NeuroidAssembly(values, coords={'stimulus_path': ('presentation', paths), **trial_coords, **neuroid},
+    assembly = NeuroidAssembly(values, coords={'stimulus_path': ('presentation', paths),
+                                               **_trial_coords(paths, extractor), **neuroid},
                                dims=['presentation', 'neuroid'])
     return attach_stimulus_set_meta(assembly, stimulus_set, number_of_trials=1)
+
+
+def _trial_coords(paths, extractor):
+    """The trial coordinates Brain-Score's extractor gives a request without variance: every image seen once,
+    unshifted (its microsaccade helper records a shift of 0 for each image of such a request).
+
+    Formed here rather than read from the helper, which only knows the images it has run itself: layers served
+    from the activation store in a new process never went through it.
+    """
+    if getattr(_helper(extractor), '_microsaccade_helper', None) is None:
+        return {}
+    zeros = np.zeros(len(np.unique(np.asarray(paths))))
+    return {f'microsaccade_shift_{axis}_{unit}': ('presentation', zeros)
+            for unit in ('pixels', 'degrees') for axis in ('x', 'y')}
 
 
 class OutOfCoreActivations:
