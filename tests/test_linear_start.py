@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import Ridge, RidgeCV
 
 from nrp_plugin.core import network
 from nrp_plugin.core.linear_start import eigen_ridge, fixed_part, ridge_start
@@ -30,7 +30,7 @@ def test_eigen_ridge_equals_sklearn_ridgecv(seed):
     kernel = torch.as_tensor(centred[train] @ centred[train].T)
     eigenvalues, eigenvectors = torch.linalg.eigh(kernel)
     keep = eigenvalues > eigenvalues[-1] * 1e-10
-    dual, intercept, alpha, _ = eigen_ridge(eigenvalues[keep], eigenvectors[:, keep], torch.as_tensor(targets[train]))
+    dual, intercept, alpha, _, _ = eigen_ridge(eigenvalues[keep], eigenvectors[:, keep], torch.as_tensor(targets[train]))
     ours = torch.as_tensor(centred[test] @ centred[train].T) @ dual + intercept
     reference, reference_alpha = fit_predict_ridge(features[train], targets[train], features[test])
     np.testing.assert_allclose(alpha, reference_alpha, rtol=1e-6)
@@ -81,6 +81,15 @@ def test_every_component_ridge_is_ridge_on_the_scaled_features(seed):
         fit_rows = train[fit_index[split].numpy()]
         reference, _ = fit_predict_ridge(scaled[fit_rows], train_targets[split][fit_index[split]], scaled[test])
         np.testing.assert_allclose(start['every_new'][split].numpy(), reference, rtol=1e-6, atol=1e-8)
+        # on a fit row, the prediction of ridge refitted without that row (the same penalties)
+        row, fitted = 5, scaled[fit_rows] - scaled[fit_rows].mean(axis=0)
+        scale = (fitted ** 2).sum() / min(len(fit_rows) - 1, fitted.shape[1])  # the penalties' unit
+        for target in range(train_targets.shape[-1]):
+            y = train_targets[split][fit_index[split]][:, target].numpy()
+            model = Ridge(alpha=start['every_alpha'][split][target] * scale).fit(np.delete(scaled[fit_rows], row, 0),
+                                                                               np.delete(y, row))
+            assert float(start['every_rows'][split][fit_index[split][row], target]) == pytest.approx(
+                float(model.predict(scaled[fit_rows[row]][None])[0]), rel=1e-6, abs=1e-8)
         # what the start predicts: that ridge, or ridge on the inputs alone
         prediction = _start_prediction(start, test_x, start['every_new'])[split].numpy()
         if start['every'][split]:
@@ -137,9 +146,12 @@ def test_with_every_component_kept_the_fixed_part_vanishes():
     train_x, test_x, sizes, kept, kernels = prepare_splits(features, groups, splits, max_components=64,
                                                            n_components='fixed', with_kernels=True)
     assert list(kept[:, 0]) == [20, 40]
-    start = ridge_start(kernels, train_x, train_targets, *_carve(1, 70))
-    np.testing.assert_allclose(fixed_part(start, start['every_rows'], train_x).numpy(), 0, atol=1e-8)
+    fit_index, validation_index = _carve(1, 70)
+    start = ridge_start(kernels, train_x, train_targets, fit_index, validation_index)
+    assert start['every'][0]
     np.testing.assert_allclose(fixed_part(start, start['every_new'], test_x).numpy(), 0, atol=1e-8)
+    validation = fixed_part(start, start['every_rows'], train_x)[:, validation_index[0]]
+    np.testing.assert_allclose(validation.numpy(), 0, atol=1e-8)
 
 
 def test_start_is_invariant_to_rotating_a_layer():

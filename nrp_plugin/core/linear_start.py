@@ -108,6 +108,8 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     relative_alpha : ndarray, shape (n_targets,)
     loo_error : Tensor, shape (n_targets,)
         The chosen penalty's leave-one-out mean squared error.
+    loo_prediction : Tensor, shape (n, n_targets)
+        Each row's prediction by the ridge fitted without it (the chosen penalty).
     """
     n = targets.shape[0]
     intercept = targets.mean(dim=0)
@@ -117,17 +119,19 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     scale = float(eigenvalues.sum()) / max(1, len(eigenvalues))
     best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
     best_alpha = torch.zeros_like(best_error)
-    for relative in relative_alphas:
+    for index, relative in enumerate(relative_alphas):
         alpha = float(relative) * scale
         shrink = eigenvalues / (eigenvalues + alpha)
         fitted = eigenvectors @ (shrink[:, None] * projected)
         leverage = 1.0 / n + squared @ shrink
-        error = (((centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)) ** 2).mean(dim=0)
+        residual = (centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)
+        error = (residual ** 2).mean(dim=0)
         better = error < best_error
         best_error = torch.where(better, error, best_error)
+        best_residual = residual if index == 0 else torch.where(better, residual, best_residual)
         best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
     dual = eigenvectors @ (projected / (eigenvalues[:, None] + best_alpha[None, :]))
-    return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error
+    return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
 
 
 def ridge_start(kernels, inputs, targets, fit_index, validation_index):
@@ -157,10 +161,10 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
         ``w_linear`` (S, n_inputs, n_targets) and ``b_linear`` (S, n_targets): the start on the inputs.
         ``every`` (S, 1), bool: the fits that start from ridge on every component.
         ``every_rows`` (S, n_rows, n_targets) and ``every_new`` (S, n_new, n_targets): that ridge's predictions
-        on the training rows and the new rows; a row's fixed part is ``every * (every_ - start)``
-        (:func:`fixed_part`). ``validation_mse`` (S, 2): the two ridge fits' validation errors (kept
+        on the training rows (on a fit row, its leave-one-out prediction) and the new rows; a row's fixed part is
+        ``every * (every_ - start)`` (:func:`fixed_part`). ``validation_mse`` (S, 2): the two ridge fits' validation errors (kept
         components, every component). ``relative_alpha`` (S, n_targets), numpy: the penalties of the ridge
-        each fit starts from. To predict rows outside the kernels (the estimator's new data): ``dual``
+        each fit starts from; ``every_alpha`` those of ridge on every component. To predict rows outside the kernels (the estimator's new data): ``dual``
         (S, n_fit, n_targets), ``intercept`` (S, n_targets), ``fit_rows`` (S, n_fit, universe indices) and
         ``group_totals`` (S, n_groups): ridge on every component predicts
         ``sum_g (x_g - mean_g) (X_g[fit_rows] - mean_g)^T dual / total_g + intercept``, ``mean_g`` the group's
@@ -169,7 +173,7 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
     device = kernels.grams[0].device
     offsets = np.concatenate([[0], np.cumsum(kernels.group_sizes)]).astype(int)
     out = {name: [] for name in ('w_linear', 'b_linear', 'every', 'every_rows', 'every_new', 'validation_mse',
-                                 'relative_alpha', 'dual', 'intercept', 'fit_rows', 'group_totals')}
+                                 'relative_alpha', 'every_alpha', 'dual', 'intercept', 'fit_rows', 'group_totals')}
     for fit in range(inputs.shape[0]):
         fit_at, validation_at = fit_index[fit].to(device), validation_index[fit].to(device)
         rows = kernels.rows[fit].to(device)
@@ -198,11 +202,11 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
             kept_fit.append(train_scores)
             kept_validation.append(validation_scores)
         # ridge on every component, and its weights on the kept components in the inputs' units
-        dual, intercept, alpha, _ = _kernel_ridge(kernel_fit, fit_targets)
+        dual, intercept, alpha, _, loo = _kernel_ridge(kernel_fit, fit_targets)
         prediction = kernel_every @ dual + intercept
         every_weights = column_factor[:, None] * (centred_inputs.T @ dual)
         # ridge on the kept components alone
-        inputs_dual, inputs_intercept, inputs_alpha, _ = _column_ridge(centred_inputs, fit_targets)
+        inputs_dual, inputs_intercept, inputs_alpha, _, _ = _column_ridge(centred_inputs, fit_targets)
         # the two compared on the validation rows, the kept components' PCA refitted on the fit rows
         every_mse = float(((prediction[validation_at] - validation_targets) ** 2).mean())
         kept_mse = _kept_validation_mse(torch.cat(kept_fit, dim=1), torch.cat(kept_validation, dim=1), fit_targets,
@@ -213,16 +217,22 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
         out['w_linear'].append(weights)
         out['b_linear'].append(base - fit_inputs.mean(dim=0) @ weights)
         out['every'].append(uses_every)
-        out['every_rows'].append(prediction[:len(rows)])
+        # on the fit rows, each row's prediction without it: an in-sample fit of thousands of components leaves
+        # residuals far smaller than a new row's, and the network, which learns what the fixed part leaves,
+        # would learn from those
+        on_rows = prediction[:len(rows)].clone()
+        on_rows[fit_at] = loo
+        out['every_rows'].append(on_rows)
         out['every_new'].append(prediction[len(rows):])
         out['validation_mse'].append(torch.tensor([kept_mse, every_mse], dtype=torch.float64))
         out['relative_alpha'].append(alpha if uses_every else inputs_alpha)
+        out['every_alpha'].append(alpha)
         out['dual'].append(dual)
         out['intercept'].append(intercept)
         out['fit_rows'].append(fit_rows)
         out['group_totals'].append(torch.tensor(totals, dtype=torch.float64))
-    result = {name: torch.stack(values) for name, values in out.items() if name != 'relative_alpha'}
-    result['relative_alpha'] = np.stack(out['relative_alpha'])
+    result = {name: torch.stack(values) for name, values in out.items() if not name.endswith('alpha')}
+    result['relative_alpha'], result['every_alpha'] = np.stack(out['relative_alpha']), np.stack(out['every_alpha'])
     return result
 
 
@@ -254,7 +264,7 @@ def _leading_scores(centred_fit, centred_validation, n_components, scaling, seed
 def _kept_validation_mse(fit_scores, validation_scores, fit_targets, validation_targets):
     """Validation error of ridge (penalty per target by leave-one-out) on the fit rows' own components."""
     mean = fit_scores.mean(dim=0)
-    dual, intercept, _, _ = _column_ridge(fit_scores - mean, fit_targets)
+    dual, intercept, _, _, _ = _column_ridge(fit_scores - mean, fit_targets)
     prediction = (validation_scores - mean) @ ((fit_scores - mean).T @ dual) + intercept
     return float(((prediction - validation_targets) ** 2).mean())
 
