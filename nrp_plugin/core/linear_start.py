@@ -27,6 +27,7 @@ import torch
 from .ridge import RELATIVE_ALPHAS
 
 _RELATIVE_ZERO = 1e-10  # eigenvalues below this share of the largest are treated as zero
+_TIE = 1e-6  # validation errors closer than this (relative) are a tie, decided for the kept components
 
 
 @dataclass
@@ -211,7 +212,9 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
         every_mse = float(((prediction[validation_at] - validation_targets) ** 2).mean())
         kept_mse = _kept_validation_mse(torch.cat(kept_fit, dim=1), torch.cat(kept_validation, dim=1), fit_targets,
                                         validation_targets)
-        uses_every = torch.tensor([every_mse < kept_mse], device=device)
+        # a tie (nothing outside the inputs: the two ridge maps are one) keeps the kept components, whatever the
+        # rounding; the order of the source's rows must not decide it
+        uses_every = torch.tensor([every_mse < kept_mse * (1 - _TIE)], device=device)
         weights = every_weights if uses_every else centred_inputs.T @ inputs_dual
         base = intercept if uses_every else inputs_intercept
         out['w_linear'].append(weights)
