@@ -20,7 +20,7 @@ import torch
 
 COLUMNS = ['name', 'truth', 'n_stimuli', 'rank', 'widths', 'spectrum', 'feature_noise', 'response_noise', 'n_sites',
            'kept', 'nrp', 'lstsq', 'ridge', 'mlp', 'floor', 'nrp_vs_linear', 'mlp_vs_linear', 'nrp_vs_mlp',
-           'best_epoch_median', 'best_epoch_max', 'nrp_seconds']
+           'best_epoch_median', 'best_epoch_max', 'paper_best_epoch_max', 'linear_path_weight', 'nrp_seconds']
 
 
 def _format(value):

@@ -175,7 +175,7 @@ def test_network_epoch_zero_is_the_start():
     # early stopping's epoch-0 candidate is the start (linear path alone plus the fixed part): its validation
     # error is the start's, and a fit stopped there predicts what the start predicts
     train_targets, (train_x, test_x, sizes, kept, kernels) = _spread_prepared(6, 3)
-    config = network.NRPConfig(max_epochs=1, patience=1, learning_rate=1e-12)
+    config = network.NRPConfig(max_epochs=1, patience=1, learning_rate=1e-12, paper_candidate=False)
     params, layout, info = network.train(train_x, train_targets, sizes, config, [1, 2, 3], 'cpu',
                                          dtype=torch.float64, linear_kernels=kernels)
     start = info['linear_start']

@@ -1,4 +1,6 @@
 """The batched NRP trainer: batching changes nothing but speed."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -43,6 +45,58 @@ def test_fits_differ_by_seed_and_repeat_by_seed():
 def test_early_stopping_keeps_the_best_validation_epoch():
     x, y = data(n_fits=1, n=60)
     config = network.NRPConfig(l1_size=64, l2_size=64, max_epochs=300, patience=10, learning_rate=1e-2)
-    params, mask, info = network.train(x, y, [12], config, [0], 'cpu')
+    params, mask, info = network.train_network(x, y, [12], config, [0], 'cpu')
     assert info['epochs_run'] < 300
     assert info['epochs_run'] - info['best_epoch'][0] == config.patience
+
+
+def test_choose_mix_takes_the_convex_combination_with_the_lowest_validation_error():
+    rng = np.random.default_rng(0)
+    noise = torch.as_tensor(rng.normal(size=(5, 30, 5)))
+    # fit 0: the linear-path network is closer (w = 1); 1: the two err in opposite directions, so their mean is
+    # exact (w = 1/2); 2: the paper's network is closer (w = 0); 3: identical residuals keep the linear path;
+    # 4: unrelated errors, an interior optimum
+    linear = torch.stack([0.1 * noise[0], noise[1], noise[2], noise[3], noise[4]])
+    paper = torch.stack([noise[0], -noise[1], 0.1 * noise[2], noise[3], torch.as_tensor(rng.normal(size=(30, 5)))])
+    mix, errors = network.choose_mix(linear, paper)
+    np.testing.assert_allclose(mix[:4, 0], [1.0, 0.5, 0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(mix.sum(dim=1), 1.0)
+    assert 0.3 < mix[4, 0] < 0.7
+    # the closed form against a fine grid of weights
+    grid = torch.linspace(0, 1, 2001, dtype=torch.float64)
+    mse = ((grid[:, None, None, None] * linear + (1 - grid[:, None, None, None]) * paper) ** 2).mean(dim=(2, 3))
+    assert (errors[:, 1] <= mse.min(dim=0).values + 1e-12).all()
+    distinct = [0, 1, 2, 4]  # on fit 3 every weight gives the same error
+    np.testing.assert_allclose(mix[distinct, 0], grid[mse.argmin(dim=0)][distinct], atol=1e-3)
+    torch.testing.assert_close(errors[:, 0], (linear ** 2).mean(dim=(1, 2)))
+    torch.testing.assert_close(errors[:, 2], (paper ** 2).mean(dim=(1, 2)))
+
+
+def test_validated_choice_predicts_the_chosen_mix_of_the_two_networks():
+    x, y = data(n_fits=3)
+    config = network.NRPConfig(l1_size=8, l2_size=8, max_epochs=60, patience=10, batch_size=32)
+    seeds = [3, 4, 5]
+    kwargs = dict(dtype=torch.float64)
+    params, layout, info = network.train(x, y, [8, 4], config, seeds, 'cpu', **kwargs)
+    linear, _, linear_info = network.train(x, y, [8, 4], replace(config, paper_candidate=False), seeds, 'cpu', **kwargs)
+    paper, _, paper_info = network.train(x, y, [8, 4], replace(config, linear_path=False), seeds, 'cpu', **kwargs)
+    # each candidate's validation error is what its network's early stopping kept, and the choice is the lowest
+    errors = info['candidate_validation_mse']
+    np.testing.assert_allclose(errors[:, 0], linear_info['best_validation_mse'], rtol=1e-9)
+    np.testing.assert_allclose(errors[:, 2], paper_info['best_validation_mse'], rtol=1e-9)
+    assert (errors[:, 1] <= errors[:, [0, 2]].min(axis=1) + 1e-12).all()
+    mix = torch.as_tensor(info['mix'])
+    expected = (mix[:, 0, None, None] * network.predict(linear, layout, x, 'cpu', **kwargs)
+                + mix[:, 1, None, None] * network.predict(paper, layout, x, 'cpu', **kwargs))
+    torch.testing.assert_close(network.predict(params, layout, x, 'cpu', **kwargs), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_validated_choice_keeps_the_linear_path_where_the_truth_is_linear():
+    rng = np.random.default_rng(1)
+    x = torch.as_tensor(rng.normal(size=(2, 300, 40)))
+    y = x @ torch.as_tensor(rng.normal(size=(40, 6)) / np.sqrt(40)) + 0.3 * torch.as_tensor(rng.normal(size=(2, 300, 6)))
+    config = network.NRPConfig(l1_size=16, l2_size=16, max_epochs=100, patience=10)
+    _, _, info = network.train(x, y, [40], config, [0, 1], 'cpu')
+    # the linear-path network starts at ridge, which is nearly the truth; the paper's network must learn it
+    assert (info['mix'][:, 0] > 0.8).all()
+    assert (info['candidate_validation_mse'][:, 0] < info['candidate_validation_mse'][:, 2]).all()

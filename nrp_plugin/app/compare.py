@@ -151,7 +151,8 @@ def summarize(score, kind):
     consistency ``ceiling``, and the MAE of the same PLS predictions (``pls_mae``, ``split_pls_mae``)
     when the metric reports it (``pls_torch``; None for Brain-Score's own ``pls``). NRP benchmarks:
     the NRP-error, its Pearson r, the noise floor (``ceiling``), the mean-predictor MAE, per split whether the
-    linear path started from ridge on every component (``linear_start_every_component``), and for each
+    linear path started from ridge on every component (``linear_start_every_component``) and the linear-path
+    network's weight in the validated combination with the paper's network (``linear_path_weight``), and for each
     of :data:`NRP_SIDE_MAPPINGS` its ``<m>_mae``, ``<m>_mae_error``, ``<m>_r2``, ``<m>_r2_error``,
     ``<m>_pearson`` and per-split MAE ``split_<m>_mae``: None / [] when the metric does not report it
     (e.g. no ridge mapping), never 0.
@@ -175,7 +176,8 @@ def summarize(score, kind):
                   split_nrp_error=[float(v) for v in raw_attrs.get('split_nrp_error', [])]
                   or _split_means(raw_attrs.get('raw')),
                   config=jsonable(raw_attrs.get('config')),
-                  linear_start_every_component=jsonable(raw_attrs.get('linear_start_every_component')))
+                  linear_start_every_component=jsonable(raw_attrs.get('linear_start_every_component')),
+                  linear_path_weight=jsonable(raw_attrs.get('linear_path_weight')))
     for mapping in NRP_SIDE_MAPPINGS:
         for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):
             record[f'{mapping}_{suffix}'] = _float(raw_attrs.get(f'{mapping}_{suffix}'))

@@ -253,7 +253,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
         ``n_inputs``, ``components_kept`` (layer x split), ``best_epoch``, ``linear_start_every_component``
         (per split: whether the linear path started from ridge on every component rather than on the kept
         ones), ``linear_start_validation_mse`` (per split: the two ridge fits' validation errors, kept then
-        every component), and the linear baseline's and the ridge reference's figures when ``with_linear``.
+        every component), ``linear_path_weight`` and ``paper_best_epoch`` (per split: the linear-path network's
+        weight in the validated combination with the paper's network, and the paper's network's best epoch), and
+        the linear baseline's and the ridge reference's figures when ``with_linear``.
     """
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
@@ -284,6 +286,9 @@ class NRPErrorMetric(_CrossValidatedMetric):
             start = info['linear_start']
             score.attrs['linear_start_every_component'] = [bool(every) for every in start['every'][:, 0].tolist()]
             score.attrs['linear_start_validation_mse'] = start['validation_mse'].tolist()
+        if 'mix' in info:  # the validated choice between the linear-path network and the paper's (core/network.py)
+            score.attrs['linear_path_weight'] = [float(weight) for weight in info['mix'][:, 0]]
+            score.attrs['paper_best_epoch'] = [int(epoch) for epoch in info['paper_best_epoch']]
         return score
 
     def package(self, data, prediction, config, layers, best_epoch):

@@ -20,8 +20,15 @@ what ridge predicts. A fit that never beats ridge on its validation part returns
 departs from the best linear map only where that lowers the validation error. The validity sweep
 (docs/validity.md) shows why: without the path, the paper's network cannot match tuned ridge where
 the truth is linear and spread over many directions. ``linear_path=False`` is the paper's network.
+
+The validated choice (``paper_candidate=True``, the default with the linear path): the paper's network also
+trains, on the same fit rows with the same validation carve-out, and each fit predicts with the convex
+combination ``w * linear-path network + (1 - w) * paper's network`` whose ``w`` in [0, 1] minimises the
+validation MSE (one number per fit, in closed form). Where the truth is linear ``w`` stays near 1; on the teacher
+world, a nonlinear function of narrow layers, the paper's network takes a large share (docs/validity.md). It
+costs a second training per fit.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -59,6 +66,10 @@ class NRPConfig:
     linear_path : bool
         Add the ridge-initialised linear path from the inputs to NRP-out, with ridge alone as the
         epoch-0 candidate of early stopping (see the module notes). ``False``: the paper's architecture.
+    paper_candidate : bool
+        With ``linear_path``: also train the paper's network on the same rows and predict, per fit, with
+        whichever of the linear-path network, the paper's network and their mean has the lowest validation
+        error (see the module notes). Ignored without ``linear_path``.
     """
     l1_size: int = 128
     l2_size: int = 128
@@ -69,6 +80,7 @@ class NRPConfig:
     patience: int = 40
     validation_fraction: float = 0.1
     linear_path: bool = True
+    paper_candidate: bool = True
 
     def __post_init__(self):
         for name in ('l1_size', 'max_epochs', 'batch_size'):
@@ -84,6 +96,9 @@ class NRPConfig:
             raise ValueError(f"NRP parameter learning_rate={self.learning_rate!r} must be > 0.")
         if not (self.weight_decay >= 0):
             raise ValueError(f"NRP parameter weight_decay={self.weight_decay!r} must be >= 0.")
+        for name in ('linear_path', 'paper_candidate'):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"NRP parameter {name}={getattr(self, name)!r} must be True or False.")
         if not (0 < self.validation_fraction < 1):
             raise ValueError(f"NRP parameter validation_fraction={self.validation_fraction!r} must lie in (0, 1).")
 
@@ -245,9 +260,71 @@ class _FlatAdam:
         self._bind()
 
 
+PAPER_PREFIX = 'paper.'
+
+
 def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None,
           linear_kernels=None):
-    """Train one NRP network per leading index of ``inputs``, with early stopping.
+    """Train one NRP per leading index of ``inputs``, with early stopping (and, by default, the validated choice).
+
+    With ``config.linear_path`` and ``config.paper_candidate`` two networks train per fit on the same fit and
+    validation rows, the linear-path network and the paper's, and the fit predicts with the convex combination
+    of the two with the lowest validation MSE (:func:`choose_mix`). The returned parameters then hold both
+    networks (the paper's under the prefix ``'paper.'``) and ``'mix'`` (S, 2), the two weights, which
+    :func:`predict` and :func:`new_row_offset` apply; ``info`` adds ``mix`` and ``candidate_validation_mse``
+    (S, 3: the linear-path network, the combination, the paper's network) and ``paper_best_epoch``.
+    Parameters and returns otherwise as :func:`train_network`.
+    """
+    params, layout, info = train_network(inputs, targets, group_sizes, config, seeds, device, dtype=dtype,
+                                         progress=progress, linear_kernels=linear_kernels)
+    residual = info.pop('validation_residual')
+    if not (config.linear_path and config.paper_candidate):
+        return params, layout, info
+    paper, _, paper_info = train_network(inputs, targets, group_sizes, replace(config, linear_path=False), seeds,
+                                         device, dtype=dtype, progress=progress)
+    if not torch.equal(info['validation_rows'], paper_info['validation_rows']):  # same seeds, same carve-out
+        raise RuntimeError("The two networks of the validated choice were validated on different rows.")
+    mix, errors = choose_mix(residual, paper_info.pop('validation_residual'))
+    params.update({PAPER_PREFIX + name: value for name, value in paper.items()})
+    params['mix'] = mix.to(params['w3'])
+    info.update(mix=mix.numpy(), candidate_validation_mse=errors.numpy(), paper_best_epoch=paper_info['best_epoch'],
+                epochs_run=max(info['epochs_run'], paper_info['epochs_run']))
+    return params, layout, info
+
+
+def choose_mix(linear_residual, paper_residual):
+    """Each fit's weights ``(w, 1 - w)`` of the two networks: the ``w`` in [0, 1] that minimises the validation MSE
+    of ``w * linear + (1 - w) * paper``, in closed form (a quadratic in ``w``, clipped to [0, 1]).
+
+    Identical residuals (nothing to choose) keep the linear-path network: ``w = 1``.
+
+    Parameters
+    ----------
+    linear_residual, paper_residual : Tensor, shape (S, n_validation, n_targets)
+        Each network's validation prediction minus the validation targets.
+
+    Returns
+    -------
+    mix : Tensor, shape (S, 2), float64, on the CPU
+    errors : Tensor, shape (S, 3), float64
+        The validation MSE of the linear-path network, of the chosen combination and of the paper's network.
+    """
+    linear_residual, paper_residual = linear_residual.double().cpu(), paper_residual.double().cpu()
+    difference = linear_residual - paper_residual
+    spread = (difference ** 2).sum(dim=(1, 2))
+    pull = -(paper_residual * difference).sum(dim=(1, 2))
+    weight = torch.where(spread > 0, (pull / spread.clamp(min=torch.finfo(torch.float64).tiny)).clamp(0, 1),
+                         torch.ones_like(spread))
+    mix = torch.stack([weight, 1 - weight], dim=1)
+    errors = torch.stack([(linear_residual ** 2).mean(dim=(1, 2)),
+                          ((weight[:, None, None] * difference + paper_residual) ** 2).mean(dim=(1, 2)),
+                          (paper_residual ** 2).mean(dim=(1, 2))], dim=1)
+    return mix, errors
+
+
+def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None,
+                  linear_kernels=None):
+    """Train one network of ``config``'s design per leading index of ``inputs``, with early stopping.
 
     Parameters
     ----------
@@ -274,7 +351,9 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
         The group sizes, for :func:`forward` and :func:`predict`.
     info : dict
         ``best_epoch`` (array, shape (S,)), ``best_validation_mse`` (array, shape (S,)), ``epochs_run``
-        (epochs until the last fit stopped); with ``linear_kernels`` also ``linear_start``
+        (epochs until the last fit stopped), ``validation_rows`` (S, n_validation) and ``validation_residual``
+        (S, n_validation, n_targets: the returned network's validation prediction minus the targets); with
+        ``linear_kernels`` also ``linear_start``
         (:func:`nrp_plugin.core.linear_start.ridge_start`'s result), from which :func:`new_row_offset` gives
         the fixed part's prediction on the new rows.
     """
@@ -360,10 +439,15 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
             running = running[~done]
     else:
         final_flat[torch.as_tensor(running)] = best_flat
-    info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch)
+    final = optimizer.unflatten(final_flat)
+    with torch.no_grad():
+        validation_x, validation_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
+        residual = forward(final, layout, validation_x) - validation_y
+    info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch,
+                validation_rows=validation_rows, validation_residual=residual)
     if start is not None:
         info['linear_start'] = start
-    return optimizer.unflatten(final_flat), layout, info
+    return final, layout, info
 
 
 def new_row_offset(info, new_inputs):
@@ -372,7 +456,10 @@ def new_row_offset(info, new_inputs):
     ``new_inputs`` (S, n_new, n_inputs) are the prepared inputs of the rows ``linear_kernels.new_rows`` named.
     """
     start = info['linear_start']
-    return fixed_part(start, start['every_new'], new_inputs)
+    offset = fixed_part(start, start['every_new'], new_inputs)
+    if 'mix' in info:  # the validated choice weighs the linear-path network, and with it its fixed part
+        offset = offset * torch.as_tensor(info['mix'][:, 0], dtype=offset.dtype, device=offset.device)[:, None, None]
+    return offset
 
 
 def _take_rows(tensor, rows):
@@ -400,6 +487,16 @@ def linear_path_init(fit_inputs, fit_targets, dtype=torch.float32):
 
 
 def predict(params, layout, inputs, device, dtype=torch.float32):
-    """Predictions of trained networks, shape (S, n_rows, n_targets)."""
+    """Predictions of trained networks, shape (S, n_rows, n_targets).
+
+    Parameters holding the validated choice (:func:`train`) predict the chosen mix of their two networks.
+    """
+    inputs = inputs.to(device=device, dtype=dtype)
     with torch.no_grad():
-        return forward(params, layout, inputs.to(device=device, dtype=dtype))
+        if 'mix' not in params:
+            return forward(params, layout, inputs)
+        own = {name: value for name, value in params.items() if name != 'mix' and not name.startswith(PAPER_PREFIX)}
+        paper = {name[len(PAPER_PREFIX):]: value for name, value in params.items() if name.startswith(PAPER_PREFIX)}
+        mix = params['mix'].to(device=device, dtype=dtype)
+        return (mix[:, 0, None, None] * forward(own, layout, inputs)
+                + mix[:, 1, None, None] * forward(paper, layout, inputs))

@@ -37,6 +37,9 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     linear_path : bool
         The ridge-initialised linear path into NRP-out (:class:`nrp_plugin.core.network.NRPConfig`);
         ``False`` is the paper's network.
+    paper_candidate : bool
+        With ``linear_path``: also train the paper's network and predict with the convex combination of the two
+        networks that does best on the validation rows (:func:`nrp_plugin.core.network.train`).
     max_components : int
     device : {'auto', 'cpu', 'cuda'}
         ``'auto'`` uses CUDA when present.
@@ -50,6 +53,10 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
     target_mean_, target_scale_ : ndarray of shape (n_targets,)
     n_features_in_ : int
     best_epoch_ : int
+        The (linear-path) network's best validation epoch.
+    linear_path_weight_ : float or None
+        With ``paper_candidate``: the linear-path network's weight in the validated combination (the paper's
+        network has the rest).
     linear_offset_ : dict or None
         With ``linear_path``: ridge on every component of every group, held fixed outside the inputs the
         network reads (:mod:`nrp_plugin.core.linear_start`), in feature space.
@@ -57,7 +64,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, groups=None, l1_size=128, l2_size=128, learning_rate=3e-3, max_epochs=400,
                  batch_size=64, weight_decay=1e-3, patience=40, validation_fraction=0.1, linear_path=True,
-                 max_components=DEFAULT_MAX_COMPONENTS, device='auto', random_state=0):
+                 paper_candidate=True, max_components=DEFAULT_MAX_COMPONENTS, device='auto', random_state=0):
         self.groups = groups
         self.l1_size = l1_size
         self.l2_size = l2_size
@@ -68,6 +75,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.linear_path = linear_path
+        self.paper_candidate = paper_candidate
         self.max_components = max_components
         self.device = device
         self.random_state = random_state
@@ -79,7 +87,8 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         return network.NRPConfig(l1_size=self.l1_size, l2_size=self.l2_size, learning_rate=self.learning_rate,
                                  max_epochs=self.max_epochs, batch_size=self.batch_size,
                                  weight_decay=self.weight_decay, patience=self.patience,
-                                 validation_fraction=self.validation_fraction, linear_path=self.linear_path)
+                                 validation_fraction=self.validation_fraction, linear_path=self.linear_path,
+                                 paper_candidate=self.paper_candidate)
 
     def fit(self, X, y):
         """Fit the network.
@@ -119,6 +128,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         self.params_ = {name: value.detach().cpu() for name, value in params.items()}
         self.layout_ = layout
         self.best_epoch_ = int(info['best_epoch'][0])
+        self.linear_path_weight_ = float(info['mix'][0, 0]) if 'mix' in info else None
         self.linear_offset_ = self._linear_offset(X, info['linear_start']) if kernels is not None else None
         return self
 
@@ -162,6 +172,9 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
             ridge = sum((features[:, columns] - mean) @ weights
                         for columns, (mean, weights) in zip(self.reduction_.indices_, offset['groups']))
             fixed = ridge + offset['intercept'] - (inputs[0] @ offset['w_linear'] + offset['b_linear'])
-            output = output + torch.where(offset['every'][None], fixed, torch.zeros_like(fixed))
+            fixed = torch.where(offset['every'][None], fixed, torch.zeros_like(fixed))
+            if 'mix' in self.params_:  # the validated choice's weight of the linear-path network
+                fixed = fixed * self.params_['mix'][0, 0].double()
+            output = output + fixed
         output = output.numpy() * self.target_scale_ + self.target_mean_
         return output[:, 0] if self._y_1d else output

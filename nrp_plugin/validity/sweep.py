@@ -87,7 +87,9 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
         The world's parameters, ``nrp``, ``lstsq``, ``ridge``, ``mlp``, ``best_linear``, ``floor``
         (MAE of the noise-free signal on the test rows), ``mean_mae``, the ratios ``nrp_vs_linear``,
         ``mlp_vs_linear``, ``nrp_vs_mlp``, ``kept`` (components per layer, min-max over splits),
-        ``best_epoch_median``, ``best_epoch_max`` and ``nrp_seconds`` (all splits together).
+        ``best_epoch_median``, ``best_epoch_max`` (the linear-path network's), ``paper_best_epoch_max`` (the paper's
+        network's in the validated combination; -1 without it), ``linear_path_weight`` (the combination's mean
+        weight of the linear-path network; NaN without it) and ``nrp_seconds`` (all splits together).
     """
     metric = metric or NRPErrorMetric()
     world = worlds.generate(spec)
@@ -115,6 +117,11 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
     row['kept'] = ' '.join(f'{low}-{high}' for low, high in zip(kept.min(axis=1), kept.max(axis=1)))
     row['best_epoch_median'] = float(np.median(score.attrs['best_epoch']))
     row['best_epoch_max'] = int(np.max(score.attrs['best_epoch']))
+    # with the validated combination (core/network.py): the paper's network's epochs and the linear path's weight
+    paper_epochs = score.attrs.get('paper_best_epoch')
+    row['paper_best_epoch_max'] = int(np.max(paper_epochs)) if paper_epochs else -1
+    weights = score.attrs.get('linear_path_weight')
+    row['linear_path_weight'] = float(np.mean(weights)) if weights else float('nan')
     return row
 
 
