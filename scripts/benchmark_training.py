@@ -36,9 +36,13 @@ def parse_setting(text):
 def prepared_data(model_identifier, region, data_dir):
     """The CrossValidatedData of ``model`` on ``SyntheticMajajHong2015.<region>-nrp``, cached in ``data_dir``."""
     from nrp_plugin.core.crossval import CrossValidatedData
+    from dataclasses import fields
     path = Path(data_dir) / f'{model_identifier}__{region}.pt'
     if path.is_file():
-        return CrossValidatedData(**torch.load(path, weights_only=False))
+        saved = torch.load(path, weights_only=False)
+        # only the fields this checkout's CrossValidatedData knows, so an older checkout trains on the same tensors
+        known = {field.name for field in fields(CrossValidatedData)}
+        return CrossValidatedData(**{name: value for name, value in saved.items() if name in known})
     import brainscore_vision
     benchmark = brainscore_vision.load_benchmark(f'SyntheticMajajHong2015.{region}-nrp')
     model = brainscore_vision.load_model(model_identifier)

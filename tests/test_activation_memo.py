@@ -73,7 +73,8 @@ def test_memo_over_a_real_pytorch_wrapper_returns_what_the_wrapper_returns():
     """With Brain-Score's PytorchWrapper (the teacher's) underneath: one forward pass, identical answers."""
     from nrp_plugin.synthetic import WorldConfig, load_world
     from nrp_plugin.synthetic.teacher import teacher_brain_model
-    stimuli = load_world(WorldConfig.preset('default')).get_stimulus_set('public')
+    stimuli = load_world(WorldConfig.preset('default')).stimulus_subset('public', 96)
+    stimuli.identifier = 'nrp-test-public-96'  # the memo keys on the identifier (result caching is off in tests)
     wrapper = teacher_brain_model().activations_model
     calls = []
 

@@ -8,6 +8,7 @@ from helpers import assembly, world
 from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
 
 
+@pytest.mark.slow  # the whole metric, 10 splits of 1,280 stimuli
 def test_linear_map_nrp_matches_linear_baseline():
     # a known linear map observed in noise: both mappings should reach the noise floor
     source, target = world('linear', n=1280, noise=1.0)
@@ -17,6 +18,7 @@ def test_linear_map_nrp_matches_linear_baseline():
     assert score.attrs['linear_mae'] == pytest.approx(linear)
 
 
+@pytest.mark.slow  # the whole metric, 10 splits, training to the late epochs a nonlinear map needs
 def test_nonlinear_map_nrp_beats_linear_baseline():
     source, target = world('nonlinear')
     score = NRPErrorMetric(device='cpu')(source, target)

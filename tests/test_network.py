@@ -100,3 +100,33 @@ def test_validated_choice_keeps_the_linear_path_where_the_truth_is_linear():
     # the linear-path network starts at ridge, which is nearly the truth; the paper's network must learn it
     assert (info['mix'][:, 0] > 0.8).all()
     assert (info['candidate_validation_mse'][:, 0] < info['candidate_validation_mse'][:, 2]).all()
+
+
+@pytest.mark.parametrize('patience', [3, 12])
+def test_twins_equal_the_two_designs_trained_one_after_the_other(patience):
+    # the validated choice trains both designs in one batch (2 S networks); each network must come out exactly
+    # as its design trained alone, also when one design's networks stop while the other's still train
+    x, y = data(n_fits=3, seed=4)
+    config = network.NRPConfig(l1_size=8, l2_size=8, max_epochs=80, patience=patience, batch_size=32)
+    seeds = [21, 22, 23]
+    kwargs = dict(dtype=torch.float64)
+    twins, layout, info = network.train_network(x, y, [8, 4], config, seeds, 'cpu', twins=True, **kwargs)
+    linear, _, linear_info = network.train_network(x, y, [8, 4], config, seeds, 'cpu', **kwargs)
+    paper, _, paper_info = network.train_network(x, y, [8, 4], replace(config, linear_path=False), seeds, 'cpu',
+                                                 **kwargs)
+    np.testing.assert_array_equal(info['best_epoch'], np.concatenate([linear_info['best_epoch'],
+                                                                      paper_info['best_epoch']]))
+    for name, value in linear.items():
+        torch.testing.assert_close(twins[name][:3], value, rtol=1e-10, atol=1e-12)
+    for name, value in paper.items():
+        torch.testing.assert_close(twins[name][3:], value, rtol=1e-10, atol=1e-12)
+    assert (twins['w_linear'][3:] == 0).all() and (twins['b_linear'][3:] == 0).all()  # never used, never moved
+    torch.testing.assert_close(info['validation_residual'], torch.cat([linear_info['validation_residual'],
+                                                                       paper_info['validation_residual']]))
+    assert info['epochs_run'] == max(linear_info['epochs_run'], paper_info['epochs_run'])
+
+
+def test_twins_need_the_linear_path():
+    x, y = data(n_fits=1)
+    with pytest.raises(ValueError, match='linear_path'):
+        network.train_network(x, y, [8, 4], network.NRPConfig(linear_path=False), [0], 'cpu', twins=True)

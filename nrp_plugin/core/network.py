@@ -25,8 +25,10 @@ The validated choice (``paper_candidate=True``, the default with the linear path
 trains, on the same fit rows with the same validation carve-out, and each fit predicts with the convex
 combination ``w * linear-path network + (1 - w) * paper's network`` whose ``w`` in [0, 1] minimises the
 validation MSE (one number per fit, in closed form). Where the truth is linear ``w`` stays near 1; on the teacher
-world, a nonlinear function of narrow layers, the paper's network takes a large share (docs/validity.md). It
-costs a second training per fit.
+world, a nonlinear function of narrow layers, the paper's network takes a large share (docs/validity.md). The
+two designs train as one batch of ``2 S`` networks (:func:`train_network`, ``twins=True``), which gives exactly
+what training them one after the other gives; the arithmetic of the second network is still paid
+(docs/speed.md).
 """
 from dataclasses import asdict, dataclass, replace
 
@@ -67,9 +69,9 @@ class NRPConfig:
         Add the ridge-initialised linear path from the inputs to NRP-out, with ridge alone as the
         epoch-0 candidate of early stopping (see the module notes). ``False``: the paper's architecture.
     paper_candidate : bool
-        With ``linear_path``: also train the paper's network on the same rows and predict, per fit, with
-        whichever of the linear-path network, the paper's network and their mean has the lowest validation
-        error (see the module notes). Ignored without ``linear_path``.
+        With ``linear_path``: also train the paper's network on the same rows and predict, per fit, with the
+        convex combination of the two networks whose weight minimises the validation MSE (:func:`choose_mix`, and
+        the module notes). Ignored without ``linear_path``.
     """
     l1_size: int = 128
     l2_size: int = 128
@@ -168,7 +170,7 @@ def split_groups(inputs, layout):
     return blocks
 
 
-def forward(params, layout, inputs, blocks=None):
+def forward(params, layout, inputs, blocks=None, n_path=None):
     """Run ``S`` networks on their inputs.
 
     Parameters
@@ -179,6 +181,9 @@ def forward(params, layout, inputs, blocks=None):
     inputs : Tensor, shape (S, n_rows, n_inputs)
     blocks : list of Tensor, optional
         ``split_groups(inputs, layout)``, when the caller already has it.
+    n_path : int, optional
+        With a linear path in ``params``: only the first ``n_path`` networks use it (the rest are the paper's
+        networks trained in the same batch, see :func:`train_network`). Default: all.
 
     Returns
     -------
@@ -193,7 +198,13 @@ def forward(params, layout, inputs, blocks=None):
         hidden = torch.relu(torch.baddbmm(params['b2'].unsqueeze(1), hidden, params['w2']))
     output = torch.baddbmm(params['b3'].unsqueeze(1), hidden, params['w3'])
     if 'w_linear' in params:
-        output = output + torch.baddbmm(params['b_linear'].unsqueeze(1), inputs, params['w_linear'])
+        n_path = output.shape[0] if n_path is None else int(n_path)
+        if n_path == output.shape[0]:
+            output = output + torch.baddbmm(params['b_linear'].unsqueeze(1), inputs, params['w_linear'])
+        elif n_path > 0:
+            linear = torch.baddbmm(params['b_linear'][:n_path].unsqueeze(1), inputs[:n_path],
+                                   params['w_linear'][:n_path])
+            output = torch.cat([output[:n_path] + linear, output[n_path:]])
     return output
 
 
@@ -240,11 +251,16 @@ class _FlatAdam:
 
     def unflatten(self, flat):
         """A (S, P) buffer as a dict of parameter tensors (copies)."""
-        return {name: flat[:, columns].reshape(flat.shape[0], *shape).clone() for name, shape, columns in self.columns()}
+        return {name: flat[:, columns].reshape(flat.shape[0], *shape).clone()
+                for name, shape, columns in self.columns()}
 
     def step(self):
         with torch.no_grad():
-            grad = torch.cat([self.params[name].grad.reshape(self.flat.shape[0], -1) for name in self.names], dim=1)
+            # a parameter no network used in this step (the linear path while only the paper's networks train) has
+            # no gradient: zero
+            grads = [self.params[name].grad for name in self.names]
+            grad = torch.cat([(torch.zeros_like(self.params[name]) if value is None else value)
+                              .reshape(len(self.flat), -1) for name, value in zip(self.names, grads)], dim=1)
             for name in self.names:
                 self.params[name].grad = None
             self.steps.add_(1)
@@ -269,27 +285,32 @@ def train(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float
 
     With ``config.linear_path`` and ``config.paper_candidate`` two networks train per fit on the same fit and
     validation rows, the linear-path network and the paper's, and the fit predicts with the convex combination
-    of the two with the lowest validation MSE (:func:`choose_mix`). The returned parameters then hold both
-    networks (the paper's under the prefix ``'paper.'``) and ``'mix'`` (S, 2), the two weights, which
-    :func:`predict` and :func:`new_row_offset` apply; ``info`` adds ``mix`` and ``candidate_validation_mse``
+    of the two with the lowest validation MSE (:func:`choose_mix`). The two train in one batch
+    (:func:`train_network` with ``twins=True``), so they share every step's overhead. The returned parameters
+    then hold both networks (the paper's under the prefix ``'paper.'``) and ``'mix'`` (S, 2), the two weights,
+    which :func:`predict` and :func:`new_row_offset` apply; ``info`` adds ``mix`` and ``candidate_validation_mse``
     (S, 3: the linear-path network, the combination, the paper's network) and ``paper_best_epoch``.
     Parameters and returns otherwise as :func:`train_network`.
     """
+    twins = bool(config.linear_path and config.paper_candidate)
     params, layout, info = train_network(inputs, targets, group_sizes, config, seeds, device, dtype=dtype,
-                                         progress=progress, linear_kernels=linear_kernels)
+                                         progress=progress, linear_kernels=linear_kernels, twins=twins)
     residual = info.pop('validation_residual')
-    if not (config.linear_path and config.paper_candidate):
+    if not twins:
         return params, layout, info
-    paper, _, paper_info = train_network(inputs, targets, group_sizes, replace(config, linear_path=False), seeds,
-                                         device, dtype=dtype, progress=progress)
-    if not torch.equal(info['validation_rows'], paper_info['validation_rows']):  # same seeds, same carve-out
+    n_fits = len(seeds)
+    rows = info['validation_rows']
+    if not torch.equal(rows[:n_fits], rows[n_fits:]):  # same seeds, same carve-out
         raise RuntimeError("The two networks of the validated choice were validated on different rows.")
-    mix, errors = choose_mix(residual, paper_info.pop('validation_residual'))
-    params.update({PAPER_PREFIX + name: value for name, value in paper.items()})
-    params['mix'] = mix.to(params['w3'])
-    info.update(mix=mix.numpy(), candidate_validation_mse=errors.numpy(), paper_best_epoch=paper_info['best_epoch'],
-                epochs_run=max(info['epochs_run'], paper_info['epochs_run']))
-    return params, layout, info
+    mix, errors = choose_mix(residual[:n_fits], residual[n_fits:])
+    combined = {name: value[:n_fits] for name, value in params.items()}
+    combined.update({PAPER_PREFIX + name: value[n_fits:] for name, value in params.items()
+                     if name not in ('w_linear', 'b_linear')})
+    combined['mix'] = mix.to(params['w3'])
+    info.update(mix=mix.numpy(), candidate_validation_mse=errors.numpy(), paper_best_epoch=info['best_epoch'][n_fits:],
+                best_epoch=info['best_epoch'][:n_fits], best_validation_mse=info['best_validation_mse'][:n_fits],
+                validation_rows=rows[:n_fits])
+    return combined, layout, info
 
 
 def choose_mix(linear_residual, paper_residual):
@@ -323,7 +344,7 @@ def choose_mix(linear_residual, paper_residual):
 
 
 def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=torch.float32, progress=None,
-                  linear_kernels=None):
+                  linear_kernels=None, twins=False):
     """Train one network of ``config``'s design per leading index of ``inputs``, with early stopping.
 
     Parameters
@@ -342,6 +363,12 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
         The layers' Gram matrices for these fits (:mod:`nrp_plugin.core.linear_start`): the linear path then
         starts at ridge on every component of every layer, the part outside the inputs held fixed. Without
         them it starts at ridge on the inputs.
+    twins : bool
+        With ``config.linear_path``: also train, in the same batch, the paper's network of every fit (same seed,
+        so the same initial draws, validation carve-out and batch order), on the fit's original targets. The
+        batch then holds ``2 S`` networks, the linear-path networks first; the paper's carry a linear path that
+        the forward pass skips (``n_path``), so it stays at zero. Each network keeps its own early stopping, and
+        the result equals training the two designs one after the other.
 
     Returns
     -------
@@ -355,7 +382,8 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
         (S, n_validation, n_targets: the returned network's validation prediction minus the targets); with
         ``linear_kernels`` also ``linear_start``
         (:func:`nrp_plugin.core.linear_start.ridge_start`'s result), from which :func:`new_row_offset` gives
-        the fixed part's prediction on the new rows.
+        the fixed part's prediction on the new rows. With ``twins`` the parameters and the per-network entries
+        have ``2 S`` rows, the paper's networks last.
     """
     n_fits, n_rows, _ = inputs.shape
     if len(seeds) != n_fits:
@@ -365,40 +393,52 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
     if n_fit < 1:
         raise ValueError(f"{n_rows} training rows are too few to hold out a validation part; "
                          f"at least 2 are needed.")
-    params, layout, generators = init_parameters(group_sizes, targets.shape[-1], config, seeds, dtype)
+    if twins and not config.linear_path:
+        raise ValueError("twins=True trains the paper's network beside the linear-path network; it needs linear_path.")
+    n_nets = 2 * n_fits if twins else n_fits
+    n_path = n_fits if config.linear_path else 0  # the leading networks that have a linear path
+    params, layout, generators = init_parameters(group_sizes, targets.shape[-1], config,
+                                                 list(seeds) * (n_nets // n_fits), dtype)
     orders = torch.stack([torch.randperm(n_rows, generator=generator) for generator in generators])
     fit_rows, validation_rows = orders[:, :n_fit], orders[:, n_fit:]
     start = None  # ridge on every component: its part on the inputs starts the linear path, the rest is fixed
+    path_targets = targets
     if config.linear_path and linear_kernels is not None:
-        start = ridge_start(linear_kernels, inputs, targets, fit_rows, validation_rows)
+        start = ridge_start(linear_kernels, inputs, targets, fit_rows[:n_fits], validation_rows[:n_fits])
         params['w_linear'] = start['w_linear'].to('cpu', dtype)
         params['b_linear'] = start['b_linear'].to('cpu', dtype)
         # the network learns what the fixed part leaves
-        targets = targets.to(start['w_linear']) - fixed_part(start, start['every_rows'], inputs)
+        path_targets = targets.to(start['w_linear']) - fixed_part(start, start['every_rows'], inputs)
     inputs = inputs.to(device=device, dtype=dtype)
-    targets = targets.to(device=device, dtype=dtype)
+    path_targets = path_targets.to(device=device, dtype=dtype)
+    targets = torch.cat([path_targets, targets.to(device=device, dtype=dtype)]) if twins else path_targets
+    if twins:
+        inputs = torch.cat([inputs, inputs])
     fit_x, fit_y = _take_rows(inputs, fit_rows), _take_rows(targets, fit_rows)
     val_x, val_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
     if config.linear_path and start is None:
-        params.update(linear_path_init(fit_x, fit_y, dtype))
+        params.update(linear_path_init(fit_x[:n_fits], fit_y[:n_fits], dtype))
+    if twins:  # the paper's networks' linear path: zero, and never used, so never changed
+        for name in ('w_linear', 'b_linear'):
+            params[name] = torch.cat([params[name], torch.zeros_like(params[name])])
     # the same weight decay on every parameter, the linear path included: measured on the validity sweep and
     # the teacher world against a linear path exempt from it (docs/validity.md)
     optimizer = _FlatAdam({name: value.to(device) for name, value in params.items()}, config.weight_decay,
                           config.learning_rate)
     best_flat = optimizer.flat.detach().clone()
+    best_loss = torch.full((n_nets,), float('inf'), dtype=torch.float64)
     if config.linear_path:  # epoch 0: the linear path alone (NRP-out silenced) is the first candidate
         for name, _, columns in optimizer.columns():
             if name in ('w3', 'b3'):
-                best_flat[:, columns] = 0
-        silenced = optimizer.unflatten(best_flat)
+                best_flat[:n_path, columns] = 0
+        silenced = optimizer.unflatten(best_flat[:n_path])
         with torch.no_grad():
-            best_loss = ((forward(silenced, layout, val_x) - val_y) ** 2).mean(dim=(1, 2)).double().cpu()
-    else:
-        best_loss = torch.full((n_fits,), float('inf'), dtype=torch.float64)
+            best_loss[:n_path] = ((forward(silenced, layout, val_x[:n_path]) - val_y[:n_path]) ** 2
+                                  ).mean(dim=(1, 2)).double().cpu()
     final_flat = best_flat.clone()
-    best_epoch = np.zeros(n_fits, dtype=int)
-    waited = np.zeros(n_fits, dtype=int)
-    running = np.arange(n_fits)  # the fits still training, in the order of the buffer's rows
+    best_epoch = np.zeros(n_nets, dtype=int)
+    waited = np.zeros(n_nets, dtype=int)
+    running = np.arange(n_nets)  # the networks still training, in the order of the buffer's rows (ascending)
     val_blocks = split_groups(val_x, layout)
     epoch = 0
     for epoch in range(1, config.max_epochs + 1):
@@ -406,15 +446,17 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
         # the epoch's row order applied once; mini-batches are then views of consecutive rows
         epoch_x, epoch_y = _take_rows(fit_x, permutation), _take_rows(fit_y, permutation)
         epoch_blocks = split_groups(epoch_x, layout)
+        running_path = int((running < n_path).sum())  # the linear-path networks lead the buffer
         for first in range(0, n_fit, config.batch_size):
             stop = first + config.batch_size
             prediction = forward(optimizer.params, layout, epoch_x[:, first:stop],
-                                 [block[:, first:stop] for block in epoch_blocks])
+                                 [block[:, first:stop] for block in epoch_blocks], n_path=running_path)
             loss = ((prediction - epoch_y[:, first:stop]) ** 2).mean(dim=(1, 2)).sum()
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            validation = ((forward(optimizer.params, layout, val_x, val_blocks) - val_y) ** 2).mean(dim=(1, 2))
+            validation = ((forward(optimizer.params, layout, val_x, val_blocks, n_path=running_path) - val_y) ** 2
+                          ).mean(dim=(1, 2))
         validation = validation.double().cpu()
         improved = (validation < best_loss[running]).numpy()
         if improved.any():
@@ -442,7 +484,7 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
     final = optimizer.unflatten(final_flat)
     with torch.no_grad():
         validation_x, validation_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
-        residual = forward(final, layout, validation_x) - validation_y
+        residual = forward(final, layout, validation_x, n_path=n_path) - validation_y
     info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch,
                 validation_rows=validation_rows, validation_residual=residual)
     if start is not None:
