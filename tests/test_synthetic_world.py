@@ -277,6 +277,7 @@ def test_noise_floor_of_the_unequal_world_is_the_analytic_one(unequal_world):
     assert float(noise_floor(repeated)) == pytest.approx(analytic, rel=0.03)
 
 
+@pytest.mark.slow  # scores the teacher through a whole benchmark
 def test_nrp_benchmark_scores_an_unequal_world(unequal_world, monkeypatch):
     from nrp_plugin.brainscore import synthetic_data
     from nrp_plugin.brainscore.benchmark import NRPBenchmark
