@@ -12,8 +12,8 @@ Timed, each for V4 and IT, with its peak memory:
 * ``reference``: Brain-Score's ``pls`` metric (``brainscore_vision.load_metric('pls')``);
 * ``pls_torch``: this package's kernel-form PLS (``load_metric('pls_torch')``);
 * ``nrp``: :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric`;
-* ``all``: ``pls_torch``, ``NRPErrorMetric`` and :class:`nrp_plugin.brainscore.nrp_metric.LinearErrorMetric`
-  one after another, as a full scoring run would call them.
+* ``all``: ``pls_torch``, then ``NRPErrorMetric`` with its linear references (least squares and ridge on the
+  same prepared inputs), which is what this package's ``-pls`` and ``-nrp`` benchmarks compute for a region.
 
 Peak memory is the highest resident set size (sampled every 2 ms) during a call minus the
 resident size just before it, reported in MiB and as a multiple of that region's activation
@@ -165,6 +165,12 @@ class PeakMemory:
         return False
 
 
+def _all_scores(pls_score, nrp_score):
+    """The figures of one region's full scoring: PLS, the NRP and its two linear references."""
+    return {'pls_torch': pls_score, 'nrp': nrp_score, 'linear': nrp_score.attrs['linear_mae'],
+            'ridge': nrp_score.attrs['ridge_mae']}
+
+
 def _construct(cls, **kwargs):
     """Instantiate with the keyword arguments the class accepts."""
     accepted = inspect.signature(cls).parameters
@@ -189,6 +195,8 @@ def parse_args(argv=None):
                         help="pls_torch: type of the feature-chunk products forming the kernel (default float64)")
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s choice)')
     parser.add_argument('--seed', type=int, default=0, help='workload seed')
+    parser.add_argument('--methods', nargs='+', choices=('nrp', 'all', 'reference'),
+                        help='time only these besides pls_torch (default: every one)')
     parser.add_argument('--regions', nargs='+', choices=REGIONS, default=list(REGIONS),
                         help='regions to time (default both; the workload is built for both)')
     parser.add_argument('--json', help='also write the figures to this JSON file')
@@ -206,9 +214,9 @@ def main(argv=None):
     install()
     from brainscore_vision import load_metric
     try:
-        from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
+        from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
     except ImportError as error:  # the NRP metrics are optional for this script
-        NRPErrorMetric = LinearErrorMetric = None
+        NRPErrorMetric = None
         nrp_missing = f"{type(error).__name__}: {error}"
     else:
         nrp_missing = None
@@ -230,14 +238,18 @@ def main(argv=None):
     methods = [('pls_torch', lambda s, t: {'pls_torch': pls_torch(s, t)})]
     if NRPErrorMetric is not None and not args.skip_nrp:
         nrp = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device, with_linear=False)
-        linear = _construct(LinearErrorMetric, crossvalidation_kwargs=crossvalidation, device=device)
+        # as the -nrp benchmarks run it: least squares and ridge on the NRP's prepared inputs
+        nrp_benchmark = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device,
+                                   with_linear=True)
         methods.append(('nrp', lambda s, t: {'nrp': nrp(s, t)}))
-        methods.append(('all', lambda s, t: {'pls_torch': pls_torch(s, t), 'nrp': nrp(s, t), 'linear': linear(s, t)}))
+        methods.append(('all', lambda s, t: _all_scores(pls_torch(s, t), nrp_benchmark(s, t))))
     elif nrp_missing:
         print(f"  NRP metrics unavailable ({nrp_missing}); timing the PLS metrics only")
     if not args.skip_reference:
         reference = load_metric('pls', crossvalidation_kwargs=crossvalidation)
         methods.append(('reference', lambda s, t: {'pls': reference(s, t)}))
+    if args.methods:
+        methods = [(name, call) for name, call in methods if name in args.methods or name == 'pls_torch']
 
     results = {}
     for method, call in methods:
@@ -251,7 +263,7 @@ def main(argv=None):
                 seconds=memory.seconds, extra_mib=memory.extra / MIB, activation_mib=activation / MIB,
                 extra_ratio=memory.extra / activation,
                 cuda_peak_mib=None if memory.cuda_peak is None else memory.cuda_peak / MIB,
-                scores={name: float(score.values) for name, score in scores.items()},
+                scores={name: float(getattr(score, 'values', score)) for name, score in scores.items()},
                 raw={name: np.asarray(score.attrs['raw'].values) for name, score in scores.items()
                      if name in ('pls', 'pls_torch')})
 
