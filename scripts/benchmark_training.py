@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,6 @@ def parse_setting(text):
 def prepared_data(model_identifier, region, data_dir):
     """The CrossValidatedData of ``model`` on ``SyntheticMajajHong2015.<region>-nrp``, cached in ``data_dir``."""
     from nrp_plugin.core.crossval import CrossValidatedData
-    from dataclasses import fields
     path = Path(data_dir) / f'{model_identifier}__{region}.pt'
     if path.is_file():
         saved = torch.load(path, weights_only=False)

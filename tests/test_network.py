@@ -124,6 +124,7 @@ def test_twins_equal_the_two_designs_trained_one_after_the_other(patience):
     torch.testing.assert_close(info['validation_residual'], torch.cat([linear_info['validation_residual'],
                                                                        paper_info['validation_residual']]))
     assert info['epochs_run'] == max(linear_info['epochs_run'], paper_info['epochs_run'])
+    assert (info['best_epoch'] + patience < info['epochs_run']).any()  # some networks left the batch early
 
 
 def test_twins_need_the_linear_path():

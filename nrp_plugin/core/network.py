@@ -30,7 +30,7 @@ two designs train as one batch of ``2 S`` networks (:func:`train_network`, ``twi
 what training them one after the other gives; the arithmetic of the second network is still paid
 (docs/speed.md).
 """
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -416,6 +416,7 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
         inputs = torch.cat([inputs, inputs])
     fit_x, fit_y = _take_rows(inputs, fit_rows), _take_rows(targets, fit_rows)
     val_x, val_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
+    every_val_x, every_val_y = val_x, val_y  # every network's, for the residuals once training ends
     if config.linear_path and start is None:
         params.update(linear_path_init(fit_x[:n_fits], fit_y[:n_fits], dtype))
     if twins:  # the paper's networks' linear path: zero, and never used, so never changed
@@ -483,8 +484,7 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
         final_flat[torch.as_tensor(running)] = best_flat
     final = optimizer.unflatten(final_flat)
     with torch.no_grad():
-        validation_x, validation_y = _take_rows(inputs, validation_rows), _take_rows(targets, validation_rows)
-        residual = forward(final, layout, validation_x, n_path=n_path) - validation_y
+        residual = forward(final, layout, every_val_x, n_path=n_path) - every_val_y
     info = dict(best_epoch=best_epoch, best_validation_mse=best_loss.numpy(), epochs_run=epoch,
                 validation_rows=validation_rows, validation_residual=residual)
     if start is not None:
