@@ -1,5 +1,5 @@
-"""The out-of-core path: column-chunked files, Gram-equivalent coordinates, the activation store, and scores
-equal to those of Brain-Score's own in-memory activations."""
+"""The out-of-core path: column-chunked files, wide layers handed on as their Gram matrices, the activation store,
+and scores equal to those of Brain-Score's own in-memory activations."""
 import json
 import os
 
@@ -12,7 +12,7 @@ from nrp_plugin.brainscore import kernel_activations
 from nrp_plugin.brainscore.kernel_activations import OutOfCoreActivations, record_layers
 from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric, RidgeErrorMetric
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
-from nrp_plugin.core.kernels import gram_factor, gram_matrix
+from nrp_plugin.core.kernels import gram_matrix
 from nrp_plugin.storage.activation_store import LIMIT_ENV, ActivationStore, store_key
 from nrp_plugin.storage.column_file import ColumnChunkedFile
 
@@ -46,37 +46,29 @@ def test_column_file_refuses_rows_that_do_not_fit(tmp_path):
         ColumnChunkedFile(tmp_path / 'y.f32', 0, 3)
 
 
-def test_gram_from_a_column_file_equals_the_in_memory_gram(tmp_path):
+def test_gram_from_a_column_file_equals_the_in_memory_gram_bit_for_bit(tmp_path):
     rng = np.random.default_rng(1)
     values = (rng.standard_normal((40, 300)) + 5).astype(np.float32)
     with ColumnChunkedFile(tmp_path / 'x.f32', 40, 300, chunk_columns=64) as stored:
         stored.write_rows(0, values)
-        from_file = gram_matrix(stored, center=True, device='cpu')
-    in_memory = gram_matrix(values, center=True, device='cpu')
-    np.testing.assert_allclose(from_file.numpy(), in_memory.numpy(), rtol=1e-12, atol=1e-9)
+        from_file = gram_matrix(stored, center=False, device='cpu')
+    in_memory = gram_matrix(values, center=False, device='cpu', chunk_size=64)  # the same chunks
+    assert torch.equal(from_file, in_memory)
+    # and the dot products themselves, to rounding
+    exact = values.astype(np.float64) @ values.astype(np.float64).T
+    np.testing.assert_allclose(in_memory.numpy(), exact, rtol=1e-12)
 
 
-# ------------------------------------------------------------------------------------------------
-# Gram-equivalent coordinates
-
-@pytest.mark.parametrize('rank', [3, 20, 39])
-def test_gram_factor_reproduces_the_kernel_with_rank_columns(rank):
-    rng = np.random.default_rng(rank)
-    features = rng.standard_normal((40, rank)) @ rng.standard_normal((rank, 500))
-    features -= features.mean(axis=0)
-    K = torch.as_tensor(features @ features.T)
-    Z = gram_factor(K)
-    assert Z.shape == (40, min(rank, 39))  # centring removes one dimension
-    np.testing.assert_allclose((Z @ Z.T).numpy(), K.numpy(), atol=1e-9 * float(K.abs().max()))
-
-
-def test_gram_factor_does_not_depend_on_a_rotation_of_the_features():
+def test_an_uncentred_gram_entry_depends_on_its_two_rows_only():
+    """Changing some rows' features leaves every entry between the other rows bit for bit as it was."""
     rng = np.random.default_rng(2)
-    features = rng.standard_normal((30, 60))
-    rotation, _ = np.linalg.qr(rng.standard_normal((60, 60)))
-    Z = gram_factor(torch.as_tensor(features @ features.T))
-    rotated = gram_factor(torch.as_tensor((features @ rotation) @ (features @ rotation).T))
-    np.testing.assert_allclose(rotated.numpy(), Z.numpy(), atol=1e-8)
+    values = rng.standard_normal((50, 700)).astype(np.float32)
+    changed = values.copy()
+    changed[[3, 17, 40]] = rng.standard_normal((3, 700)).astype(np.float32) * 10
+    others = np.setdiff1d(np.arange(50), [3, 17, 40])
+    before, after = (gram_matrix(x, center=False, device='cpu', chunk_size=128) for x in (values, changed))
+    assert torch.equal(before[others][:, others], after[others][:, others])
+    assert not torch.equal(before, after)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -192,24 +184,28 @@ def test_recorded_values_are_brainscores_own(tiny_wrapper, world_subset, tmp_pat
     for layer in LAYERS:
         part = answered[{'neuroid': answered['layer'].values == layer}]
         assert set(part['layer_width'].values) == {widths[layer]}
-        # wider than the 300 stimuli: kernel coordinates (at most n - 1); else the units as recorded
-        assert set(part['basis'].values) == {'kernel' if widths[layer] > 300 else 'unit'}
-        assert part.sizes['neuroid'] == (299 if widths[layer] > 300 else widths[layer])
+        # wider than the 300 stimuli: the uncentred Gram matrix, one column per stimulus; else the units as recorded
+        assert set(part['basis'].values) == {'gram' if widths[layer] > 300 else 'unit'}
+        assert part.sizes['neuroid'] == (300 if widths[layer] > 300 else widths[layer])
+        if widths[layer] > 300:
+            np.testing.assert_array_equal(part['kernel_stimulus_id'].values, stimuli['stimulus_id'].values)
+            features = reference[{'neuroid': reference['layer'].values == layer}].values.astype(np.float64)
+            np.testing.assert_allclose(part.values, features @ features.T, rtol=1e-10)
     unit = answered[{'neuroid': answered['layer'].values == 'pool'}]
     np.testing.assert_array_equal(unit.values, reference[{'neuroid': reference['layer'].values == 'pool'}].values)
 
 
 @pytest.mark.slow
 def test_out_of_core_scores_equal_the_in_memory_scores(tiny_wrapper, world_subset, tmp_path):
-    """NRP, linear, ridge and kernel PLS on Gram-equivalent coordinates score as on the recorded units."""
+    """NRP, linear, ridge and kernel PLS on the recorded Gram matrices score as on the recorded units, bit for bit."""
     stimuli, target = world_subset
     reference = tiny_wrapper(stimuli, layers=LAYERS)
     memo = OutOfCoreActivations(tiny_wrapper, store=ActivationStore(tmp_path / 'store'), device='cpu')
     answered = memo(stimuli, layers=LAYERS)
     nrp = NRPErrorMetric(device='cpu')
     in_memory, out_of_core = nrp(reference, target), nrp(answered, target)
-    # both paths form each wide layer's kernel from the same Gram-equivalent coordinates: bit-identical inputs,
-    # so the same network training and the same scores (reduction.canonical_gram)
+    # both paths form each wide layer's uncentred kernel from the same features in the same column chunks:
+    # bit-identical inputs, so the same network training and the same scores
     assert float(in_memory) == float(out_of_core)
     assert in_memory.attrs['components_kept'] == out_of_core.attrs['components_kept']
     assert in_memory.attrs['best_epoch'] == out_of_core.attrs['best_epoch']
@@ -220,7 +216,7 @@ def test_out_of_core_scores_equal_the_in_memory_scores(tiny_wrapper, world_subse
     for layer in ('conv1', 'pool'):  # one kernel layer, one unit layer
         select = lambda assembly: assembly[{'neuroid': assembly['layer'].values == layer}]
         pls = PLSTorchMetric(device='cpu')
-        assert abs(float(pls(select(reference), target)) - float(pls(select(answered), target))) < 1e-9
+        assert float(pls(select(reference), target)) == float(pls(select(answered), target))
 
 
 def test_the_store_serves_a_second_run_and_new_weights_miss_it(tiny_wrapper, tiny_spec, world_subset, tmp_path):
@@ -257,7 +253,7 @@ def test_an_interrupt_leaves_no_scratch_and_no_entry(tiny_wrapper, world_subset,
         assert len(list((tmp_path / 'scratch').rglob('*.f32'))) == len(LAYERS)  # the layers were on disk
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kernel_activations, 'layer_blocks', interrupted)
+    monkeypatch.setattr(kernel_activations, 'recorded_blocks', interrupted)
     store = ActivationStore(tmp_path / 'store')
     with pytest.raises(KeyboardInterrupt):
         OutOfCoreActivations(tiny_wrapper, store=store, device='cpu')(stimuli, layers=LAYERS)

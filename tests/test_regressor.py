@@ -44,8 +44,11 @@ def test_group_reduction_matches_sklearn_pca_and_kernel_form():
         train, test, sizes, kept = prepare_splits(X, None, [(np.arange(60), np.arange(60, 80))], max_components=10,
                                                   train_targets=torch.as_tensor(y[:60])[None], n_components=rule,
                                                   scaling=scaling)
-        assert sizes == estimator.group_sizes_ == [int(kept[0, 0])]
-        batched, direct = test[0].numpy(), estimator.transform(X[60:]).numpy()
+        # every split's block is padded to the most components it could keep (min(10, 200, 60 - 1))
+        assert sizes == [10] and estimator.group_sizes_ == [int(kept[0, 0])]
+        k = int(kept[0, 0])
+        assert not test[0, :, k:].any() and not train[0, :, k:].any()
+        batched, direct = test[0, :, :k].numpy(), estimator.transform(X[60:]).numpy()
         signs = np.sign(np.sum(batched * direct, axis=0))
         np.testing.assert_allclose(batched, direct * signs, rtol=1e-6, atol=1e-8)
 

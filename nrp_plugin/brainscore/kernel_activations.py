@@ -1,25 +1,29 @@
-"""Record a network's layers out of core and hand them on as Gram-equivalent coordinates.
+"""Record a network's layers out of core and hand each wide layer on as its Gram matrix.
 
 Every mapping this package scores with sees a layer's features only through the stimulus-by-stimulus
 Gram matrix of its centred features: the NRP's per-split PCA, ridge, least squares on the components,
 and kernel PLS (``pls_torch``, as Brain-Score's ``PLSRegression(scale=False)``). A layer of ``d`` units
-recorded on ``n < d`` stimuli can therefore be replaced by ``n x r`` coordinates ``Z`` with
-``Z Z^T = K`` (:func:`nrp_plugin.core.kernels.gram_factor`, ``r < n``): the same scores, from 52 MB instead
-of 4 GB for ResNet50's ``layer2`` on MajajHong2015's 2,560 images.
+recorded on ``n < d`` stimuli can therefore be replaced by its uncentred Gram matrix ``K = X X^T``
+(``n x n``, float64): the same scores, from 52 MB instead of 4 GB for ResNet50's ``layer2`` on
+MajajHong2015's 2,560 images. Each entry of ``K`` is the dot product of two stimuli's features and nothing
+else, so no stimulus's entries depend on another stimulus (a split's training block of ``K`` does not change
+when its test images do), and the in-memory path forms the same matrix, bit for bit, from the same features.
 
 :func:`record_layers` runs the network once over the stimuli with Brain-Score's own preprocessing and
-hooks (the wrapper's ``_get_batch_activations``), writing each batch of every layer to a
-:class:`nrp_plugin.storage.ColumnChunkedFile` in a scratch folder; :func:`layer_blocks` then forms each
-wide layer's Gram matrix one column chunk at a time and keeps only ``Z`` (a layer no wider than the
-number of stimuli is kept as it is). The process holds one batch, one chunk and the ``n x n`` kernel,
-never a whole layer. :class:`OutOfCoreActivations` serves a model's activations requests this way and
-keeps every layer in a bounded on-disk store (:class:`nrp_plugin.storage.ActivationStore`), so another
-benchmark or a second run reads it instead of running the network again.
+hooks (the wrapper's batch function), writing each batch of every layer to a
+:class:`nrp_plugin.storage.ColumnChunkedFile` in a scratch folder; :func:`recorded_blocks` then forms each
+wide layer's Gram matrix one column chunk at a time (a layer no wider than the number of stimuli is kept as
+it is). The process holds one batch, one chunk and the ``n x n`` kernel, never a whole layer.
+:class:`OutOfCoreActivations` serves a model's activations requests this way and keeps every layer in a
+bounded on-disk store (:class:`nrp_plugin.storage.ActivationStore`), so another benchmark or a second run reads
+it instead of running the network again.
 
 The returned assembly has Brain-Score's presentation coordinates (``stimulus_id`` and the stimulus set's
 columns) and, on ``neuroid``: ``model``, ``layer``, ``neuroid_num``, ``neuroid_id``, ``basis`` (``'unit'``
-for a layer kept as recorded, ``'kernel'`` for ``Z``) and ``layer_width`` (the layer's number of units),
-which the metrics read where a width matters (the noise threshold on components).
+for a layer kept as recorded, ``'gram'`` for a Gram matrix), ``kernel_stimulus_id`` (for a Gram matrix's
+columns, the stimulus of each) and ``layer_width`` (the layer's number of units). Only this package's
+metrics read the ``'gram'`` form (:mod:`nrp_plugin.brainscore.source_layers`); a request from anything else
+goes to Brain-Score's own extractor (``nrp-plugin compare --reference-pls`` records in memory).
 """
 import hashlib
 import os
@@ -31,19 +35,20 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.device import resolve_device
-from ..core.kernels import feature_chunk_size, gram_factor, gram_matrix
+from ..core.kernels import feature_chunk_size, gram_matrix
 from ..storage.activation_store import ActivationStore, store_key
 from ..storage.cache import cache_root, remove_stale_folders
 from ..storage.column_file import ColumnChunkedFile
+from .source_layers import KERNEL_BASIS
 
-__all__ = ['OutOfCoreActivations', 'SCRATCH_ENV', 'build_assembly', 'layer_blocks', 'record_layers',
+__all__ = ['OutOfCoreActivations', 'SCRATCH_ENV', 'build_assembly', 'recorded_blocks', 'record_layers',
            'scratch_root', 'supports_out_of_core', 'weights_fingerprint']
 
 #: Environment variable: the folder recorded layers are written to while their kernels are formed
 #: (default ``$NRP_PLUGIN_HOME/scratch``). Needs ``n_stimuli x units x 4`` bytes free for one pass.
 SCRATCH_ENV = 'NRP_PLUGIN_SCRATCH'
 #: Changes whenever what is stored for a layer changes, so older entries are never read.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def scratch_root():
@@ -141,14 +146,14 @@ def record_layers(extractor, stimulus_set, layers, directory, progress=False):
     return stimulus_set, files
 
 
-def layer_blocks(files, device='auto'):
+def recorded_blocks(files, device='auto'):
     """Each layer's block for the metrics: the recorded values when the layer has at most as many units as
-    stimuli, else its Gram-equivalent coordinates.
+    stimuli, else its uncentred Gram matrix.
 
     Returns
     -------
     dict of str -> (values, basis, width)
-        ``values`` float32 (n, width) for ``basis='unit'``, float64 (n, r) for ``basis='kernel'``.
+        ``values`` float32 (n, width) for ``basis='unit'``, float64 (n, n) for ``basis='gram'``.
     """
     device = resolve_device(device)
     blocks = {}
@@ -157,31 +162,34 @@ def layer_blocks(files, device='auto'):
         if width <= n:
             blocks[layer] = (stored.read_all(), 'unit', width)
         else:
-            kernel = gram_matrix(stored, center=True, device=device, dtype=torch.float64)
-            blocks[layer] = (gram_factor(kernel).cpu().numpy(), 'kernel', width)
+            kernel = gram_matrix(stored, center=False, device=device, dtype=torch.float64)
+            blocks[layer] = (kernel.cpu().numpy(), KERNEL_BASIS, width)
             del kernel
     return blocks
 
 
 def build_assembly(blocks, layers, stimulus_set, model_identifier, extractor=None):
-    """A presentation x neuroid assembly of ``layers`` from :func:`layer_blocks`' output, with the presentation
+    """A presentation x neuroid assembly of ``layers`` from :func:`recorded_blocks`' output, with the presentation
     coordinates Brain-Score gives activations (the extractor's trial coordinates, the stimulus set's columns)."""
     from brainscore_vision.model_helpers.activations.core import attach_stimulus_set_meta
     from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
     parts = [blocks[layer] for layer in layers]
-    dtype = np.float64 if any(basis == 'kernel' for _, basis, _ in parts) else np.float32
+    dtype = np.float64 if any(basis == KERNEL_BASIS for _, basis, _ in parts) else np.float32
     values = np.concatenate([np.asarray(part, dtype=dtype) for part, _, _ in parts], axis=1)
-    coords = {'model': [], 'layer': [], 'neuroid_num': [], 'neuroid_id': [], 'basis': [], 'layer_width': []}
+    ids = np.asarray(stimulus_set['stimulus_id'])
+    coords = {'model': [], 'layer': [], 'neuroid_num': [], 'neuroid_id': [], 'basis': [], 'layer_width': [],
+              'kernel_stimulus_id': []}
     for layer, (part, basis, width) in zip(layers, parts):
         count = part.shape[1]
         numbers = np.arange(count)
         coords['model'] += [model_identifier] * count
         coords['layer'] += [layer] * count
         coords['neuroid_num'] += numbers.tolist()
-        prefix = 'k' if basis == 'kernel' else ''
+        prefix = 'k' if basis == KERNEL_BASIS else ''
         coords['neuroid_id'] += [f'{model_identifier}.{layer}.{prefix}{number}' for number in numbers]
         coords['basis'] += [basis] * count
         coords['layer_width'] += [int(width)] * count
+        coords['kernel_stimulus_id'] += ids.tolist() if basis == KERNEL_BASIS else [''] * count
     neuroid = {name: ('neuroid', np.asarray(column)) for name, column in coords.items()}
     paths = _stimulus_paths(stimulus_set)
     assembly = NeuroidAssembly(values, coords={'stimulus_path': ('presentation', paths),
@@ -275,7 +283,7 @@ class OutOfCoreActivations:
         with tempfile.TemporaryDirectory(prefix=f'nrp-record-{os.getpid()}-', dir=root) as directory:
             _, files = record_layers(self._extractor, stimuli, layers, directory, progress=self.progress)
             try:
-                blocks = layer_blocks(files, self.device)
+                blocks = recorded_blocks(files, self.device)
             finally:
                 for stored in files.values():
                     stored.remove()

@@ -14,37 +14,12 @@ from brainscore_core.supported_data_standards.brainio.assemblies import DataAsse
 from ..core import linear, network, scoring
 from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae
 from ..core.device import resolve_device
-from ..core.reduction import DEFAULT_MAX_COMPONENTS, all_components_inputs, group_slices, prepare_splits
+from ..core.reduction import DEFAULT_MAX_COMPONENTS, all_components_inputs, group_slices, prepare_blocks
 from ..core.ridge import RELATIVE_ALPHAS, fit_predict_ridge
-from ..search import score_with_search
+from ..search import SearchGrid, nested_search, search_score
+from .source_layers import input_blocks, source_groups
 from .splits import CrossValidationSpec, build_splits, split_indices
 from .validation import align, check_mappable, check_stratification
-
-
-def source_group_coords(source, groups, name):
-    """Per group, the first value of the neuroid coordinate ``name``; None when the source has no such coordinate.
-
-    The out-of-core recording (:mod:`nrp_plugin.brainscore.kernel_activations`) marks each layer with
-    ``layer_width`` (its number of units) and ``basis`` (``'kernel'`` for Gram-equivalent coordinates).
-    """
-    try:
-        values = np.asarray(source[name].values)
-    except KeyError:
-        return None
-    _, indices = group_slices(groups)
-    return [values[0]] if indices is None else [values[columns[0]] for columns in indices]
-
-
-def source_groups(source):
-    """Group label per source column: the ``layer`` coordinate when present, else one group."""
-    try:
-        layer = source['layer']
-    except KeyError:
-        return None
-    if layer.dims != ('neuroid',):
-        return None
-    layers = np.asarray(layer.values)
-    return layers if len(np.unique(layers)) > 1 else None
 
 
 #: The fewest training stimuli per split a mapping is fitted on (the NRP also carves its validation part
@@ -102,10 +77,9 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     def fit_ridge(split, components):
         ridge[split] = ridge_on_components(components, train_targets[split])
 
-    train_inputs, test_inputs, sizes, kept, *kernels = prepare_splits(
-        np.asarray(source.values), groups, source_splits, max_components, device, train_targets=train_targets,
-        on_components=fit_ridge if with_ridge else None, widths=source_group_coords(source, groups, 'layer_width'),
-        bases=source_group_coords(source, groups, 'basis'), with_kernels=with_kernels)
+    train_inputs, test_inputs, sizes, kept, *kernels = prepare_blocks(
+        input_blocks(source, groups), source_splits, max_components, device, train_targets=train_targets,
+        on_components=fit_ridge if with_ridge else None, with_kernels=with_kernels)
     names, _ = group_slices(groups)
     data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
                               neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])
@@ -204,6 +178,23 @@ class _CrossValidatedMetric(Metric):
         return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
                        with_ridge=self.with_ridge, with_kernels=self.with_kernels)
 
+    def split_predictions(self, source, target):
+        """Each split's test predictions of this metric's mapping, without a Score.
+
+        Returns
+        -------
+        data : CrossValidatedData
+        prediction : Tensor, shape (S, n_test, n_targets), float64
+        info : dict
+        """
+        data = self.prepare(source, target)
+        return data, self._mapping_prediction(data), {}
+
+    def _mapping_prediction(self, data):
+        if self.with_ridge:
+            return data.ridge_prediction
+        return linear.fit_predict(data.train_inputs, data.train_targets, data.test_inputs)
+
     def _single_mapping_score(self, data, prefix):
         """A Score of one reference mapping's MAE with its figures in the attrs."""
         figures = ridge_attrs(data) if prefix == 'ridge' else linear_attrs(data)
@@ -273,13 +264,43 @@ class NRPErrorMetric(_CrossValidatedMetric):
         data = self.prepare(source, target)
         return self.score_prepared(data)
 
-    def score_prepared(self, data, config=None):
-        """Score already prepared data (see :func:`prepare`), optionally with another config."""
-        if self.search is not None:
-            return score_with_search(self, data, config)
+    def split_predictions(self, source, target):
+        """Each split's test predictions, without a Score.
+
+        Returns
+        -------
+        data : CrossValidatedData
+        prediction : Tensor, shape (S, n_test, n_targets), float64, in the targets' units
+        info : dict
+            What the fit reports (see :meth:`predict_prepared`).
+        """
+        data = self.prepare(source, target)
+        return (data, *self.predict_prepared(data))
+
+    def predict_prepared(self, data, config=None):
+        """Fit every split of prepared data (:func:`prepare`) and predict its test rows.
+
+        Returns
+        -------
+        prediction : Tensor, shape (S, n_test, n_targets), float64
+        info : dict
+            ``best_epoch`` per split, and what :func:`nrp_plugin.core.network.train` reports (``linear_start``,
+            ``mix``, ``paper_best_epoch``, ...); with ``search``, ``search_choices`` and ``search_table`` instead.
+        """
         config = config or self.config
         device = resolve_device(self.device)
-        prediction, info = fit_nrp(data, config, self.random_state, device, progress=self.progress)
+        if self.search is not None:
+            prediction, choices, table, best_epoch = nested_search(data, SearchGrid.coerce(self.search), config,
+                                                                   self.random_state, device)
+            return prediction, dict(best_epoch=best_epoch, search_choices=choices, search_table=table)
+        return fit_nrp(data, config, self.random_state, device, progress=self.progress)
+
+    def score_prepared(self, data, config=None):
+        """Score already prepared data (see :func:`prepare`), optionally with another config."""
+        config = config or self.config
+        prediction, info = self.predict_prepared(data, config)
+        if self.search is not None:
+            return search_score(self, data, config, prediction, info)
         layers = [str(name) for name in data.group_names if name is not None]
         score = self.package(data, prediction, config, layers, info['best_epoch'])
         if 'linear_start' in info:  # which ridge each split's linear path started from (core/linear_start.py)

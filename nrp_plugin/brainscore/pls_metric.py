@@ -29,12 +29,29 @@ from brainscore_core.supported_data_standards.brainio.assemblies import walk_coo
 from ..core.device import resolve_device
 from ..pls.kernel_pls import cross_validated_pls, gram_matrix
 from ..core import scoring
+from .source_layers import input_blocks, source_groups
 from .splits import CrossValidationSpec, build_splits, split_indices
 from .validation import align, check_stratification, coord_values
 
 __all__ = ['PLSTorchMetric']
 
 DEFAULT_COMPONENTS = 25
+
+
+def blocks_kernel(blocks, device, dtype=torch.float64, gram_dtype=None, chunk_size=None):
+    """The uncentred stimulus-by-stimulus kernel of all the blocks' features (:func:`input_blocks`), in their row
+    order: the sum of the layers' Gram matrices (PLS without scaling reads the concatenated features only
+    through it). Each entry is the dot product of two stimuli's features: no other stimulus enters it.
+    """
+    kernel = None
+    for block in blocks:
+        if block.kind == 'gram':
+            part = torch.as_tensor(block.values).to(device=device, dtype=dtype)
+        else:
+            part = gram_matrix(block.values, center=False, device=device, dtype=dtype, gram_dtype=gram_dtype,
+                               chunk_size=chunk_size)
+        kernel = part if kernel is None else kernel + part
+    return kernel
 
 
 class PLSTorchMetric(Metric):
@@ -103,35 +120,7 @@ class PLSTorchMetric(Metric):
         -------
         Score
         """
-        # NaN/inf in the source show on the kernel's diagonal, read below without a full-size temporary
-        source, target, source_rows = align(source, target, self.spec.stratification_coord,
-                                            check_source_values=False)
-        check_stratification(target, self.spec.splits, self.spec.train_size, self.spec.stratification_coord)
-        if self.n_components > source.sizes['neuroid']:
-            raise ValueError(f"n_components={self.n_components} exceeds the source's {source.sizes['neuroid']} "
-                             f"features (scikit-learn's PLSRegression refuses this too).")
-        device = resolve_device(self.device)
-        target_ids = np.asarray(target['stimulus_id'].values)
-        splits = build_splits(target, self.spec)
-        indices = split_indices(target_ids, splits)
-
-        # the kernel of the source rows in the target's stimulus order, read chunk by chunk
-        K = gram_matrix(np.asarray(source.values), center=True, rows=source_rows, device=device, dtype=self.dtype,
-                        gram_dtype=self.gram_dtype, chunk_size=self.chunk_size)
-        finite = torch.isfinite(torch.diagonal(K))
-        if not bool(finite.all()):
-            bad = torch.nonzero(~finite).flatten().cpu().numpy()
-            raise ValueError(f"The source assembly contains NaN/inf values for {len(bad)} stimuli (e.g. "
-                             f"{list(target_ids[bad][:3])}); remove or impute them before scoring.")
-        Y = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device, dtype=self.dtype)
-        n = len(target_ids)
-        train_masks = torch.zeros((len(indices), n), dtype=torch.bool, device=device)
-        for split, (train, _) in enumerate(indices):
-            train_masks[split, torch.as_tensor(train, device=device)] = True
-        predictions, n_iter = cross_validated_pls(
-            K, Y, train_masks, [test for _, test in indices], self.n_components, solver=self.solver,
-            max_iter=self.max_iter, tol=self.tol, split_batch_size=self.split_batch_size)
-        del K
+        target, indices, predictions = self.split_predictions(source, target)
         target_values = np.asarray(target.values, dtype=np.float64)
         r = np.stack([scoring.pearson(prediction.double().cpu()[None],
                                       torch.from_numpy(target_values[test])[None])[0].numpy()
@@ -140,6 +129,46 @@ class PLSTorchMetric(Metric):
         mae = np.stack([np.abs(prediction.double().cpu().numpy() - target_values[test]).mean(axis=0)
                         for prediction, (_, test) in zip(predictions, indices)])
         return self._package(r, target, mae)
+
+    def split_predictions(self, source, target):
+        """Each split's test predictions, without a Score.
+
+        Returns
+        -------
+        target : NeuroidAssembly
+            The aligned target (its rows are what ``indices`` index).
+        indices : list of (ndarray of int, ndarray of int)
+            Train and test rows of ``target`` per split.
+        predictions : list of Tensor, each (n_test, n_targets)
+        """
+        # NaN/inf in the source show on the kernel's diagonal, read below without a full-size temporary
+        source, target, source_rows = align(source, target, self.spec.stratification_coord,
+                                            check_source_values=False)
+        check_stratification(target, self.spec.splits, self.spec.train_size, self.spec.stratification_coord)
+        blocks = input_blocks(source, source_groups(source))
+        n_features = sum(block.width for block in blocks)
+        if self.n_components > n_features:
+            raise ValueError(f"n_components={self.n_components} exceeds the source's {n_features} "
+                             f"features (scikit-learn's PLSRegression refuses this too).")
+        device = resolve_device(self.device)
+        target_ids = np.asarray(target['stimulus_id'].values)
+        indices = split_indices(target_ids, build_splits(target, self.spec))
+        # the kernel of the source rows in the target's stimulus order, read chunk by chunk
+        rows = torch.as_tensor(source_rows, device=device)
+        K = blocks_kernel(blocks, device, self.dtype, self.gram_dtype, self.chunk_size)[rows][:, rows]
+        finite = torch.isfinite(torch.diagonal(K))
+        if not bool(finite.all()):
+            bad = torch.nonzero(~finite).flatten().cpu().numpy()
+            raise ValueError(f"The source assembly contains NaN/inf values for {len(bad)} stimuli (e.g. "
+                             f"{list(target_ids[bad][:3])}); remove or impute them before scoring.")
+        Y = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device, dtype=self.dtype)
+        train_masks = torch.zeros((len(indices), len(target_ids)), dtype=torch.bool, device=device)
+        for split, (train, _) in enumerate(indices):
+            train_masks[split, torch.as_tensor(train, device=device)] = True
+        predictions, _ = cross_validated_pls(
+            K, Y, train_masks, [test for _, test in indices], self.n_components, solver=self.solver,
+            max_iter=self.max_iter, tol=self.tol, split_batch_size=self.split_batch_size)
+        return target, indices, predictions
 
     @staticmethod
     def _package(r, target, mae=None):

@@ -9,7 +9,7 @@ import torch
 
 from .device import resolve_device
 
-__all__ = ['feature_chunk_size', 'fix_signs', 'gram_factor', 'gram_matrix', 'iter_column_chunks']
+__all__ = ['feature_chunk_size', 'fix_signs', 'gram_matrix', 'iter_column_chunks']
 
 #: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
 _CHUNK_BYTES = 64 * 2 ** 20
@@ -132,32 +132,6 @@ def gram_matrix(X, *, center=True, rows=None, device='auto', dtype=torch.float64
         for b0, b1 in blocks[i + 1:]:
             K[b0:b1, a0:a1] = K[a0:a1, b0:b1].T
     return K
-
-
-def gram_factor(K, relative_zero=1e-10):
-    """Coordinates ``Z`` with ``Z Z^T = K``: the eigenvectors of ``K`` scaled by the roots of their eigenvalues.
-
-    For a centred feature matrix ``X`` (n stimuli, d >> n features) with ``K = X X^T``, ``Z = X V`` for an
-    orthonormal basis ``V`` of ``X``'s row space: the same stimuli in at most n coordinates instead of d. Any
-    mapping that sees the features only through their Gram matrix (PCA, ridge, least squares on principal
-    components, kernel PLS, PLS without feature scaling) gives the same predictions on ``Z`` as on ``X``.
-
-    Parameters
-    ----------
-    K : Tensor, shape (n, n)
-        Symmetric positive semi-definite.
-    relative_zero : float
-        Eigenvalues below this share of the largest are dropped (as :mod:`nrp_plugin.core.reduction` drops them).
-
-    Returns
-    -------
-    Z : Tensor, shape (n, r)
-        Columns in descending variance, the sign of each fixed by its largest-magnitude entry.
-    """
-    eigenvalues, eigenvectors = torch.linalg.eigh(K)
-    eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
-    keep = eigenvalues > eigenvalues[0].clamp(min=1e-300) * relative_zero
-    return fix_signs(eigenvectors[:, keep]) * eigenvalues[keep].sqrt()
 
 
 def fix_signs(vectors):

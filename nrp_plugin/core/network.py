@@ -112,21 +112,29 @@ def _uniform(shape, bound, generator, dtype):
     return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1).mul_(bound).to(dtype)
 
 
-def init_parameters(group_sizes, n_targets, config, seeds, dtype=torch.float32):
+def init_parameters(group_sizes, n_targets, config, seeds, dtype=torch.float32, fan_in=None):
     """Draw the initial parameters of ``len(seeds)`` networks (on the CPU, for reproducibility).
 
     NRP-L1 is stored as one weight matrix per input group (``w1_<g>``, ``b1_<g>``): the locally dense
     connectivity is the parameters' shape, not a mask over a dense matrix, so neither the products nor
     the optimiser touch the connections that do not exist.
 
+    Each network's draws come from its own generator, always ``group_sizes`` wide, so the random stream of one
+    network depends on its seed and the (data-independent) layout only. A group's weights are then scaled to
+    the network's own fan-in, the group's input columns that carry data (PyTorch's default uniform range,
+    ``1 / sqrt(fan_in)``), and the rows of padding columns are zero.
+
     Parameters
     ----------
     group_sizes : sequence of int
-        Input columns of each group, in column order.
+        Input columns of each group, in column order (padding included).
     n_targets : int
     config : NRPConfig
     seeds : sequence of int
         One seed per network.
+    fan_in : array-like of int, shape (len(seeds), n_groups), optional
+        Each network's columns of each group that carry data, the leading ones (the rest are padding). All
+        columns by default.
 
     Returns
     -------
@@ -140,14 +148,20 @@ def init_parameters(group_sizes, n_targets, config, seeds, dtype=torch.float32):
     n_groups, l1, l2 = len(layout), config.l1_size, config.l2_size
     hidden = n_groups * l1
     out_in = l2 if l2 > 0 else hidden
+    fan_in = np.tile(layout, (len(seeds), 1)) if fan_in is None else np.asarray(fan_in, dtype=int)
+    if fan_in.shape != (len(seeds), n_groups) or (fan_in > np.asarray(layout)).any():
+        raise ValueError(f"fan_in of shape {fan_in.shape} does not fit {len(seeds)} networks of groups {layout}.")
     params = {}
     generators = []
-    for seed in seeds:
+    for network, seed in enumerate(seeds):
         generator = torch.Generator().manual_seed(int(seed))
         draws = {}
         for index, size in enumerate(layout):
-            bound = 1 / np.sqrt(size)
-            draws[f'w1_{index}'] = _uniform((size, l1), bound, generator, dtype)
+            active = int(fan_in[network, index])
+            bound = 1 / np.sqrt(max(1, active))
+            weights = _uniform((size, l1), bound, generator, dtype)
+            weights[active:] = 0
+            draws[f'w1_{index}'] = weights
             draws[f'b1_{index}'] = _uniform((l1,), bound, generator, dtype)
         if l2 > 0:
             draws['w2'] = _uniform((hidden, l2), 1 / np.sqrt(hidden), generator, dtype)
@@ -159,6 +173,25 @@ def init_parameters(group_sizes, n_targets, config, seeds, dtype=torch.float32):
         generators.append(generator)
     params = {name: torch.stack(values) for name, values in params.items()}
     return params, layout, generators
+
+
+def active_columns(inputs, layout):
+    """Per fit and group, how many leading input columns carry data: one past the last column that is not zero on
+    every row (the rest are padding). Shape (S, n_groups).
+
+    Parameters
+    ----------
+    inputs : Tensor, shape (S, n_rows, n_inputs)
+    layout : tuple of int
+    """
+    nonzero = (inputs != 0).any(dim=1).cpu().numpy()  # (S, n_inputs)
+    counts, offset = [], 0
+    for size in layout:
+        block = nonzero[:, offset:offset + size]
+        last = np.where(block.any(axis=1), size - np.argmax(block[:, ::-1], axis=1), 0)
+        counts.append(last)
+        offset += size
+    return np.stack(counts, axis=1).astype(int)
 
 
 def split_groups(inputs, layout):
@@ -397,8 +430,10 @@ def train_network(inputs, targets, group_sizes, config, seeds, device, dtype=tor
         raise ValueError("twins=True trains the paper's network beside the linear-path network; it needs linear_path.")
     n_nets = 2 * n_fits if twins else n_fits
     n_path = n_fits if config.linear_path else 0  # the leading networks that have a linear path
-    params, layout, generators = init_parameters(group_sizes, targets.shape[-1], config,
-                                                 list(seeds) * (n_nets // n_fits), dtype)
+    layout = tuple(int(size) for size in group_sizes)
+    fan_in = active_columns(inputs, layout)
+    params, layout, generators = init_parameters(layout, targets.shape[-1], config, list(seeds) * (n_nets // n_fits),
+                                                 dtype, fan_in=np.concatenate([fan_in] * (n_nets // n_fits)))
     orders = torch.stack([torch.randperm(n_rows, generator=generator) for generator in generators])
     fit_rows, validation_rows = orders[:, :n_fit], orders[:, n_fit:]
     start = None  # ridge on every component: its part on the inputs starts the linear path, the rest is fixed

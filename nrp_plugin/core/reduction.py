@@ -3,9 +3,9 @@
 Every group (one model layer) is prepared the same way, whatever its width:
 
 1. centre the group's columns on the training rows and take all its non-zero principal components:
-   for a group wider than ``max_components`` from one stimulus-by-stimulus Gram matrix per group (the
-   activations are read once, in column chunks, never copied per split), for a narrow group from an
-   SVD of the centred block (the same PCA, cheaper);
+   for a group wider than ``max_components`` from its stimulus-by-stimulus Gram matrix (the activations
+   are read once, in column chunks, never copied per split; a recording may hand the Gram matrix on
+   directly), for a narrow group from an SVD of the centred block (the same PCA, cheaper);
 2. keep ``k`` leading components, ``k = max(k_noise, k_loo)`` capped at ``max_components``
    (``n_components='noise+loo'``):
 
@@ -21,15 +21,22 @@ Every group (one model layer) is prepared the same way, whatever its width:
    on a wide, low-rank layer; the validity sweep (docs/validity.md) measured what that cost.
 
 ``k`` is chosen per split from that split's training rows, so splits may keep different numbers of
-components. Each split's block is zero-padded to the group's largest ``k``, so the splits batch together.
-A zero column is inert: it adds nothing to the forward pass and its weights get no data gradient.
-Taking the smallest ``k`` over splits instead would make one split's inputs depend on rows that are
-test rows in another split.
+components. Each split's block is zero-padded to a width fixed before any data is read,
+``min(max_components, the group's width, n_train - 1)`` (:func:`padded_width`), so the splits batch together
+and no split's inputs depend on another split's rows (another split's training rows are this split's test
+rows). A zero column is inert: it adds nothing to the forward pass and its weights get no data gradient.
+
+Nothing of a split is computed from its test rows: the Gram matrix is formed without centring (each entry
+is the dot product of two rows' features), every centring uses the training rows' means, and a test row is
+only projected. Changing a split's test rows (their features or targets) leaves that split's training
+inputs bit for bit as they were.
 """
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-from .kernels import fix_signs, gram_factor, gram_matrix
+from .kernels import fix_signs, gram_matrix
 from .linear_start import GroupKernels
 
 DEFAULT_MAX_COMPONENTS = 128
@@ -206,21 +213,6 @@ def _check_rule(n_components, scaling, targets_given):
                          f"(or use n_components='noise').")
 
 
-def canonical_gram(block, device, in_kernel_basis=False):
-    """The centred Gram matrix of a wide group, always formed from its Gram-equivalent coordinates.
-
-    A group's features and its Gram-equivalent coordinates ``Z`` (:func:`nrp_plugin.core.kernels.gram_factor`,
-    what the out-of-core recording hands on) have the same Gram matrix up to float rounding; the NRP's
-    training amplifies even that rounding into differences of about 1e-3 in an NRP-error. Forming the
-    kernel from ``Z`` in both cases (the features' kernel -> ``Z`` -> ``Z``'s kernel) makes the two paths
-    give bit-identical inputs: the same ``Z`` comes from the same first kernel, which the column-chunked
-    files reproduce exactly.
-    """
-    if not in_kernel_basis:
-        block = gram_factor(gram_matrix(block, center=True, device=device))
-    return gram_matrix(block, center=True, device=device)
-
-
 def _columns(features, columns):
     """``features[:, columns]``: a view when the columns are one contiguous run (a layer of an assembly)."""
     if len(columns) == features.shape[1]:
@@ -230,16 +222,82 @@ def _columns(features, columns):
     return features[:, columns]
 
 
-def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *,
-                   train_targets=None, n_components='noise+loo', scaling='common', on_components=None, widths=None,
-                   bases=None, with_kernels=False):
-    """Prepared inputs of every split (see the module notes).
+@dataclass(frozen=True)
+class InputBlock:
+    """One input group (a model layer) as :func:`prepare_blocks` reads it.
+
+    Attributes
+    ----------
+    values : ndarray or Tensor
+        ``kind='features'``: shape (n_rows, n_columns), the layer's features (read in place). ``kind='gram'``:
+        shape (n_rows, n_rows), the uncentred Gram matrix ``X X^T`` of the layer's features over the rows (row
+        and column ``i`` are the same stimulus).
+    kind : {'features', 'gram'}
+    width : int
+        The layer's number of features (for ``'features'``, the number of columns unless the columns hold
+        another basis of them); the noise threshold reads it.
+    """
+    values: object
+    kind: str = 'features'
+    width: int = None
+
+    def __post_init__(self):
+        if self.kind not in ('features', 'gram'):
+            raise ValueError(f"InputBlock kind={self.kind!r} must be 'features' or 'gram'.")
+        shape = tuple(self.values.shape)
+        if len(shape) != 2 or (self.kind == 'gram' and shape[0] != shape[1]):
+            raise ValueError(f"An InputBlock of kind {self.kind!r} has shape {shape}; expected "
+                             f"{'(n_rows, n_rows)' if self.kind == 'gram' else '(n_rows, n_columns)'}.")
+        if self.width is None:
+            if self.kind == 'gram':
+                raise ValueError("An InputBlock of kind 'gram' needs the layer's width (its number of features).")
+            object.__setattr__(self, 'width', shape[1])
+        object.__setattr__(self, 'width', int(self.width))
+
+
+def feature_blocks(features, groups=None, widths=None):
+    """The column groups of one feature matrix as :class:`InputBlock` s (views where the columns are contiguous).
 
     Parameters
     ----------
     features : ndarray or Tensor, shape (n_rows, n_columns)
-        Read in place: one Gram matrix per wide group, one copy of each narrow group.
     groups : array-like, shape (n_columns,) or None
+        One group of all columns when None.
+    widths : list of int, optional
+        Each group's number of features, when its columns hold another basis of them.
+    """
+    _, indices = group_slices(groups)
+    if indices is None:
+        indices = [np.arange(features.shape[1])]
+    if widths is not None and len(widths) != len(indices):
+        raise ValueError(f"widths has {len(widths)} entries for {len(indices)} groups.")
+    return [InputBlock(_columns(features, columns), 'features', None if widths is None else int(widths[index]))
+            for index, columns in enumerate(indices)]
+
+
+def padded_width(width, n_train, max_components):
+    """The width every split's block of a group is padded to: the most components any split can keep.
+
+    A group of ``width`` features centred on ``n_train`` rows has at most ``min(width, n_train - 1)`` non-zero
+    components, and at most ``max_components`` are kept. The width depends on no value of any row.
+    """
+    return int(max(1, min(int(max_components), int(width), int(n_train) - 1)))
+
+
+def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *, widths=None,
+                   **kwargs):
+    """:func:`prepare_blocks` of the column groups of one feature matrix (:func:`feature_blocks`)."""
+    return prepare_blocks(feature_blocks(features, groups, widths), splits, max_components, device, **kwargs)
+
+
+def prepare_blocks(blocks, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *, train_targets=None,
+                   n_components='noise+loo', scaling='common', on_components=None, with_kernels=False):
+    """Prepared inputs of every split (see the module notes).
+
+    Parameters
+    ----------
+    blocks : list of InputBlock
+        One per input group, all over the same rows.
     splits : list of (ndarray of int, ndarray of int)
         Train and test row indices per split; all train parts must have the same size.
     max_components : int
@@ -252,51 +310,43 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
         Called once per split as ``on_components(split, components)`` with, per group, the
         ``(train_scores, test_scores, variances)`` of all its non-zero components; lets a linear
         reference use every component without the caller holding them for all splits at once.
-    widths : list of int, optional
-        Each group's number of features when ``features`` holds another basis of them (Gram-equivalent
-        coordinates, :func:`nrp_plugin.core.kernels.gram_factor`); the noise threshold reads it. By default
-        the group's number of columns.
-    bases : list of {'unit', 'kernel'}, optional
-        ``'kernel'`` for a group that already holds Gram-equivalent coordinates (see :func:`canonical_gram`).
     with_kernels : bool
-        Also return each group's Gram matrix over the rows of ``features`` and the inputs' scales, for the
-        NRP's linear path (:class:`nrp_plugin.core.linear_start.GroupKernels`). A wide group's is the Gram
-        matrix its components come from; no copy is made.
+        Also return each group's Gram matrix over the rows and the inputs' scales, for the NRP's linear path
+        (:class:`nrp_plugin.core.linear_start.GroupKernels`). A wide group's is the Gram matrix its components
+        come from; no copy is made.
 
     Returns
     -------
     train_inputs : Tensor, shape (S, n_train, n_inputs), float64
     test_inputs : Tensor, shape (S, n_test, n_inputs), float64
     group_sizes : list of int
-        Width of each group's (padded) block.
+        Width of each group's padded block (:func:`padded_width`).
     kept : ndarray of int, shape (n_groups, S)
         Components kept per group and split before padding.
     kernels : GroupKernels
         Only with ``with_kernels``: rows are each split's train rows, new rows its test rows.
     """
     _check_rule(n_components, scaling, train_targets is not None)
-    _, indices = group_slices(groups)
-    if indices is None:
-        indices = [np.arange(features.shape[1])]
-    for name, given in (('widths', widths), ('bases', bases)):
-        if given is not None and len(given) != len(indices):
-            raise ValueError(f"{name} has {len(given)} entries for {len(indices)} groups.")
+    n_train = {len(train) for train, _ in splits}
+    if len(n_train) != 1:
+        raise ValueError(f"Every split needs the same number of training rows; got {sorted(n_train)}.")
+    n_train = n_train.pop()
     sources = []
-    for index, columns in enumerate(indices):
-        block = _columns(features, columns)
-        width = len(columns) if widths is None else int(widths[index])
-        if width > max_components:
-            sources.append(('gram', canonical_gram(block, device, in_kernel_basis=bases is not None
-                                                   and bases[index] == 'kernel'), width))
+    for block in blocks:
+        if block.kind == 'gram':
+            sources.append(('gram', torch.as_tensor(block.values).to(device=device, dtype=torch.float64), block.width))
+        elif block.width > max_components:
+            sources.append(('gram', gram_matrix(block.values, center=False, device=device), block.width))
         else:
-            dense = torch.as_tensor(np.ascontiguousarray(block)).to(device=device, dtype=torch.float64)
-            sources.append(('dense', dense, width))
-    blocks = [[] for _ in sources]  # per group, per split: (train, test)
-    divisors = [[] for _ in sources]  # per group, per split: what each kept component was divided by
+            dense = torch.as_tensor(np.ascontiguousarray(block.values)).to(device=device, dtype=torch.float64)
+            sources.append(('dense', dense, block.width))
+    sizes = [padded_width(width, n_train, max_components) for _, _, width in sources]
+    pad = lambda tensor, width: torch.nn.functional.pad(tensor, (0, width - tensor.shape[1]))
+    train_parts, test_parts, scale_parts = [], [], []  # per split: the padded blocks of every group
     kept = np.zeros((len(sources), len(splits)), dtype=int)
     for split, (train, test) in enumerate(splits):
         train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
-        components = []
+        components, trains, tests, scales = [], [], [], []
         for index, (kind, source, width) in enumerate(sources):
             if kind == 'gram':
                 scores = kernel_components(source, train_t, test_t)
@@ -307,25 +357,23 @@ def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONEN
             targets = None if train_targets is None else train_targets[split]
             k = choose_n_components(n_components, variances, len(train), width, max_components, train_scores, targets)
             kept[index, split] = k
-            divisors[index].append(scale_divisors(variances[:k], scaling))
-            blocks[index].append((train_scores[:, :k] / divisors[index][-1], test_scores[:, :k] / divisors[index][-1]))
+            divisors = scale_divisors(variances[:k], scaling)
+            trains.append(pad(train_scores[:, :k] / divisors, sizes[index]))
+            tests.append(pad(test_scores[:, :k] / divisors, sizes[index]))
+            scales.append(pad(divisors[None] ** 2, sizes[index])[0])
         if on_components is not None:
             on_components(split, components)
         del components
-    sizes = [int(kept[index].max()) for index in range(len(sources))]
-    pad = lambda tensor, width: torch.nn.functional.pad(tensor, (0, width - tensor.shape[1]))
-    train_inputs = torch.stack([torch.cat([pad(blocks[g][s][0], sizes[g]) for g in range(len(sources))], dim=1)
-                                for s in range(len(splits))])
-    test_inputs = torch.stack([torch.cat([pad(blocks[g][s][1], sizes[g]) for g in range(len(sources))], dim=1)
-                               for s in range(len(splits))])
+        train_parts.append(torch.cat(trains, dim=1))
+        test_parts.append(torch.cat(tests, dim=1))
+        scale_parts.append(torch.cat(scales))
+    train_inputs, test_inputs = torch.stack(train_parts), torch.stack(test_parts)
     if not with_kernels:
         return train_inputs, test_inputs, sizes, kept
-    input_scales = torch.stack([torch.cat([pad(divisors[g][s][None] ** 2, sizes[g])[0] for g in range(len(sources))])
-                                for s in range(len(splits))])
     grams = [source if kind == 'gram' else source @ source.T for kind, source, _ in sources]
     kernels = GroupKernels(grams, torch.as_tensor(np.stack([train for train, _ in splits]), dtype=torch.long),
-                           torch.as_tensor(np.stack([test for _, test in splits]), dtype=torch.long), input_scales,
-                           sizes, scaling)
+                           torch.as_tensor(np.stack([test for _, test in splits]), dtype=torch.long),
+                           torch.stack(scale_parts), sizes, scaling)
     return train_inputs, test_inputs, sizes, kept, kernels
 
 

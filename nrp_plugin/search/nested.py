@@ -16,7 +16,7 @@ A layer subset keeps the columns of the chosen groups of the prepared inputs; th
 a PCA fitted on each split's outer training rows only, so the subset selection adds no leak.
 
 Use it through the metric, ``NRPErrorMetric(search=SearchGrid.default())``, or on prepared data with
-:func:`score_with_search`; :func:`nrp_plugin.search.report.write_report` writes the validation table and the L1 x L2 heat-map.
+:func:`nested_search`; :func:`nrp_plugin.search.report.write_report` writes the validation table and the L1 x L2 heat-map.
 """
 from collections import Counter
 from dataclasses import replace
@@ -26,7 +26,6 @@ import torch
 
 from ..core import scoring
 from ..core.crossval import fit_predict_nrp, split_seed
-from ..core.device import resolve_device
 from .grid import SearchGrid
 
 def inner_seed(random_state, split):
@@ -197,21 +196,20 @@ def nested_search(data, grid, base_config, random_state=0, device='cpu', progres
     return prediction, choices, table, best_epoch
 
 
-def score_with_search(metric, data, config=None):
-    """The Score of :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` with its ``search`` grid, on prepared data.
+def search_score(metric, data, base, prediction, info):
+    """The Score of :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` with its ``search`` grid, from the
+    nested search's result (``info`` holds ``search_choices``, ``search_table`` and ``best_epoch``).
 
     Same attrs as the plain metric; ``config`` is the configuration chosen in most splits and
     ``layers`` its input layers; in addition ``search_choices`` (per split), ``search_table`` (validation
     MAE per configuration), ``search_grid`` and ``search_config_per_split``.
     """
-    base = config or metric.config
     grid = SearchGrid.coerce(metric.search)
-    device = resolve_device(metric.device)
-    prediction, choices, table, best_epoch = nested_search(data, grid, base, metric.random_state, device)
+    choices = info['search_choices']
     modal = Counter(choice_key(choice) for choice in choices).most_common(1)[0][0]
-    score = metric.package(data, prediction, _config(base, *modal[1:]), list(modal[0]), best_epoch)
+    score = metric.package(data, prediction, _config(base, *modal[1:]), list(modal[0]), info['best_epoch'])
     score.attrs['search_choices'] = choices
-    score.attrs['search_table'] = table
+    score.attrs['search_table'] = info['search_table']
     score.attrs['search_grid'] = grid.to_dict()
     score.attrs['search_config_per_split'] = [_config(base, c['l1_size'], c['l2_size'], c['learning_rate']).to_dict()
                                               for c in choices]

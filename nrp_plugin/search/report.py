@@ -33,7 +33,7 @@ def l1_l2_matrix(table):
 
 
 def write_report(score, directory, title='NRP grid search'):
-    """Write the search's report for a Score from :func:`score_with_search`.
+    """Write the search's report for a Score from the metric with a ``search`` grid.
 
     Files: ``search_table.csv`` and ``search_table.md`` (inner-validation MAE per configuration, mean over
     splits, sorted best first), ``search_heatmap.png`` (validation MAE over L1 x L2, as the paper's
