@@ -42,6 +42,73 @@ def bad_layer():
 
 def raises():
     raise RuntimeError('no GPU here')
+
+
+class TrainingBranch(nn.Module):
+    """An auxiliary head that runs only in training, like GoogLeNet's aux1 and aux2."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=4)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.aux = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.pool(self.conv(x)).flatten(1)
+        return (x, self.aux(x)) if self.training else x
+
+
+def with_unused_layer():
+    return {'model': TrainingBranch(), 'layers': ['conv', 'aux'], 'image_size': 32}
+
+
+def unused_layer_left_out():
+    return {'model': TrainingBranch(), 'image_size': 32}
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x), -self.conv(x)
+
+
+class PairThenHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pair = Pair()
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        a, b = self.pair(x)
+        return self.head(a + b)
+
+
+def tuple_layer():
+    return {'model': PairThenHead(), 'layers': ['pair', 'head'], 'image_size': 16}
+
+
+def tuple_left_out():
+    return {'model': PairThenHead(), 'image_size': 16}
+
+
+class NothingRuns(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+def nothing_runs():
+    return NothingRuns()
+
+
+def fails_on_probe():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 2))
 '''
 
 
@@ -64,6 +131,13 @@ def _one_line_error(capsys):
     ('bad_layer', "layer 'conv9' is not a module of the network (available: 0)"),
     ('raises', 'raises() raised RuntimeError: no GPU here'),
     ('missing', "defines no function 'missing'"),
+    ('with_unused_layer', "layer 'aux' never runs in the forward pass (eval mode), so Brain-Score cannot record it; "
+                          "drop it from 'layers'"),
+    ('tuple_layer', "layer 'pair' outputs a tuple, not a tensor, so Brain-Score cannot record it"),
+    ('nothing_runs', "none of its candidate layers (head) runs in the forward pass (eval mode) with a tensor "
+                     "output; return 'layers'"),
+    ('fails_on_probe', 'the network fails on a 1x3x224x224 probe image in eval mode (RuntimeError: mat1 and mat2 '
+                       "shapes cannot be multiplied (1x197136 and 10x2)); return 'image_size'"),
 ])
 def test_bad_file_spec_fails_before_scoring(fakes, net_file, tmp_path, capsys, function, expected):  # noqa: F811
     code = cli.main(['compare', '--models', f'{net_file}:{function}', '--benchmarks', FAMILY,
@@ -107,6 +181,63 @@ def test_a_bare_module_gets_default_layers(net_file):
                                                    'avgpool', 'fc']
     with pytest.raises(model_specs.ModelSpecError, match="'layers' must be a non-empty list"):
         model_specs.check_specs([f'{net_file}:bare'])  # a single Conv2d has no child layers to record
+
+
+def _tensor_outputs(network, layers, image_size=224):
+    """The layers whose forward hooks see a tensor when ``network`` runs in eval mode on one all-zero image."""
+    seen = {}
+
+    def hook(name):
+        def record(_module, _input, output):
+            seen.setdefault(name, isinstance(output, torch.Tensor))
+        return record
+
+    handles = [network.get_submodule(layer).register_forward_hook(hook(layer)) for layer in layers]
+    with torch.no_grad():
+        network.eval()(torch.zeros(1, 3, image_size, image_size))
+    for handle in handles:
+        handle.remove()
+    return [layer for layer in layers if seen.get(layer)]
+
+
+@pytest.mark.filterwarnings('ignore:The default weight initialization:FutureWarning')
+def test_googlenet_candidates_leave_out_the_auxiliary_heads():
+    model = model_specs.load_spec_model('torchvision:googlenet')
+    network = model.activations_model._model
+    structural = model_specs.default_layers(network)
+    assert {'aux1', 'aux2'} <= set(structural)  # eval mode never runs them: Brain-Score's hooks would not fire
+    assert model.layers == [layer for layer in structural if layer not in ('aux1', 'aux2')]
+    assert _tensor_outputs(network, model.layers) == model.layers
+    assert model.metadata['layers'] == model.layers
+
+
+def test_default_layers_keep_only_what_runs_with_a_tensor_output(net_file):
+    assert model_specs.load_spec_model(f'{net_file}:unused_layer_left_out').layers == ['conv', 'pool']
+    assert model_specs.load_spec_model(f'{net_file}:tuple_left_out').layers == ['head']
+
+
+def test_the_probe_leaves_the_network_as_it_was():
+    network = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5),
+                                  torch.nn.AdaptiveAvgPool2d(1))
+    network.train()
+    network[3].eval()
+    state = {key: value.clone() for key, value in network.state_dict().items()}
+    verdicts = model_specs.probe_layers('net', network, ['0', '1', '3'], image_size=8)
+    assert verdicts == {'0': None, '1': None, '3': None}
+    assert [module.training for module in network.modules()] == [True, True, True, True, False]
+    assert all(torch.equal(value, state[key]) for key, value in network.state_dict().items())  # eval-mode batch norm
+    assert not any(module._forward_hooks for module in network.modules())
+
+
+def test_a_torchvision_network_that_fails_on_the_probe_is_one_line(monkeypatch):
+    monkeypatch.setattr(model_specs, 'IMAGE_SIZE', 8)  # too small for squeezenet's pooling
+    with pytest.raises(model_specs.ModelSpecError) as error:
+        model_specs.check_specs(['torchvision:squeezenet1_1'])
+    message = str(error.value)
+    assert message.startswith("model 'torchvision:squeezenet1_1': the network fails on a 1x3x8x8 probe image in "
+                              "eval mode (RuntimeError: ")
+    assert message.endswith("wrap it in a path/to/file.py:function that returns {'model': network, 'image_size': N} "
+                            "with the input size it needs") and '\n' not in message
 
 
 def test_identifier_follows_the_file_content(net_file):

@@ -22,12 +22,17 @@ The network is wrapped by :func:`nrp_plugin.brainscore.model_commitment.commit_p
 (Brain-Score's ``PytorchWrapper`` inside its ``ModelCommitment``) with an empty region-layer map: each
 benchmark commits the region's layer on the embedded world's public images
 (:mod:`nrp_plugin.brainscore.layer_choice`), never on scored images. Without ``layers``, the candidate
-layers are the network's top-level modules (:func:`default_layers`).
+layers are the network's top-level modules (:func:`default_layers`) that Brain-Score can record: those that
+run, with a tensor output, when the network runs once in eval mode on a probe image of its input size
+(:func:`probe_layers`). So torchvision ``googlenet``'s auxiliary heads ``aux1`` and ``aux2`` (and
+``inception_v3``'s ``AuxLogits``), which run only in training, are left out. Given ``layers`` must pass the
+same probe.
 
 Every problem (a missing file, an import error, a missing function, a function that does not return a
-module, a layer that does not exist, an unknown architecture, missing weights) raises
-:class:`ModelSpecError` with a one-line message naming the problem and the fix, from
-:func:`check_specs`, before any scoring.
+module, a layer that does not exist, a given layer that never runs in eval mode or outputs no tensor, a
+network that fails on the probe image or none of whose candidate layers runs, an unknown architecture,
+missing weights) raises :class:`ModelSpecError` with a one-line message naming the problem and the fix,
+from :func:`check_specs`, before any scoring.
 """
 import contextlib
 import difflib
@@ -39,6 +44,7 @@ from pathlib import Path
 
 TORCHVISION_PREFIX = 'torchvision:'
 SEED = 0
+IMAGE_SIZE = 224
 _FILE_SPEC = re.compile(r'^(?P<path>.+\.py):(?P<function>[A-Za-z_]\w*)$')
 
 
@@ -207,8 +213,15 @@ def default_layers(network):
     normalisation layers and parameter-free ones other than pooling (activations, dropout, flatten);
     a top-level ``nn.Sequential`` of plain layers (e.g. AlexNet's ``features``) is opened one level.
 
+    These are chosen from the network's structure alone; a spec's candidate layers are those of them that
+    run on a probe image (:func:`probe_layers`).
+
     Examples: torchvision ``resnet18`` -> conv1, maxpool, layer1, layer2, layer3, layer4, avgpool, fc;
-    ``alexnet`` -> features.0, features.2, ..., features.12, avgpool, classifier.1, classifier.4, classifier.6.
+    ``alexnet`` -> features.0, features.2, features.3, features.5, features.6, features.8, features.10,
+    features.12, avgpool, classifier.1, classifier.4, classifier.6 (all of them run); ``googlenet`` -> conv1,
+    maxpool1, conv2, conv3, maxpool2, inception3a, inception3b, maxpool3, inception4a, ..., inception4e,
+    maxpool4, inception5a, inception5b, aux1, aux2, avgpool, fc, of which the spec's candidates leave out
+    aux1 and aux2 (they run only in training).
     """
     import torch.nn as nn
 
@@ -239,9 +252,91 @@ def _build(spec):
                          f"torchvision:<architecture> or path/to/file.py:function")
 
 
+def _image_size(built):
+    return int(built.get('image_size') or IMAGE_SIZE)
+
+
+def probe_layers(spec, network, layers, image_size=IMAGE_SIZE):
+    """Run ``network`` once on a probe image and say, for each of ``layers``, whether Brain-Score can record it.
+
+    The probe is one deterministic image (seeded normal noise, shaped ``(1, 3, image_size, image_size)``, no
+    preprocessing) on the device and in the dtype of the network's first parameter (float32 on the CPU without
+    one), through the network in eval mode under ``torch.no_grad()``, with a forward hook on every layer. A
+    layer can be recorded when its hook fires and every output it gives is a tensor: Brain-Score's
+    ``PytorchWrapper`` stores a hooked module's ``output`` with ``output.cpu()``, which a tuple, list or
+    namedtuple does not have, so such a module cannot be recorded (a module inside it that returns a tensor
+    can). Each module's train/eval mode is restored afterwards and the hooks are removed.
+
+    Parameters
+    ----------
+    spec : str
+        Named in the error.
+    network : torch.nn.Module
+    layers : list of str
+        Names from ``network.named_modules()``.
+    image_size : int
+
+    Returns
+    -------
+    dict of str -> str or None
+        For each layer: None when it can be recorded, else why not (``'never runs in the forward pass (eval
+        mode)'`` or, e.g., ``'outputs a tuple, not a tensor'``).
+
+    Raises
+    ------
+    ModelSpecError
+        When the forward pass raises on the probe image (one line naming the cause and the fix).
+    """
+    import torch
+    modules = dict(network.named_modules())
+    outputs = {layer: [] for layer in layers}
+
+    def hook(name):
+        return lambda _module, _input, output: outputs[name].append(
+            None if isinstance(output, torch.Tensor) else type(output).__name__)
+
+    reference = next(network.parameters(), None)
+    if reference is None:
+        reference = next(network.buffers(), torch.empty(0))
+    dtype = reference.dtype if reference.is_floating_point() else torch.float32
+    probe = torch.randn(1, 3, image_size, image_size, generator=torch.Generator().manual_seed(SEED))
+    probe = probe.to(device=reference.device, dtype=dtype)
+    modes = {module: module.training for module in network.modules()}
+    handles = [modules[layer].register_forward_hook(hook(layer)) for layer in layers]
+    try:
+        network.eval()
+        with torch.no_grad():
+            network(probe)
+    except Exception as error:  # noqa: BLE001 - one line for the user
+        fix = ("wrap it in a path/to/file.py:function that returns {'model': network, 'image_size': N} with the "
+               "input size it needs" if spec.startswith(TORCHVISION_PREFIX) else
+               "return 'image_size' with the input size it needs, or fix its forward")
+        raise ModelSpecError(f"model '{spec}': the network fails on a 1x3x{image_size}x{image_size} probe image "
+                             f"in eval mode ({type(error).__name__}: {' '.join(str(error).split())[:200]}); "
+                             f"{fix}") from None
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes.items():
+            module.training = training
+    verdicts = {}
+    for layer in layers:
+        kinds = [kind for kind in outputs[layer] if kind is not None]
+        if not outputs[layer]:
+            verdicts[layer] = 'never runs in the forward pass (eval mode)'
+        elif kinds:
+            verdicts[layer] = f'outputs a {kinds[0]}, not a tensor'
+        else:
+            verdicts[layer] = None
+    return verdicts
+
+
 def _layers(spec, built):
+    """The layers Brain-Score records for a built spec: the given ones, or :func:`default_layers` that can be
+    recorded on a probe image (:func:`probe_layers`); ModelSpecError on any problem."""
     network = built['model']
     layers = built.get('layers')
+    given = layers is not None
     if layers is None:
         layers = default_layers(network)
     if isinstance(layers, str) or not all(isinstance(layer, str) for layer in layers) or not layers:
@@ -253,7 +348,22 @@ def _layers(spec, built):
         raise ModelSpecError(f"model '{spec}': layer '{missing[0]}' is not a module of the network (available: "
                              f"{', '.join(available)}{', ...' if len(modules) > 13 else ''}); use names from "
                              f"model.named_modules()")
-    return list(layers)
+    verdicts = probe_layers(spec, network, list(layers), _image_size(built))
+    if given:
+        bad = [layer for layer in layers if verdicts[layer] is not None]
+        if bad:
+            raise ModelSpecError(f"model '{spec}': layer '{bad[0]}' {verdicts[bad[0]]}, so Brain-Score cannot "
+                                 f"record it; drop it from 'layers' or name a module that runs at inference and "
+                                 f"returns a tensor")
+        return list(layers)
+    recordable = [layer for layer in layers if verdicts[layer] is None]
+    if not recordable:
+        fix = ("wrap it in a path/to/file.py:function that returns {'model': network, 'layers': [...]}"
+               if spec.startswith(TORCHVISION_PREFIX) else "return 'layers' with modules that do")
+        named = ', '.join(layers[:12]) + (', ...' if len(layers) > 12 else '')
+        raise ModelSpecError(f"model '{spec}': none of its candidate layers ({named}) runs in the forward pass "
+                             f"(eval mode) with a tensor output; {fix}")
+    return recordable
 
 
 def spec_identifier(spec):
@@ -293,7 +403,7 @@ def load_spec_model(spec):
     from ..brainscore.model_commitment import commit_pytorch_model
     built, metadata, _ = _build(spec)
     layers = _layers(spec, built)
-    image_size = int(built.get('image_size') or 224)
+    image_size = _image_size(built)
     preprocessing = built.get('preprocessing') or functools.partial(load_preprocess_images, image_size=image_size)
     metadata.update(layers=list(layers), image_size=image_size)
     model = commit_pytorch_model(spec_identifier(spec), built['model'].eval(), layers, region_layer_map={},
@@ -303,8 +413,9 @@ def load_spec_model(spec):
 
 
 def check_specs(models):
-    """Build every spec among ``models`` once and check its layers; raise :class:`ModelSpecError` naming
-    every problem (one line), before any scoring. Registered identifiers are left to the identifier check."""
+    """Build every spec among ``models`` once and check its layers on a probe image; raise
+    :class:`ModelSpecError` naming every problem (one line), before any scoring. Registered identifiers are
+    left to the identifier check."""
     problems = []
     for spec in models:
         if not is_spec(spec):
