@@ -109,6 +109,15 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 half = 4.302652729911275 * se  # t quantile, 2 degrees of freedom, 0.975
                 assert row['nrp_minus_linear_ci_low'] == pytest.approx(-0.10333333 - half, abs=1e-6)
                 assert row['nrp_minus_linear_ci_high'] == pytest.approx(-0.10333333 + half, abs=1e-6)
+                # a single mapping's interval: the same corrected t on its own per-split values (NRP-error
+                # per split: value + [0, .02, -.01]; least squares: value + .1 + [0, .05, -.03])
+                t975 = 4.302652729911275
+                nrp_half = t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .02, -.01], ddof=1))
+                assert row['nrp_error_ci95'] == pytest.approx(nrp_half) and row['nrp_mae_ci95'] == row['nrp_error_ci95']
+                assert row['linear_mae_ci95'] == pytest.approx(t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03],
+                                                                                                        ddof=1)))
+                assert row['nrp_score_ci95'] == pytest.approx(nrp_half / (1.5 - 0.3))
+                assert row['nrp_error_sem'] == 0.005  # the benchmark's naive SEM, kept under its key
                 # the 2 x 2: MAE-ceiled with the NRP benchmark's floor (0.3) and mean-predictor MAE (1.5),
                 # r-ceiled with the PLS benchmark's internal consistency (0.8)
                 raw = expected.attrs['raw'].attrs
@@ -119,6 +128,7 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 assert row['pls_score_r'] == pytest.approx(pls_r ** 2 / 0.8)
                 # not reported by these fakes: missing, never 0
                 assert row['ridge_mae'] is None and row['ridge_score_mae'] is None and row['pls_mae'] is None
+                assert row['ridge_mae_ci95'] is None and row['pls_raw_r_ci95'] is None  # no per-split values
     table = json.loads((tmp_path / 'out' / 'table.json').read_text())
     for model in MODELS:
         errors = [r['nrp_error'] for r in rows if r['model'] == model]
@@ -429,3 +439,61 @@ def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, mo
     contrasts = {e['contrast'] for e in stats['mapping_differences']}
     assert contrasts == {'nrp - linear', 'nrp - pls', 'nrp - ridge', 'ridge - linear'}
     assert 'NRP ceiled MAE' in report.markdown_table(rows)
+
+
+def test_tables_and_plots_show_corrected_intervals_and_say_what_each_mapping_is(fakes, tmp_path, monkeypatch):
+    """The ± cells and every error bar are the corrected 95% half-widths, never the benchmarks' naive SEM
+    (0.005 for the NRP-error, 0.004 for least squares in these fakes); the labels name least squares on
+    the NRP inputs for what it is."""
+    import matplotlib
+    from matplotlib.axes import Axes
+    from scipy.stats import t
+    bars, texts = [], {}
+    errorbar = Axes.errorbar
+
+    def recording_errorbar(self, *args, **kwargs):
+        for key in ('xerr', 'yerr'):
+            if kwargs.get(key) is not None:
+                bars.extend(np.atleast_1d(np.asarray(kwargs[key], dtype=float)).ravel().tolist())
+        return errorbar(self, *args, **kwargs)
+
+    save = report._save
+
+    def recording_save(fig, path):
+        texts[path.name] = ' '.join(' '.join(text.get_text() for text in fig.findobj(matplotlib.text.Text)).split())
+        save(fig, path)
+
+    monkeypatch.setattr(Axes, 'errorbar', recording_errorbar)
+    monkeypatch.setattr(report, '_save', recording_save)
+    rows, stats, table_md, plots = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out')
+    nrp_half = t.ppf(0.975, 2) * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .02, -.01], ddof=1))
+    linear_half = t.ppf(0.975, 2) * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03], ddof=1))
+    shown = {round(b, 12) for b in bars if np.isfinite(b)}
+    assert shown == {round(nrp_half, 12), round(linear_half, 12)}, shown
+    # the table: corrected ± beside the naive SEM, labelled as such
+    table = (tmp_path / 'out' / 'table.md').read_text()
+    header = next(line for line in table.splitlines() if line.startswith('| model | region | PLS r'))
+    cells = [c.strip() for c in header.strip('|').split('|')]
+    assert cells[cells.index('NRP-error') + 1] == '±95%'
+    assert cells[cells.index('NRP-error') + 2] == 'naive SEM (splits overlap; understates)'
+    assert 'LSQ (NRP inputs) MAE' in cells and 'linear MAE' not in cells and 'NRP − LSQ (NRP inputs) MAE' in cells
+    for row in rows:
+        assert f"| {row['nrp_error']:.3f} | {nrp_half:.4f} | 0.0050 |" in table
+    assert "least squares with an intercept on the NRP's prepared inputs" in table
+    assert 'Nadeau & Bengio' in table and 'NRP-error: MAE of the NRP\'s test predictions' in table
+    statistics_md = (tmp_path / 'out' / 'stats.md').read_text()
+    assert '| NRP − LSQ (NRP inputs) |' in statistics_md and '| nrp - linear |' not in statistics_md
+    everything = ' '.join((table + statistics_md + ' '.join(texts.values())).split())  # captions are wrapped
+    assert 'paper-linear' not in everything and "paper's MAE" not in everything
+    # "the paper's linear" appears only where it says that this is not the paper's baseline
+    assert everything.count("paper's linear") == everything.count("not on the layers' activations as the paper's "
+                                                                  "linear baseline was") > 0
+    # every plot with error bars says what they are; the one with least squares says what it is
+    assert set(texts) == {p.name for p in plots}
+    for name, text in texts.items():
+        if 'mapping_x_measure' not in name:
+            assert 'corrected resampled t' in text and '95%' in text, name
+        assert 'MAE of the NRP' in text or 'mapping_x_measure' in name or 'linear_vs_nrp' in name, name
+    linear_plot = texts[f'{FAMILY}_linear_vs_nrp_mae.png']
+    assert 'LSQ (NRP inputs)' in linear_plot and 'least squares with an intercept' in linear_plot
+    assert 'LSQ (NRP inputs)' in texts[f'{FAMILY}_mapping_x_measure.png']

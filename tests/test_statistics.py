@@ -1,4 +1,5 @@
-"""The statistics of the comparison tables (nrp_plugin.app.report): valid under a known null."""
+"""The statistics of the comparison tables (nrp_plugin.app.report): formulas against hand computations, and
+validity under a known null and a known target."""
 import math
 
 import numpy as np
@@ -79,3 +80,77 @@ def test_spearman_inference_says_what_few_models_can_say():
     shaky = report.spearman_inference(x, y, [0.3] * 5, [0.3] * 5)['measurement_ci']
     assert stable == [1.0, 1.0] and shaky[0] < 0
     assert report.spearman_inference(x, y, [0.3] * 5, [0.3] * 5)['measurement_ci'] == shaky  # seeded
+
+
+def test_single_score_interval_equals_the_corrected_t_interval_computed_by_hand():
+    from scipy.stats import t
+    values = [0.150, 0.146, 0.152, 0.149, 0.155]  # five splits of a mapping's test MAE, 80/20 splits
+    k, ratio = len(values), 0.2 / 0.8
+    mean = sum(values) / k
+    variance = sum((v - mean) ** 2 for v in values) / (k - 1)
+    half = t.ppf(0.975, k - 1) * math.sqrt((1 / k + ratio) * variance)
+    out = report.split_interval(values, train_size=0.8)
+    assert out['mean'] == pytest.approx(mean) and out['df'] == k - 1 and out['n_splits'] == k
+    assert out['half_width'] == pytest.approx(half)
+    assert (out['ci_low'], out['ci_high']) == (pytest.approx(mean - half), pytest.approx(mean + half))
+    assert report.split_half_width(values, 0.8) == pytest.approx(half)
+    # 90/10 splits by default (Brain-Score's), at another level
+    half90 = t.ppf(0.95, k - 1) * math.sqrt((1 / k + 1 / 9) * variance)
+    assert report.split_interval(values, alpha=0.1)['half_width'] == pytest.approx(half90)
+
+
+def test_identical_splits_give_a_zero_width_interval_and_too_few_splits_none():
+    out = report.split_interval([0.1234] * 10, train_size=0.9)
+    assert out['mean'] == pytest.approx(0.1234) and out['half_width'] == pytest.approx(0, abs=1e-12)
+    assert out['ci_low'] == pytest.approx(0.1234) and out['ci_high'] == pytest.approx(0.1234)
+    assert report.split_interval([0.1], 0.9)['half_width'] is None  # one split: no interval
+    assert report.split_interval([], 0.9) is None and report.split_half_width(None) is None
+    assert report.split_half_width([0.1, float('nan'), 0.2]) is None  # never a number from a broken split
+
+
+def test_corrected_interval_is_wider_than_the_naive_one_by_the_analytic_factor():
+    """95% half-widths: corrected t_{k-1} sqrt((1/k + n2/n1) s^2) against naive 1.96 s / sqrt(k)."""
+    from scipy.stats import norm
+    values = np.random.default_rng(3).normal(0.15, 0.002, size=10)
+    k, s = values.size, values.std(ddof=1)
+    naive_half = norm.ppf(0.975) * s / math.sqrt(k)
+    corrected = report.split_interval(values, train_size=0.9)['half_width']
+    # the factor for Brain-Score's 10 splits at 90/10: sqrt(1 + 10/9) * 2.262157 / 1.959964 = 1.6770
+    factor = math.sqrt((1 / k + 1 / 9) / (1 / k)) * 2.2621571627982053 / 1.959963984540054
+    assert corrected / naive_half == pytest.approx(factor, rel=1e-9)
+    assert factor == pytest.approx(1.6770, abs=1e-4)
+    # against the naive SEM the benchmarks report (ddof 0, as Brain-Score's): 3.46 times
+    assert corrected / (values.std() / math.sqrt(k)) == pytest.approx(
+        2.2621571627982053 * math.sqrt(1 + 10 / 9) * math.sqrt(k / (k - 1)), rel=1e-9)
+
+
+def test_single_score_interval_covers_the_expected_test_error_where_the_naive_one_does_not():
+    """Coverage of a known target: ridge's expected test MAE when trained on 90 points, estimated on
+    independent samples (400 training sets, 2,000 test points each), against the 95% interval from 10
+    overlapping 90/10 splits of one sample of 100 points, over 300 seeded samples."""
+    p = 20
+    weights = np.linspace(0.2, 1.0, p)
+
+    def sample(rng, n):
+        X = rng.standard_normal((n, p))
+        return X, X @ weights + rng.standard_normal(n)
+
+    rng = np.random.default_rng(12345)
+    target = np.mean([_ridge_mae(*sample(rng, 90), *sample(rng, 2000)) for _ in range(400)])
+    covered = {'corrected': 0, 'naive': 0}
+    repetitions = 300
+    for seed in range(repetitions):
+        rng = np.random.default_rng(seed)
+        X, y = sample(rng, 100)
+        values = []
+        for _ in range(10):
+            order = rng.permutation(100)
+            test, train = order[:10], order[10:]
+            values.append(_ridge_mae(X[train], y[train], X[test], y[test]))
+        interval = report.split_interval(values, train_size=0.9)
+        covered['corrected'] += interval['ci_low'] <= target <= interval['ci_high']
+        naive = 1.959964 * np.std(values, ddof=1) / math.sqrt(10)
+        covered['naive'] += abs(np.mean(values) - target) <= naive
+    corrected, naive = covered['corrected'] / repetitions, covered['naive'] / repetitions
+    assert 0.88 <= corrected <= 0.99, corrected  # nominal 0.95 (about 0.92 here)
+    assert naive < corrected - 0.1, (naive, corrected)  # the naive interval (about 0.73 here) undercovers

@@ -1,9 +1,10 @@
 """Tables, statistics and plots of a comparison run (:func:`nrp_plugin.app.compare.run_compare`).
 
 Every statistic is documented, with its formula and reference, in docs/compare.md: the mapping x
-measure table (PLS, ridge, paper-linear and NRP under MAE, Pearson r and both ceiled scores), the
-corrected resampled t of Nadeau & Bengio (2003) for every paired difference, and Spearman's rho
-across models with what it can and cannot say.
+measure table (PLS, ridge, least squares on the NRP inputs and the NRP under MAE, Pearson r and both
+ceiled scores), the corrected resampled t of Nadeau & Bengio (2003) for every interval (a single
+mapping's score and every paired difference), and Spearman's rho across models with what it can and
+cannot say.
 
 Every file is written atomically (:func:`nrp_plugin.storage.cache.atomic_path`): after a failure or an
 interrupt a table is either the previous complete one or absent, never half written.
@@ -13,30 +14,52 @@ import io
 import json
 import math
 import re
+import textwrap
 
 import numpy as np
 
 from ..storage.cache import atomic_path, atomic_write_text
 
 MAPPINGS = ('pls', 'ridge', 'linear', 'nrp')
-MAPPING_TITLES = {'pls': 'PLS', 'ridge': 'ridge', 'linear': 'linear', 'nrp': 'NRP'}
-MEASURES = ('mae', 'mae_error', 'r', 'score_mae', 'score_r')
+#: Short titles for headers and legends; :data:`MAPPING_LEGEND` says what each one is. The data keys keep
+#: the mapping names (``linear_mae`` etc.): ``linear`` is least squares on the NRP's prepared inputs.
+MAPPING_TITLES = {'pls': 'PLS', 'ridge': 'ridge', 'linear': 'LSQ (NRP inputs)', 'nrp': 'NRP'}
+MAPPING_LEGEND = ("PLS: Brain-Score's PLS regression (25 components); ridge: ridge on every non-zero principal "
+                  "component of every layer (each layer scaled to unit total variance), each site's penalty by "
+                  "leave-one-out; LSQ (NRP inputs): least squares with an intercept on the NRP's prepared inputs "
+                  "(per-layer principal components chosen on each split's training stimuli), not on the layers' "
+                  "activations as the paper's linear baseline was; NRP-error: MAE of the NRP's test predictions.")
+INTERVAL_LEGEND = ("±95%: half-width of the 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over "
+                   "the k splits, t_{k−1, 0.975} · sqrt((1/k + n_test/n_train) · s²), s² the variance of the "
+                   "per-split values; naive SEM (splits overlap; understates): std over splits / sqrt(k), which "
+                   "treats the overlapping splits as independent.")
+#: Plot captions: what the error bars are.
+ERROR_BAR_CAPTION = ('Error bars: 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over the '
+                     'cross-validation splits, not the naive SEM (the splits overlap).')
+MEASURES = ('mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r')
 # (measure, title, lower is better)
 MEASURE_TITLES = (('mae', 'MAE'), ('r', 'r'), ('score_mae', 'ceiled MAE'), ('score_r', 'ceiled r²'))
 CONTRASTS = (('nrp', 'linear'), ('nrp', 'pls'), ('nrp', 'ridge'), ('ridge', 'linear'))
-COLUMNS = (('family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_score', 'pls_score_error',
-            'nrp_error', 'nrp_error_sem', 'nrp_score', 'nrp_score_error', 'nrp_pearson',
-            'linear_mae', 'linear_mae_error', 'linear_r2', 'linear_r2_error', 'ridge_r2', 'ridge_r2_error',
-            'mean_predictor_mae', 'noise_floor', 'internal_consistency')
-           + tuple(f'{m}_{measure}' for m in MAPPINGS for measure in MEASURES if f'{m}_{measure}' not in
-                   ('linear_mae', 'linear_mae_error'))
+_BASE_COLUMNS = ('family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_raw_r_ci95', 'pls_score',
+                 'pls_score_error', 'pls_score_ci95', 'nrp_error', 'nrp_error_sem', 'nrp_error_ci95', 'nrp_score',
+                 'nrp_score_error', 'nrp_score_ci95', 'nrp_pearson', 'linear_mae', 'linear_mae_error',
+                 'linear_mae_ci95', 'linear_r2', 'linear_r2_error', 'ridge_r2', 'ridge_r2_error',
+                 'mean_predictor_mae', 'noise_floor', 'internal_consistency')
+#: CSV columns. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report (std over splits
+#: / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths.
+COLUMNS = (_BASE_COLUMNS
+           + tuple(f'{m}_{measure}' for m in MAPPINGS for measure in MEASURES
+                   if f'{m}_{measure}' not in _BASE_COLUMNS)
            + tuple(f'{a}_minus_{b}_{field}' for a, b in CONTRASTS for field in ('mae', 'ci_low', 'ci_high', 'p'))
            + ('mean_nrp_error_v4_it', 'sparsity'))
-MD_COLUMNS = (('model', 'model'), ('region', 'region'), ('pls_raw_r', 'PLS r'), ('pls_score', 'PLS score'),
-              ('nrp_error', 'NRP-error'), ('nrp_error_sem', '±'), ('nrp_score', 'NRP score'),
-              ('nrp_pearson', 'NRP r'), ('linear_mae', 'linear MAE'), ('linear_r2', 'linear R²'),
-              ('nrp_minus_linear_mae', 'NRP − linear MAE'), ('nrp_minus_linear_ci', '95% CI'),
-              ('mean_nrp_error_v4_it', 'mean NRP-error V4+IT'))
+NAIVE_SEM_TITLE = 'naive SEM (splits overlap; understates)'
+# (key, header, digits)
+MD_COLUMNS = (('model', 'model', 3), ('region', 'region', 3), ('pls_raw_r', 'PLS r', 3), ('pls_raw_r_ci95', '±95%', 4),
+              ('pls_score', 'PLS score', 3), ('nrp_error', 'NRP-error', 3), ('nrp_error_ci95', '±95%', 4),
+              ('nrp_error_sem', NAIVE_SEM_TITLE, 4), ('nrp_score', 'NRP score', 3), ('nrp_pearson', 'NRP r', 3),
+              ('linear_mae', 'LSQ (NRP inputs) MAE', 3), ('linear_r2', 'LSQ (NRP inputs) R²', 3),
+              ('nrp_minus_linear_mae', 'NRP − LSQ (NRP inputs) MAE', 3), ('nrp_minus_linear_ci', '95% CI', 4),
+              ('mean_nrp_error_v4_it', 'mean NRP-error V4+IT', 3))
 DEFAULT_TRAIN_SIZE = 0.9
 
 
@@ -95,6 +118,45 @@ def paired_difference(a_splits, b_splits, train_size=None, alpha=0.05):
     return resampled_t(a - b, split_ratio(train_size), alpha)
 
 
+def split_interval(values, train_size=None, alpha=0.05):
+    """Mean of one mapping's per-split figure with its corrected resampled t interval.
+
+    The per-split values (e.g. the NRP-error of each split, or PLS r) come from overlapping random
+    splits, so the naive SEM ``s / sqrt(k)`` is too small. The interval uses Nadeau & Bengio's (2003)
+    variance ``(1/k + n_test/n_train) s^2`` with ``k - 1`` degrees of freedom, as for differences
+    (:func:`resampled_t`).
+
+    Parameters
+    ----------
+    values : array-like, shape (k,)
+        One figure per split.
+    train_size : float, optional
+        Training fraction of each split (Brain-Score's 0.9 when None).
+    alpha : float
+        1 - the confidence level.
+
+    Returns
+    -------
+    dict or None
+        ``mean``, ``se``, ``half_width`` (``t_{k-1, 1-alpha/2} * se``), ``ci_low``, ``ci_high``, ``df``,
+        ``n_splits``; the interval entries are None with fewer than 2 splits or a non-finite value.
+        None when there are no values.
+    """
+    values = np.asarray(values if values is not None else [], dtype=float).ravel()
+    if values.size == 0:
+        return None
+    test = resampled_t(values, split_ratio(train_size), alpha)
+    half = None if test['ci_high'] is None else test['ci_high'] - test['mean']
+    return {'mean': test['mean'], 'se': test['se'], 'half_width': half, 'ci_low': test['ci_low'],
+            'ci_high': test['ci_high'], 'df': test['df'], 'n_splits': test['n_splits']}
+
+
+def split_half_width(values, train_size=None, alpha=0.05):
+    """The corrected half-width (95% by default) of :func:`split_interval`; None when it cannot be computed."""
+    interval = split_interval(values, train_size, alpha)
+    return None if interval is None else interval['half_width']
+
+
 def _ordered(values):
     seen = []
     for value in values:
@@ -117,19 +179,23 @@ def _ceiled_r(r, ceiling):
     return r ** 2 / ceiling
 
 
-def mapping_figures(pls, nrp):
+def mapping_figures(pls, nrp, train_size=None):
     """The 2 x 2 for one (model, region): per mapping its MAE, r and both ceiled scores.
 
     Parameters
     ----------
     pls, nrp : dict
         The ``-pls`` and ``-nrp`` records (:func:`nrp_plugin.app.compare.summarize`); {} when missing.
+    train_size : float, optional
+        Training fraction of the splits (Brain-Score's 0.9 when None), for the corrected intervals.
 
     Returns
     -------
     figures : dict
-        ``{mapping: {'mae', 'mae_error', 'r', 'score_mae', 'score_r', 'split_mae'}}``; a mapping the
-        run did not report (e.g. no ridge) has None everywhere and an empty ``split_mae``.
+        ``{mapping: {'mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r', 'split_mae'}}``:
+        ``mae_error`` is the naive SEM the metric reports, ``mae_ci95`` the corrected 95% half-width
+        (:func:`split_interval`) over ``split_mae``. A mapping the run did not report (e.g. no ridge) has
+        None everywhere and an empty ``split_mae``.
     """
     raw = {'pls': (pls.get('pls_mae'), pls.get('pls_mae_error'), pls.get('raw_r'), pls.get('split_pls_mae')),
            'ridge': (nrp.get('ridge_mae'), nrp.get('ridge_mae_error'), nrp.get('ridge_pearson'),
@@ -138,13 +204,45 @@ def mapping_figures(pls, nrp):
                       nrp.get('split_linear_mae')),
            'nrp': (nrp.get('nrp_error'), nrp.get('nrp_error_sem'), nrp.get('pearson'), nrp.get('split_nrp_error'))}
     floor, mae_mean, ceiling = nrp.get('ceiling'), nrp.get('mean_predictor_mae'), pls.get('ceiling')
-    return {mapping: {'mae': mae, 'mae_error': error, 'r': r, 'score_mae': _ceiled_mae(mae, mae_mean, floor),
+    return {mapping: {'mae': mae, 'mae_error': error, 'mae_ci95': split_half_width(splits, train_size),
+                      'r': r, 'score_mae': _ceiled_mae(mae, mae_mean, floor),
                       'score_r': _ceiled_r(r, ceiling), 'split_mae': list(splits or [])}
             for mapping, (mae, error, r, splits) in raw.items()}
 
 
+def _ceiled_r_half_width(r, r_half, ceiling):
+    """Half-width of r^2 / ceiling from that of r by the delta method (2 |r| / ceiling)."""
+    if None in (r, r_half) or not ceiling:
+        return None
+    return 2 * abs(r) * r_half / ceiling
+
+
+def _ceiled_mae_half_width(mae_half, mae_mean, floor):
+    """Half-width of (MAE_mean - MAE) / (MAE_mean - floor) from that of the MAE (MAE_mean, floor held fixed)."""
+    if None in (mae_half, mae_mean, floor) or mae_mean == floor:
+        return None
+    return mae_half / abs(mae_mean - floor)
+
+
 def build_rows(records):
-    """One row per (family, model, region): both benchmarks' scores, the 2 x 2 and the mapping contrasts."""
+    """One row per (family, model, region): both benchmarks' scores, the 2 x 2 and the mapping contrasts.
+
+    Parameters
+    ----------
+    records : list of dict
+        Score records (:func:`nrp_plugin.app.compare.summarize` plus ``family``, ``model``, ``region``,
+        ``kind``, ``train_size``).
+
+    Returns
+    -------
+    rows : list of dict
+        The keys of :data:`COLUMNS` and more. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the
+        benchmarks report; ``*_ci95`` are corrected 95% half-widths (:func:`split_interval`) over the
+        per-split values: ``pls_raw_r_ci95`` over ``split_pls_r``, ``<mapping>_mae_ci95`` and
+        ``nrp_error_ci95`` over ``split_<mapping>_mae``, ``pls_score_ci95`` from ``pls_raw_r_ci95`` by the
+        delta method (``2 |r| / IC``), ``nrp_score_ci95`` = ``nrp_error_ci95 / (MAE_mean - floor)``. None
+        where the per-split values are missing or fewer than 2.
+    """
     by_key = {}
     for record in records:
         by_key[(record['family'], record['model'], record['region'], record['kind'])] = record
@@ -154,20 +252,26 @@ def build_rows(records):
         pls = by_key.get((family, model, region, 'pls'), {})
         nrp = by_key.get((family, model, region, 'nrp'), {})
         sparsity = nrp.get('sparsity', pls.get('sparsity'))
+        train_size = nrp.get('train_size', pls.get('train_size'))
+        split_pls_r = list(pls.get('split_pls_r') or [])
+        pls_r_half = split_half_width(split_pls_r, train_size)
+        figures = mapping_figures(pls, nrp, train_size)
+        nrp_half = figures['nrp']['mae_ci95']
         row = {'family': family, 'model': model, 'region': region,
-               'pls_raw_r': pls.get('raw_r'), 'pls_raw_r_error': pls.get('raw_r_error'),
+               'pls_raw_r': pls.get('raw_r'), 'pls_raw_r_error': pls.get('raw_r_error'), 'pls_raw_r_ci95': pls_r_half,
                'pls_score': pls.get('score'), 'pls_score_error': pls.get('score_error'),
+               'pls_score_ci95': _ceiled_r_half_width(pls.get('raw_r'), pls_r_half, pls.get('ceiling')),
                'nrp_error': nrp.get('nrp_error'), 'nrp_error_sem': nrp.get('nrp_error_sem'),
+               'nrp_error_ci95': nrp_half,
                'nrp_score': nrp.get('score'), 'nrp_score_error': nrp.get('score_error'),
+               'nrp_score_ci95': _ceiled_mae_half_width(nrp_half, nrp.get('mean_predictor_mae'), nrp.get('ceiling')),
                'nrp_pearson': nrp.get('pearson'), 'linear_mae': nrp.get('linear_mae'),
                'linear_mae_error': nrp.get('linear_mae_error'), 'linear_r2': nrp.get('linear_r2'),
                'linear_r2_error': nrp.get('linear_r2_error'), 'ridge_r2': nrp.get('ridge_r2'),
                'ridge_r2_error': nrp.get('ridge_r2_error'),
                'mean_predictor_mae': nrp.get('mean_predictor_mae'), 'noise_floor': nrp.get('ceiling'),
                'internal_consistency': pls.get('ceiling'), 'sparsity': sparsity,
-               'train_size': nrp.get('train_size', pls.get('train_size')),
-               'split_pls_r': list(pls.get('split_pls_r') or [])}
-        figures = mapping_figures(pls, nrp)
+               'train_size': train_size, 'split_pls_r': split_pls_r}
         for mapping, values in figures.items():
             for measure in MEASURES:
                 row[f'{mapping}_{measure}'] = values[measure]
@@ -188,7 +292,8 @@ def build_rows(records):
 
 
 def model_summary(rows):
-    """``{(family, model): {'mean_nrp_error', 'regions', 'sparsity'}}``: the paper's Table 1 column."""
+    """``{(family, model): {'mean_nrp_error', 'regions', 'sparsity'}}``: the mean NRP-error over the regions
+    (the quantity of the paper's Table 1 column, here for this package's NRP)."""
     summary = {}
     for row in rows:
         entry = summary.setdefault((row['family'], row['model']), {'errors': [], 'regions': [],
@@ -318,10 +423,25 @@ def mapping_differences(rows):
     return out
 
 
-METHOD = ('Differences between two mappings or two models are paired per split (the same Brain-Score splits) '
-          'and tested with the corrected resampled t of Nadeau & Bengio (2003): t = mean(d) / sqrt((1/k + '
-          'n_test/n_train) s^2), k - 1 degrees of freedom; 95% CI = mean(d) ± t_{k-1, 0.975} · SE. '
+METHOD = ('Every interval is from the corrected resampled t of Nadeau & Bengio (2003) over the k '
+          'cross-validation splits, which overlap (the same Brain-Score splits for every mapping and model). '
+          'A single mapping\'s score (e.g. NRP-error, PLS r): 95% CI = mean ± t_{k-1, 0.975} · sqrt((1/k + '
+          'n_test/n_train) s²), s² the variance of its per-split values. A difference between two mappings or '
+          'two models is paired per split and tested the same way on the per-split differences d: t = mean(d) / '
+          'sqrt((1/k + n_test/n_train) s²), k - 1 degrees of freedom; 95% CI = mean(d) ± t_{k-1, 0.975} · SE. '
           'See docs/compare.md.')
+
+
+def _contrast_title(contrast):
+    """``'nrp - linear'`` -> ``'NRP − LSQ (NRP inputs)'`` (the data keep the mapping names)."""
+    a, b = contrast.split(' - ')
+    return f'{MAPPING_TITLES.get(a, a)} − {MAPPING_TITLES.get(b, b)}'
+
+
+def _measure_title(measure):
+    """``'linear_mae'`` -> ``'LSQ (NRP inputs) MAE'``, ``'pls_r'`` -> ``'PLS r'``."""
+    mapping, _, name = measure.rpartition('_')
+    return f"{MAPPING_TITLES.get(mapping, mapping)} {'MAE' if name == 'mae' else name}"
 
 
 def statistics(rows):
@@ -350,23 +470,32 @@ def _ci(low, high, digits=4):
 
 
 def markdown_table(rows):
-    """The main table and the mapping x measure table, per family (missing figures as '–')."""
+    """The main table and the mapping x measure table, per family (missing figures as '–').
+
+    Each table is followed by a legend that says what the mappings are (:data:`MAPPING_LEGEND`) and
+    what the intervals are (:data:`INTERVAL_LEGEND`).
+    """
     families = _ordered(r['family'] for r in rows)
     out = []
     for family in families:
         out.append(f'**{family}**\n')
-        out.append('| ' + ' | '.join(title for _, title in MD_COLUMNS) + ' |')
+        out.append('| ' + ' | '.join(title for _, title, _ in MD_COLUMNS) + ' |')
         out.append('|' + '---|' * len(MD_COLUMNS))
         for row in rows:
             if row['family'] == family:
                 cells = dict(row, nrp_minus_linear_ci=_ci(row['nrp_minus_linear_ci_low'],
                                                           row['nrp_minus_linear_ci_high']))
-                out.append('| ' + ' | '.join(cells[key] if key == 'nrp_minus_linear_ci' else _fmt(cells[key])
-                                             for key, _ in MD_COLUMNS) + ' |')
+                out.append('| ' + ' | '.join(cells[key] if key == 'nrp_minus_linear_ci' else _fmt(cells[key], digits)
+                                             for key, _, digits in MD_COLUMNS) + ' |')
+        out.append('')
+        out.append(f'{MAPPING_LEGEND} {INTERVAL_LEGEND} 95% CI of NRP − LSQ (NRP inputs) MAE: the same corrected '
+                   f't on the per-split differences. Mean NRP-error V4+IT: the quantity of the paper\'s Table 1 '
+                   f'column, for this package\'s NRP.')
         out.append('')
         out.append(f'**{family}: mapping x measure** (MAE: lower is better; r: median over sites, mean over '
                    f'splits; ceiled MAE = (MAE_mean − MAE)/(MAE_mean − floor), unclipped; ceiled r² = '
-                   f'r²/internal consistency; – = not reported)\n')
+                   f'r²/internal consistency; – = not reported; intervals of the MAEs: `<mapping>_mae_ci95` in '
+                   f'table.csv)\n')
         header = ['model', 'region'] + [f'{MAPPING_TITLES[m]} {title}' for _, title in MEASURE_TITLES
                                         for m in MAPPINGS]
         out.append('| ' + ' | '.join(header) + ' |')
@@ -377,12 +506,14 @@ def markdown_table(rows):
                                                          for m in MAPPINGS]
                 out.append('| ' + ' | '.join(cells) + ' |')
         out.append('')
+        out.append(MAPPING_LEGEND)
+        out.append('')
     return '\n'.join(out)
 
 
 def stats_markdown(stats):
     """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs."""
-    out = ['## Method', '', stats.get('method', METHOD), '',
+    out = ['## Method', '', stats.get('method', METHOD), '', MAPPING_LEGEND, '',
            '## Spearman rank correlation across models: NRP score vs PLS score', '',
            '| family | region | models | rho | exact permutation p | 95% CI (Fisher z, n ≥ 4) | '
            'rho under measurement error (95%) |', '|---|---|---|---|---|---|---|']
@@ -398,21 +529,23 @@ def stats_markdown(stats):
             'measurement interval says only how stable the ranking of *these* models is under their '
             'scores\' measurement error.', '',
             '## Mapping contrasts in MAE, per model and region (same splits)', '',
-            'Negative: the first mapping predicts better.', '',
+            'Negative: the first mapping predicts better. The JSON keeps the mapping names (`linear` = LSQ '
+            '(NRP inputs)).', '',
             '| family | model | region | contrast | mean difference | 95% CI | t | p | splits |',
             '|---|---|---|---|---|---|---|---|---|']
     for e in stats['mapping_differences']:
-        out.append(f"| {e['family']} | {e['model']} | {e['region']} | {e['contrast']} | {_fmt(e['mean'], 4)} | "
+        out.append(f"| {e['family']} | {e['model']} | {e['region']} | {_contrast_title(e['contrast'])} | "
+                   f"{_fmt(e['mean'], 4)} | "
                    f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} | {e['n_splits']} |")
     out += ['', '## Model contrasts, per region (same splits)', '',
-            'Measure `<mapping>_mae`: model A − model B MAE (negative: A better); `pls_r`: A − B median r '
+            'Measure "<mapping> MAE": model A − model B MAE (negative: A better); "PLS r": A − B median r '
             '(positive: A better).', '',
             '| family | region | model A | model B | measure | mean difference | 95% CI | t | p |',
             '|---|---|---|---|---|---|---|---|---|']
     for e in stats['model_differences']:
-        out.append(f"| {e['family']} | {e['region']} | {e['model_a']} | {e['model_b']} | {e['measure']} | "
-                   f"{_fmt(e['mean'], 4)} | {_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | "
-                   f"{_fmt(e['p'], 4)} |")
+        out.append(f"| {e['family']} | {e['region']} | {e['model_a']} | {e['model_b']} | "
+                   f"{_measure_title(e['measure'])} | {_fmt(e['mean'], 4)} | {_ci(e['ci_low'], e['ci_high'])} | "
+                   f"{_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} |")
     return '\n'.join(out) + '\n'
 
 
@@ -435,8 +568,31 @@ def _save(fig, path):
     plt.close(fig)
 
 
+def _caption(fig, text, y=None, va='top'):
+    """A caption of ``text`` wrapped to the figure's width, at height ``y`` (figure coordinates) or, by
+    default, under everything already drawn (tick labels included; kept in the PNG by
+    ``bbox_inches='tight'``)."""
+    if y is None:
+        bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+        y, va = bottom - 0.02, 'top'
+    fig.text(0.5, y, textwrap.fill(text, max(40, int(17 * fig.get_figwidth()))), ha='center', va=va, fontsize=7)
+
+
+def _bar_error(value):
+    """An error-bar length for matplotlib: NaN (no bar) when the interval is unknown, never a false 0."""
+    return np.nan if value is None else value
+
+
+NRP_ERROR_LABEL = "NRP-error (MAE of the NRP's test predictions)"
+
+
 def plot_all(rows, out):
-    """Write the PNG plots into ``out``; return their paths."""
+    """Write the PNG plots into ``out``; return their paths.
+
+    Every error bar is the corrected 95% half-width (``*_ci95``, :func:`split_interval`); a point or bar
+    whose per-split values are missing has no error bar. Each figure's caption says so, and the plot that
+    shows least squares on the NRP inputs says what it is (:data:`MAPPING_LEGEND`).
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -452,15 +608,19 @@ def plot_all(rows, out):
             for index, model in enumerate(models):  # one colour per model in every panel
                 row = get.get((model, region))
                 if row and row['pls_score'] is not None and row['nrp_error'] is not None:
-                    ax.errorbar(row['pls_score'], row['nrp_error'], xerr=row['pls_score_error'] or 0,
-                                yerr=row['nrp_error_sem'] or 0, fmt='o', color=f'C{index % 10}', label=model)
-            ax.set_xlabel('PLS score (ceiled r², higher is better)')
-            ax.set_ylabel('NRP-error (MAE, lower is better)')
+                    ax.errorbar(row['pls_score'], row['nrp_error'], xerr=_bar_error(row['pls_score_ci95']),
+                                yerr=_bar_error(row['nrp_error_ci95']), fmt='o', color=f'C{index % 10}',
+                                label=model, capsize=2)
+            ax.set_xlabel('PLS score (ceiled r², higher is better) ± 95% CI')
+            ax.set_ylabel(f'{NRP_ERROR_LABEL},\nlower is better; ± 95% CI', fontsize=8)
             ax.set_title(f'{family} {region}')
         handles, labels = axes[0][0].get_legend_handles_labels()
         if handles:  # labels beside the points overlap when models score alike: one legend below
-            fig.legend(handles, labels, loc='lower center', ncol=min(len(labels), 4), fontsize=7, frameon=False)
-            fig.subplots_adjust(bottom=0.25)
+            fig.legend(handles, labels, loc='lower center', bbox_to_anchor=(0.5, 0.08), ncol=min(len(labels), 4),
+                       fontsize=7, frameon=False)
+        fig.subplots_adjust(bottom=0.3)
+        _caption(fig, ERROR_BAR_CAPTION + " PLS score's interval: from PLS r's by the delta method (2 |r| / "
+                 'internal consistency).', y=0.0, va='bottom')
         paths.append(out / f'{family}_nrp_error_vs_pls_score.png')
         _save(fig, paths[-1])
 
@@ -469,26 +629,31 @@ def plot_all(rows, out):
         width = 0.8 / max(1, len(regions))
         for i, region in enumerate(regions):
             values = [get.get((m, region), {}).get('nrp_error') for m in models]
-            errors = [get.get((m, region), {}).get('nrp_error_sem') or 0 for m in models]
-            ax.bar(x + i * width, [v if v is not None else np.nan for v in values], width, yerr=errors, label=region)
+            errors = [_bar_error(get.get((m, region), {}).get('nrp_error_ci95')) for m in models]
+            ax.bar(x + i * width, [v if v is not None else np.nan for v in values], width, yerr=errors,
+                   capsize=2, label=region)
         ax.set_xticks(x + width * (len(regions) - 1) / 2, models, rotation=30, ha='right', fontsize=8)
-        ax.set_ylabel('NRP-error')
+        ax.set_ylabel(f'{NRP_ERROR_LABEL}\n± 95% CI', fontsize=8)
         ax.set_title(f'{family}: V4 vs IT NRP-error')
         ax.legend()
+        _caption(fig, ERROR_BAR_CAPTION)
         paths.append(out / f'{family}_v4_vs_it_nrp_error.png')
         _save(fig, paths[-1])
 
         labels = [f'{r["model"]} {r["region"]}' for r in family_rows]
         x = np.arange(len(labels))
         fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 4))
-        for offset, key, err, label in ((-0.2, 'linear_mae', 'linear_mae_error', 'linear'),
-                                        (0.2, 'nrp_error', 'nrp_error_sem', 'NRP')):
+        for offset, key, err, label in ((-0.2, 'linear_mae', 'linear_mae_ci95', MAPPING_TITLES['linear']),
+                                        (0.2, 'nrp_error', 'nrp_error_ci95', 'NRP')):
             ax.bar(x + offset, [r[key] if r[key] is not None else np.nan for r in family_rows], 0.4,
-                   yerr=[r[err] or 0 for r in family_rows], label=label)
+                   yerr=[_bar_error(r[err]) for r in family_rows], capsize=2, label=label)
         ax.set_xticks(x, labels, rotation=40, ha='right', fontsize=7)
-        ax.set_ylabel('test MAE')
-        ax.set_title(f'{family}: linear vs NRP MAE')
+        ax.set_ylabel('test MAE ± 95% CI')
+        ax.set_title(f'{family}: least squares on the NRP inputs vs NRP, test MAE', fontsize=10)
         ax.legend(loc='lower right')
+        _caption(fig, f"{ERROR_BAR_CAPTION} LSQ (NRP inputs): least squares with an intercept on the NRP's "
+                 "prepared inputs (per-layer principal components chosen on each split's training stimuli), not "
+                 "on the layers' activations as the paper's linear baseline was.")
         paths.append(out / f'{family}_linear_vs_nrp_mae.png')
         _save(fig, paths[-1])
 
@@ -497,17 +662,18 @@ def plot_all(rows, out):
             match = re.match(r'(resnet50(?:_untrained)?)_pruned\d+$', row['model'])
             if match and row['sparsity'] is not None and row['nrp_error'] is not None:
                 pruned.setdefault((match.group(1), row['region']), []).append(
-                    (row['sparsity'], row['nrp_error'], row['nrp_error_sem'] or 0))
+                    (row['sparsity'], row['nrp_error'], _bar_error(row['nrp_error_ci95'])))
         if any(len({s for s, _, _ in points}) >= 2 for points in pruned.values()):
             fig, ax = plt.subplots(figsize=(5, 4))
             for (variant, region), points in sorted(pruned.items()):
                 points.sort()
-                s, e, se = np.array(points).T
-                ax.errorbar(100 * s, e, yerr=se, marker='o', label=f'{variant} {region}')
+                s, e, half = np.array(points).T
+                ax.errorbar(100 * s, e, yerr=half, marker='o', capsize=2, label=f'{variant} {region}')
             ax.set_xlabel('sparsity (% of weights zero)')
-            ax.set_ylabel('NRP-error')
+            ax.set_ylabel(f'{NRP_ERROR_LABEL}\n± 95% CI', fontsize=8)
             ax.set_title(f'{family}: pruned ResNet50')
             ax.legend(fontsize=7)
+            _caption(fig, ERROR_BAR_CAPTION)
             paths.append(out / f'{family}_nrp_error_vs_sparsity.png')
             _save(fig, paths[-1])
         paths.append(out / f'{family}_mapping_x_measure.png')
@@ -517,7 +683,9 @@ def plot_all(rows, out):
 
 def plot_mapping_measure(family_rows, regions, models, family, path):
     """One row of panels per region, one column per measure (ceiled MAE, ceiled r²): grouped bars per
-    model, one bar per mapping; a mapping the run did not report is marked 'n/a', not drawn as 0."""
+    model, one bar per mapping; a mapping the run did not report is marked 'n/a', not drawn as 0. The
+    bars carry no intervals (the table's ``*_ci95`` columns have them); the caption says what each
+    mapping is."""
     import matplotlib.pyplot as plt
     get = {(r['model'], r['region']): r for r in family_rows}
     measures = (('score_mae', 'ceiled MAE score\n(MAE_mean − MAE)/(MAE_mean − floor)'),
@@ -545,6 +713,8 @@ def plot_mapping_measure(family_rows, regions, models, family, path):
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc='upper center', ncol=len(MAPPINGS), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
+    _caption(fig, MAPPING_LEGEND + " No error bars here: the MAEs' corrected intervals are in table.csv "
+             '(`<mapping>_mae_ci95`).')
     _save(fig, path)
 
 
