@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from helpers import assembly
+from nrp_plugin.brainscore.layer_choice import nested_choice
 from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric, RidgeErrorMetric
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
 from nrp_plugin.brainscore.splits import CrossValidationSpec, build_splits
@@ -50,16 +51,20 @@ def _source(features, form):
     return source
 
 
-def _nrp(**kwargs):
+WINDOWS = {'wide': ('wide', 'narrow'), 'narrow': ('wide', 'narrow')}
+
+
+def _nrp(windows=None, **kwargs):
     metric = NRPErrorMetric(device='cpu', config=SHORT, crossvalidation_kwargs=dict(stratification_coord='object_name'),
                             **kwargs)
 
     def run(source, target):
-        data, prediction, info = metric.split_predictions(source, target)
+        data, prediction, info = metric.split_predictions(source, target, windows)
         state = [dict(kept=data.kept[:, s].tolist(), best_epoch=int(info['best_epoch'][s]),
                       mix=info['mix'][s].tolist() if 'mix' in info else None,
                       choice=info['search_choices'][s] if 'search_choices' in info else None,
-                      ridge_alpha=np.asarray(data.ridge_alpha)[s].tolist())
+                      ridge_alpha=np.asarray(data.ridge_alpha)[s].tolist(),
+                      layers=None if data.layer_choice is None else data.layer_choice[s])
                  for s in range(data.n_splits)]
         return data.test_ids, prediction.numpy(), state
     return run
@@ -83,8 +88,17 @@ def _pls(source, target):
     return [ids[test] for _, test in indices], [p.numpy() for p in predictions], [{} for _ in indices]
 
 
+def _layer_choice(source, target):
+    """The choice of layers inside each split (no predictions: what it chose is the state)."""
+    choices = nested_choice(source, target, {'wide': ('wide',), 'narrow': ('narrow',)})
+    splits = build_splits(target, CrossValidationSpec())
+    return [test for _, test in splits], [np.zeros((len(test), 0)) for _, test in splits], choices
+
+
 MAPPINGS = {
     'nrp': _nrp(),
+    'layer_choice': _layer_choice,
+    'nrp_layers_in_each_split': _nrp(windows=WINDOWS),
     'nrp_ridge': _reference(RidgeErrorMetric),
     'nrp_linear': _reference(LinearErrorMetric),
     'pls_torch': _pls,
@@ -120,7 +134,9 @@ def _check_split(mapping, form, split, seed):
                                   err_msg=f'{mapping}: split {split} predicts its untouched test rows differently')
     # the perturbation reached the data: the other splits, which train on these stimuli, moved
     others = [s for s in range(len(before)) if s != split]
-    assert any(not np.array_equal(np.asarray(after[s]), np.asarray(before[s])) for s in others)
+    moved = [not np.array_equal(np.asarray(after[s]), np.asarray(before[s])) or state_after[s] != state[s]
+             for s in others]
+    assert any(moved)
 
 
 @pytest.mark.parametrize('mapping', ['nrp_ridge', 'nrp_linear', 'pls_torch'])
@@ -131,6 +147,11 @@ def test_linear_references_never_read_a_splits_test_rows(mapping, form):
 
 def test_nrp_never_reads_a_splits_test_rows():
     _check_split('nrp', 'features', 3, 0)
+
+
+@pytest.mark.parametrize('form', ['features', 'gram'])
+def test_the_layer_choice_never_reads_a_splits_test_rows(form):
+    _check_split('layer_choice', form, 2, 0)
 
 
 @pytest.mark.slow  # every mapping, several splits and seeds, the NRP and the nested search trained twice each

@@ -107,6 +107,26 @@ def nothing_runs():
     return NothingRuns()
 
 
+class IteratedBlocks(nn.Module):
+    """A ModuleList the forward pass iterates (never called itself), like maxvit_t's blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 3)])
+        self.head = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+def iterated_blocks():
+    return {'model': IteratedBlocks(), 'image_size': 16}
+
+
 def fails_on_probe():
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 2))
 '''
@@ -214,6 +234,8 @@ def test_googlenet_candidates_leave_out_the_auxiliary_heads():
 def test_default_layers_keep_only_what_runs_with_a_tensor_output(net_file):
     assert model_specs.load_spec_model(f'{net_file}:unused_layer_left_out').layers == ['conv', 'pool']
     assert model_specs.load_spec_model(f'{net_file}:tuple_left_out').layers == ['head']
+    # a container the network iterates instead of calling stands for its children, in place
+    assert model_specs.load_spec_model(f'{net_file}:iterated_blocks').layers == ['stem', 'blocks.0', 'blocks.1', 'head']
 
 
 def test_the_probe_leaves_the_network_as_it_was():

@@ -45,6 +45,7 @@ from pathlib import Path
 TORCHVISION_PREFIX = 'torchvision:'
 SEED = 0
 IMAGE_SIZE = 224
+NEVER_RUNS = 'never runs in the forward pass (eval mode)'
 _FILE_SPEC = re.compile(r'^(?P<path>.+\.py):(?P<function>[A-Za-z_]\w*)$')
 
 
@@ -323,7 +324,7 @@ def probe_layers(spec, network, layers, image_size=IMAGE_SIZE):
     for layer in layers:
         kinds = [kind for kind in outputs[layer] if kind is not None]
         if not outputs[layer]:
-            verdicts[layer] = 'never runs in the forward pass (eval mode)'
+            verdicts[layer] = NEVER_RUNS
         elif kinds:
             verdicts[layer] = f'outputs a {kinds[0]}, not a tensor'
         else:
@@ -356,7 +357,14 @@ def _layers(spec, built):
                                  f"record it; drop it from 'layers' or name a module that runs at inference and "
                                  f"returns a tensor")
         return list(layers)
-    recordable = [layer for layer in layers if verdicts[layer] is None]
+    # a container that is never called itself (a ModuleList the network iterates, e.g. maxvit_t's blocks) stands
+    # for its children: the ones of them that run are candidates in its place
+    containers = {layer: [f'{layer}.{name}' for name, _ in modules[layer].named_children()] for layer in layers
+                  if verdicts[layer] == NEVER_RUNS and any(True for _ in modules[layer].children())}
+    if containers:
+        verdicts.update(probe_layers(spec, network, [child for children in containers.values() for child in children],
+                                     _image_size(built)))
+    recordable = [name for layer in layers for name in containers.get(layer, [layer]) if verdicts[name] is None]
     if not recordable:
         fix = ("wrap it in a path/to/file.py:function that returns {'model': network, 'layers': [...]}"
                if spec.startswith(TORCHVISION_PREFIX) else "return 'layers' with modules that do")

@@ -39,21 +39,74 @@ def _squeeze_time(assembly):
     return assembly
 
 
-class _SelectionSet:
-    """Stimuli (and averaged responses) a layer may be chosen on, never the scored ones."""
+class SelectionSet:
+    """Commit an uncommitted layer model's region on a set of images disjoint from the scored ones.
 
-    def __init__(self, loader=None):
+    Parameters
+    ----------
+    loader : callable
+        Returns ``(stimulus_set, averaged assembly)`` (both regions) of the selection images; called once, on the
+        first uncommitted model.
+    name : str
+        What the images are, for the record (e.g. ``'MajajHong2015 public images'``).
+    """
+
+    def __init__(self, loader, name):
         self._loader = loader
+        self.name = name
         self._value = None
 
-    def commit(self, candidate, region, visual_degrees):
-        if self._loader is None or not layer_choice.is_layer_model(candidate) \
-                or layer_choice.is_committed(candidate, region):
-            return
+    def settle(self, candidate, region, visual_degrees):
+        """Commit ``region`` when the candidate is an uncommitted layer model; the record of how its layer was
+        chosen (None for a model that is no layer model)."""
+        if not layer_choice.is_layer_model(candidate):
+            return None
+        if layer_choice.is_committed(candidate, region):
+            selection = (getattr(candidate, 'layer_selections', None) or {}).get(region)
+            if selection is None:
+                return dict(method='region-layer map', layer=str(layer_choice.committed_layer(candidate, region)))
+            return dict(method='selection set', images=self.name, **selection)
         if self._value is None:
             self._value = self._loader()
         stimuli, assembly = self._value
-        layer_choice.commit_region(candidate, region, stimuli, assembly.sel(region=region), visual_degrees)
+        layer_choice.commit_region(candidate, region, stimuli, assembly, visual_degrees)
+        return dict(method='selection set', images=self.name, **candidate.layer_selections[region])
+
+    def nested(self, candidate, region):
+        return False
+
+
+class InEachSplit:
+    """Choose an uncommitted layer model's layer inside each split, on its training stimuli only
+    (:func:`nrp_plugin.brainscore.layer_choice.nested_choice`): where no disjoint image set has responses."""
+    name = None
+
+    def settle(self, candidate, region, visual_degrees):
+        if not layer_choice.is_layer_model(candidate):
+            return None
+        if layer_choice.is_committed(candidate, region):
+            return dict(method='region-layer map', layer=str(layer_choice.committed_layer(candidate, region)))
+        return dict(method='inside each split')
+
+    def nested(self, candidate, region):
+        return layer_choice.is_layer_model(candidate) and not layer_choice.is_committed(candidate, region)
+
+
+def _layer_record(record, score):
+    """The record of a nested choice completed with each split's choice from the Score (``layer_choice`` attr)."""
+    if record is None or record.get('method') != 'inside each split':
+        return record
+    splits = score.attrs.get('layer_choice') or []
+    return dict(record, split_layer=[choice['layer'] for choice in splits],
+                split_layers=[choice['layers'] for choice in splits],
+                split_scores=[choice['scores'] for choice in splits])
+
+
+def _record_all_candidates(benchmark, candidate):
+    """Every candidate layer of a layer model on the benchmark's stimuli (placed on screen as Brain-Score does)."""
+    stimuli = place_on_screen(benchmark._assembly.stimulus_set, target_visual_degrees=candidate.visual_degrees(),
+                              source_visual_degrees=benchmark._visual_degrees)
+    return layer_choice.record_candidates(candidate, stimuli, [str(layer) for layer in candidate.layers])
 
 
 class _CeilingOnce:
@@ -81,13 +134,14 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
     parent : str, optional
         Leaderboard parent; :data:`LEADERBOARD_PARENT` (none) by default, see there.
     metric : NRPErrorMetric, optional
-    selection_loader : callable, optional
-        Returns ``(stimulus_set, averaged assembly)`` on which an uncommitted layer model chooses its
-        layer for the region; never the scored stimuli.
+    layer_choice : SelectionSet or InEachSplit, optional
+        How an uncommitted layer model's layers are chosen, never on the scored stimuli: committed on a
+        :class:`SelectionSet`, or chosen inside each split (:class:`InEachSplit`, the default). The choice is
+        recorded in the Score's ``layer_choice`` attr.
     """
 
     def __init__(self, identifier, assembly, assembly_repetition, visual_degrees, number_of_trials,
-                 metric=None, selection_loader=None, version=1, parent=LEADERBOARD_PARENT, bibtex=None):
+                 metric=None, layer_choice=None, version=1, parent=LEADERBOARD_PARENT, bibtex=None):
         self._assembly = _squeeze_time(assembly)
         region = np.unique(self._assembly['region'].values)
         if len(region) != 1:
@@ -97,7 +151,7 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
         self._visual_degrees = visual_degrees
         self._number_of_trials = number_of_trials
         self._metric = metric or NRPErrorMetric()
-        self._selection = _SelectionSet(selection_loader)
+        self._layer_choice = layer_choice or InEachSplit()
         self.timebins = timebins_from_assembly(assembly)
         super().__init__(identifier=identifier, version=version, parent=parent, bibtex=bibtex,
                          ceiling_func=lambda: noise_floor(self._assembly_repetition))
@@ -112,8 +166,14 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
         self._metric = metric
 
     def record(self, candidate):
-        """The model's activations on the benchmark's stimuli: NRP-L1 groups on the ``layer`` coordinate."""
-        self._selection.commit(candidate, self.region, self._visual_degrees)
+        """The model's activations on the benchmark's stimuli: NRP-L1 groups on the ``layer`` coordinate.
+
+        Returns
+        -------
+        activations : NeuroidAssembly
+        layers : list of str
+            The layers recorded.
+        """
         stimuli = place_on_screen(self._assembly.stimulus_set, target_visual_degrees=candidate.visual_degrees(),
                                   source_visual_degrees=self._visual_degrees)
         chosen = layer_choice.nrp_layers(candidate, self.region)
@@ -128,8 +188,14 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
         return activations, recorded
 
     def __call__(self, candidate):
-        source, recorded_layers = self.record(candidate)
-        raw = self._metric(source, self._assembly)
+        record = self._layer_choice.settle(candidate, self.region, self._visual_degrees)
+        if self._layer_choice.nested(candidate, self.region):
+            source = _record_all_candidates(self, candidate)
+            raw = self._metric(source, self._assembly, windows=layer_choice.windows(candidate))
+            recorded_layers = raw.attrs['layers']
+        else:
+            source, recorded_layers = self.record(candidate)
+            raw = self._metric(source, self._assembly)
         floor = self.ceiling
         value, unclipped = ceiled_nrp_score(float(raw), raw.attrs['mean_predictor_mae'], float(floor))
         span = raw.attrs['mean_predictor_mae'] - float(floor)
@@ -141,29 +207,72 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
         score.attrs['ceiling'] = floor
         score.attrs[Score.RAW_VALUES_KEY] = raw
         score.attrs['nrp_layers'] = [str(layer) for layer in recorded_layers]
+        score.attrs['layer_choice'] = _layer_record(record, raw)
         score.attrs['model_identifier'] = getattr(candidate, 'identifier', None)
         score.attrs['benchmark_identifier'] = self.identifier
         return score
 
 
 class CommittingNeuralBenchmark(_CeilingOnce, NeuralBenchmark):
-    """Brain-Score's ``NeuralBenchmark`` (metric and ceiling unchanged), which first commits an
-    uncommitted layer model's region on a selection set instead of downloading one."""
+    """Brain-Score's ``NeuralBenchmark`` (metric and ceiling unchanged) that never lets an uncommitted layer model
+    choose its layer on the scored images: it commits the region on a selection set first (:class:`SelectionSet`),
+    or chooses the layer inside each split (:class:`InEachSplit`, the default).
 
-    def __init__(self, *args, selection_loader=None, **kwargs):
+    With :class:`InEachSplit`, every candidate layer is recorded, each split's layer is chosen on its training
+    stimuli (:func:`nrp_plugin.brainscore.layer_choice.nested_choice`), the metric scores each chosen layer, and
+    each split keeps the figures of its own layer; the Score is aggregated over the splits as Brain-Score's metric
+    aggregates it (:func:`nrp_plugin.brainscore.pls_metric.combine_split_scores`), then ceiled as Brain-Score
+    ceils it.
+    """
+
+    def __init__(self, *args, layer_choice=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._selection = _SelectionSet(selection_loader)
+        self._layer_choice = layer_choice or InEachSplit()
+
+    @classmethod
+    def wrapping(cls, benchmark, layer_choice=None):
+        """The same benchmark as Brain-Score's ``benchmark`` (a ``NeuralBenchmark``: identifier, data, metric,
+        ceiling, screen), choosing layers as ``layer_choice`` says."""
+        return cls(identifier=benchmark.identifier, version=benchmark.version, assembly=benchmark._assembly,
+                   similarity_metric=benchmark._similarity_metric, visual_degrees=benchmark._visual_degrees,
+                   number_of_trials=benchmark._number_of_trials, ceiling_func=lambda: benchmark.ceiling,
+                   parent=benchmark.parent, bibtex=benchmark.bibtex, layer_choice=layer_choice)
 
     def preallocate_memory(self, candidate, raise_if_oom=True):
         # Brain-Score's memory probe reads the region's layer: commit it offline first
-        self._selection.commit(candidate, self.region, self._visual_degrees)
+        if not self._layer_choice.nested(candidate, self.region):
+            self._layer_choice.settle(candidate, self.region, self._visual_degrees)
         return super().preallocate_memory(candidate, raise_if_oom=raise_if_oom)
 
     def __call__(self, candidate):
-        self._selection.commit(candidate, self.region, self._visual_degrees)
-        score = super().__call__(candidate)
+        record = self._layer_choice.settle(candidate, self.region, self._visual_degrees)
+        if self._layer_choice.nested(candidate, self.region):
+            score = self._score_in_each_split(candidate)
+        else:
+            score = super().__call__(candidate)
         score.attrs['model_identifier'] = getattr(candidate, 'identifier', None)
         score.attrs['benchmark_identifier'] = self.identifier
-        if layer_choice.is_layer_model(candidate):
+        if layer_choice.is_layer_model(candidate) and layer_choice.is_committed(candidate, self.region):
             score.attrs['layer'] = str(layer_choice.committed_layer(candidate, self.region))
+        score.attrs['layer_choice'] = _layer_record(record, score.attrs.get('raw', score))
+        return score
+
+    def _score_in_each_split(self, candidate):
+        from brainscore_vision.benchmark_helpers.neural_common import explained_variance
+        from .pls_metric import combine_split_scores
+        from .splits import CrossValidationSpec
+        source = _record_all_candidates(self, candidate)
+        kwargs = getattr(self._similarity_metric, 'crossvalidation_kwargs', None)
+        spec = getattr(self._similarity_metric, 'spec', None) or CrossValidationSpec.from_kwargs(
+            dict(kwargs or {}, stratification_coord=(kwargs or {}).get('stratification_coord', 'object_name')))
+        choices = layer_choice.nested_choice(source, self._assembly,
+                                             {str(layer): (str(layer),) for layer in candidate.layers}, spec)
+        runs = {}
+        for layer in dict.fromkeys(choice['layer'] for choice in choices):
+            part = source[{'neuroid': np.asarray(source['layer'].values) == layer}]
+            runs[layer] = self._similarity_metric(part, self._assembly)
+        raw = combine_split_scores(runs, [choice['layer'] for choice in choices])
+        raw.attrs['layer_choice'] = choices
+        score = explained_variance(raw, self.ceiling)
+        score.attrs['split_layer'] = [choice['layer'] for choice in choices]
         return score

@@ -1,26 +1,40 @@
-"""Which model layers feed the NRP, and committing a region's layer offline.
+"""Which model layers the mappings read, chosen without ever reading a scored image.
 
-Candidate layers for the NRP benchmarks, in order of preference:
+In order of preference:
 
 1. A model that carries ``nrp_layers`` (a dict region -> list of layer names) is read as is; this
-   package's models set it.
-2. A layer model (a ``ModelCommitment``, with ``layers`` and ``activations_model``) feeds the layer
-   it commits for the region together with its immediate neighbours in the model's ``layers`` list
-   (up to three layers, each one NRP-L1 block).
-3. Any other BrainModel feeds what it records for the region (one block).
+   package's models set it, with a committed region-layer map.
+2. A layer model (a ``ModelCommitment``, with ``layers`` and ``activations_model``) whose region is committed
+   gives its committed layer (the ``-pls`` benchmarks' layer) and, for the NRP, that layer's window: it and its
+   immediate neighbours in the model's ``layers`` list (up to three layers, each one NRP-L1 block).
+3. A layer model whose region is not committed (``torchvision:...`` and ``file.py:function`` specs, in-tree
+   models without a stored map) is never committed on the scored images:
 
-A ``ModelCommitment`` built without a region-layer map would select its layer on
-``MajajHong2015public`` with a PCA fitted on ImageNet images, both downloaded. Offline,
-:func:`commit_region` chooses it instead on a selection set (the synthetic world's public images,
-never the scored ones): each layer's activations are mapped linearly (least squares on 128 principal
-components, 3 splits stratified on ``category_name``) and the layer with the highest median Pearson r
-is committed.
+   - where a set of images disjoint from the scored ones has recorded responses (a *selection set*: the
+     synthetic world's public images for ``SyntheticMajajHong2015``, MajajHong2015's public images for the
+     private family ``MajajHong2015``), :func:`commit_region` records every candidate layer on it and commits
+     the best-scoring one;
+   - otherwise (``MajajHong2015public`` scores the public images themselves) the layer is chosen inside each
+     cross-validation split, on that split's training stimuli only (:func:`nested_choice`), and each split
+     reads its own layer (``-pls``) or window (``-nrp``).
+
+4. Any other BrainModel feeds what it records for the region.
+
+Both ways score a layer the same way (:func:`nrp_plugin.core.layer_scores.loo_r2`: the median over
+sites of the leave-one-out R² of ridge on every principal component of the layer, exact and from the rows given
+alone) and keep the best; ties go to the earlier layer. Brain-Score's own ``ModelCommitment`` would instead select on
+``MajajHong2015public`` (the images that family scores) with a PCA fitted on downloaded ImageNet images.
 """
 import logging
 
 import numpy as np
+import torch
 
-from .nrp_metric import LinearErrorMetric
+from ..core.layer_scores import best_layers, loo_r2
+from ..core.reduction import block_sources, group_slices, split_components
+from .source_layers import input_blocks, source_groups
+from .splits import CrossValidationSpec, build_splits, split_indices
+from .validation import align
 
 _logger = logging.getLogger(__name__)
 
@@ -45,8 +59,107 @@ def committed_layer(candidate, region):
     return layer[0] if isinstance(layer, (list, tuple)) else layer
 
 
+def window(layers, layer):
+    """``layer`` and its immediate neighbours in ``layers`` (just ``layer`` when it is not in the list)."""
+    layers = list(layers)
+    if layer not in layers:
+        return [layer]
+    index = layers.index(layer)
+    return layers[max(0, index - 1):index + 2]
+
+
+def windows(candidate):
+    """Every candidate layer of a layer model and its window (:func:`window`), in the model's order."""
+    layers = [str(layer) for layer in candidate.layers]
+    return {layer: tuple(window(layers, layer)) for layer in layers}
+
+
+def layer_scores(source, target, train_rows, layers=None, device='cpu'):
+    """:func:`~nrp_plugin.core.layer_scores.loo_r2` of every layer of ``source`` on each set of rows.
+
+    Parameters
+    ----------
+    source : NeuroidAssembly
+        The candidate layers (``layer`` coordinate), in features or Gram form
+        (:mod:`nrp_plugin.brainscore.source_layers`).
+    target : NeuroidAssembly
+        Responses to the same stimuli (aligned by ``stimulus_id``).
+    train_rows : list of ndarray of int
+        Rows of ``target`` each score is computed on (per split, its training stimuli).
+    layers : list of str, optional
+        The layers to score, in this order; all of the source's by default.
+
+    Returns
+    -------
+    names : list of str
+    scores : ndarray, shape (len(train_rows), len(names))
+    """
+    source, target, source_rows = align(source, target, stratification_coord=None)
+    groups = source_groups(source)
+    blocks = input_blocks(source, groups)
+    names = [str(name) for name in group_slices(groups)[0]]
+    if groups is None:  # one layer: its name, when the source has a layer coordinate
+        names = [str(np.asarray(source['layer'].values)[0]) if 'layer' in source.coords else '']
+    layers = names if layers is None else [str(layer) for layer in layers]
+    missing = [layer for layer in layers if layer not in names]
+    if missing:
+        raise ValueError(f"The source lacks the candidate layers {missing} (it has {names}); record every candidate.")
+    values = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device)
+    source_rows = torch.as_tensor(source_rows, device=device)
+    empty = torch.zeros(0, dtype=torch.long, device=device)
+    scores = np.zeros((len(train_rows), len(layers)))
+    for column, layer in enumerate(layers):
+        source_block, = block_sources([blocks[names.index(layer)]], device=device)
+        for index, rows in enumerate(train_rows):
+            rows = torch.as_tensor(np.asarray(rows), device=device)
+            train_scores, _, _ = split_components(source_block, source_rows[rows], empty)
+            scores[index, column] = loo_r2(train_scores, values[rows])
+        del source_block
+    return layers, scores
+
+
+def nested_choice(source, target, windows, spec=CrossValidationSpec(), device='cpu'):
+    """Choose, inside each of the target's cross-validation splits and on its training stimuli only, the best
+    candidate layer; the split reads that layer's window.
+
+    Parameters
+    ----------
+    source : NeuroidAssembly
+        Every candidate layer recorded on the target's stimuli.
+    target : NeuroidAssembly
+    windows : dict of str -> sequence of str
+        Each candidate layer (in the model's order) and the input layers it stands for.
+    spec : CrossValidationSpec
+        The splits the mapping will be scored on (Brain-Score's by default).
+
+    Returns
+    -------
+    list of dict, one per split
+        ``layer`` (the chosen candidate), ``layers`` (its window), ``scores`` (every candidate's score on the
+        split's training stimuli), ``windows``.
+    """
+    aligned_target = align(source, target, spec.stratification_coord)[1]
+    splits = split_indices(aligned_target['stimulus_id'].values, build_splits(aligned_target, spec))
+    candidates = [str(layer) for layer in windows]
+    names, scores = layer_scores(source, aligned_target, [train for train, _ in splits], candidates, device)
+    chosen = best_layers(scores)
+    windows = {str(layer): [str(name) for name in value] for layer, value in windows.items()}
+    return [dict(layer=names[best], layers=windows[names[best]], scores=dict(zip(names, map(float, row))),
+                 windows=windows) for best, row in zip(chosen, scores)]
+
+
+def record_candidates(candidate, stimuli, layers):
+    """Every one of ``layers`` recorded on ``stimuli``, out of core where the model allows it (one pass of the
+    network, wide layers as Gram matrices), else with the model's own extractor."""
+    from .kernel_activations import OutOfCoreActivations, supports_out_of_core
+    extractor = candidate.activations_model
+    if not isinstance(extractor, OutOfCoreActivations) and supports_out_of_core(extractor):
+        extractor = OutOfCoreActivations(extractor)
+    return extractor(stimuli, layers=list(layers))
+
+
 def commit_region(candidate, region, selection_stimuli, selection_assembly, visual_degrees):
-    """Commit ``region`` to the best-predicting layer on a selection set, if not committed yet.
+    """Commit ``region`` to the best-scoring layer on a selection set, if not committed yet.
 
     Returns
     -------
@@ -60,29 +173,31 @@ def commit_region(candidate, region, selection_stimuli, selection_assembly, visu
     from brainscore_vision.benchmark_helpers.screen import place_on_screen
     stimuli = place_on_screen(selection_stimuli, target_visual_degrees=candidate.visual_degrees(),
                               source_visual_degrees=visual_degrees)
-    activations = candidate.activations_model(stimuli, layers=list(candidate.layers))
-    metric = LinearErrorMetric(crossvalidation_kwargs=dict(splits=3, stratification_coord='category_name'))
-    scores = {}
-    for layer in candidate.layers:
-        source = activations[{'neuroid': np.asarray(activations['layer'].values) == layer}]
-        scores[layer] = metric(source, selection_assembly).attrs['pearson']
-    best = max(candidate.layers, key=lambda layer: scores[layer])
-    _logger.info('committed %s to %s on the selection set (median r %s)', region, best,
-                 ', '.join(f'{layer}: {value:.3f}' for layer, value in scores.items()))
+    layers = [str(layer) for layer in candidate.layers]
+    activations = record_candidates(candidate, stimuli, layers)
+    target = selection_assembly.sel(region=region) if 'region' in selection_assembly.coords else selection_assembly
+    names, scores = layer_scores(activations, target, [np.arange(target.sizes['presentation'])], layers)
+    best = names[int(best_layers(scores)[0])]
+    _logger.info('committed %s to %s on the selection set (median leave-one-out R2 %s)', region, best,
+                 ', '.join(f'{layer}: {value:.3f}' for layer, value in zip(names, scores[0])))
     dict.__setitem__(layer_map(candidate), region, best)
+    selections = getattr(candidate, 'layer_selections', None)
+    if not isinstance(selections, dict):
+        selections = {}
+        try:
+            candidate.layer_selections = selections
+        except AttributeError:
+            pass
+    selections[region] = dict(layer=best, scores=dict(zip(names, map(float, scores[0]))),
+                              stimuli=str(getattr(selection_stimuli, 'identifier', None)))
     return best
 
 
 def nrp_layers(candidate, region):
-    """The layers whose activations feed the NRP for ``region`` (see the module docstring)."""
+    """The layers whose activations feed the NRP for a committed ``region`` (see the module docstring)."""
     chosen = getattr(candidate, 'nrp_layers', None)
     if isinstance(chosen, dict) and region in chosen:
         return list(chosen[region])
-    if not is_layer_model(candidate):
+    if not is_layer_model(candidate) or not is_committed(candidate, region):
         return None
-    layers = list(candidate.layers)
-    layer = committed_layer(candidate, region)
-    if layer not in layers:
-        return [layer]
-    index = layers.index(layer)
-    return layers[max(0, index - 1):index + 2]
+    return window(candidate.layers, committed_layer(candidate, region))

@@ -6,13 +6,16 @@ that target (:mod:`nrp_plugin.brainscore.splits`). Per split the mapping is fitt
 the mean absolute error (MAE) of its predictions is taken per neuroid on the test stimuli; the
 score is the mean over neuroids, then over splits. Lower is better.
 """
+from collections import Counter
+from dataclasses import replace
+
 import numpy as np
 import torch
 from brainscore_core.metrics import Metric, Score
 from brainscore_core.supported_data_standards.brainio.assemblies import DataAssembly
 
 from ..core import linear, network, scoring
-from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae
+from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae, per_layer_subset
 from ..core.device import resolve_device
 from ..core.reduction import DEFAULT_MAX_COMPONENTS, all_components_inputs, group_slices, prepare_blocks
 from ..core.ridge import RELATIVE_ALPHAS, fit_predict_ridge
@@ -41,12 +44,13 @@ def check_split_sizes(n_stimuli, spec):
 
 
 def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu',
-            with_ridge=False, with_kernels=False):
+            with_ridge=False, with_kernels=False, layer_choice=None, all_layers=False, n_components='noise+loo',
+            scaling='common'):
     """Validate, align and reduce a source/target pair for every split.
 
     The source's activations are read in place (never copied per split); splits are drawn from the
     target as Brain-Score's ``pls`` metric draws them; the inputs are prepared per split from its
-    training rows only (:func:`nrp_plugin.core.reduction.prepare_splits`).
+    training rows only (:func:`nrp_plugin.core.reduction.prepare_blocks`).
 
     Parameters
     ----------
@@ -56,6 +60,16 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     with_kernels : bool
         Keep each layer's Gram matrix (``data.kernels``) for the NRP's linear path, which then starts at ridge
         on every component (:mod:`nrp_plugin.core.linear_start`).
+    layer_choice : list of dict, optional
+        Input layers chosen inside each split on its training rows
+        (:func:`nrp_plugin.brainscore.layer_choice.nested_choice`): the source holds the candidate layers, and
+        split ``s`` reads ``layer_choice[s]['layers']`` only (the ridge reference too). Only the layers some
+        split reads are prepared, unless ``all_layers``.
+    all_layers : bool
+        With ``layer_choice``: prepare every candidate layer (a nested search chooses among them).
+    n_components, scaling : str
+        How many components each layer keeps and how they are scaled
+        (:func:`nrp_plugin.core.reduction.prepare_blocks`).
 
     Returns
     -------
@@ -72,19 +86,36 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     train_targets = torch.stack([values[torch.as_tensor(train, device=device)] for train, _ in target_splits])
     test_targets = torch.stack([values[torch.as_tensor(test, device=device)] for _, test in target_splits])
     groups = source_groups(source)
+    names = [None if name is None else str(name) for name in group_slices(groups)[0]]
+    blocks = input_blocks(source, groups)
+    if layer_choice is not None:
+        if len(layer_choice) != len(splits):
+            raise ValueError(f"The layer choice has {len(layer_choice)} splits; the target's cross-validation has "
+                             f"{len(splits)}.")
+        used = list(dict.fromkeys(str(layer) for choice in layer_choice for layer in choice['layers']))
+        missing = [layer for layer in used if layer not in names]
+        if missing:
+            raise ValueError(f"The source lacks the layers {missing} of the layer choice; record every candidate "
+                             f"layer (source layers: {names}).")
+        used = [name for name in names if name in used or all_layers]  # in the source's order
+        blocks, names = [blocks[names.index(name)] for name in used], used
     ridge = {}
 
     def fit_ridge(split, components):
+        if layer_choice is not None:  # this split's layers only
+            components = [components[names.index(str(layer))] for layer in layer_choice[split]['layers']]
         ridge[split] = ridge_on_components(components, train_targets[split])
 
     train_inputs, test_inputs, sizes, kept, *kernels = prepare_blocks(
-        input_blocks(source, groups), source_splits, max_components, device, train_targets=train_targets,
-        on_components=fit_ridge if with_ridge else None, with_kernels=with_kernels)
-    names, _ = group_slices(groups)
-    data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets, names, sizes,
+        blocks, source_splits, max_components, device, train_targets=train_targets, n_components=n_components,
+        scaling=scaling, on_components=fit_ridge if with_ridge else None, with_kernels=with_kernels)
+    data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets,
+                              names if layer_choice is not None else group_slices(groups)[0], sizes,
                               neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])
     data.kept = kept
     data.kernels = kernels[0] if kernels else None
+    if layer_choice is not None:
+        data.layer_choice = [dict(choice, layers=[str(layer) for layer in choice['layers']]) for choice in layer_choice]
     if with_ridge:
         data.ridge_prediction = torch.stack([torch.as_tensor(ridge[s][0]) for s in range(len(splits))]).to(device)
         data.ridge_alpha = np.stack([ridge[s][1] for s in range(len(splits))])
@@ -142,9 +173,18 @@ def mapping_attrs(prefix, prediction, data):
             f'{prefix}_pearson': r_value, f'{prefix}_raw': _split_neuroid(error, data.neuroid_ids)}
 
 
+def least_squares_prediction(data):
+    """Least squares with an intercept on each split's NRP inputs (its input layers' prepared components), the
+    test rows' predictions (S, n_test, n_targets)."""
+    prediction, _ = per_layer_subset(
+        data, [(layers,) for layers in data.split_layers()],
+        lambda key, splits, train_x, train_y, test_x, sizes, kernels: (linear.fit_predict(train_x, train_y, test_x), {}))
+    return prediction
+
+
 def linear_attrs(data):
-    """The paper's linear baseline (least squares on the NRP's prepared inputs, same splits)."""
-    return mapping_attrs('linear', linear.fit_predict(data.train_inputs, data.train_targets, data.test_inputs), data)
+    """Least squares on the NRP inputs (same splits, same prepared inputs): ``linear_*``."""
+    return mapping_attrs('linear', least_squares_prediction(data), data)
 
 
 def ridge_attrs(data):
@@ -157,7 +197,15 @@ def ridge_attrs(data):
     return attrs
 
 
+#: ``max_components`` that keeps every non-zero component (the paper's inputs: all of a layer's activations)
+ALL_COMPONENTS = 2 ** 31 - 1
+
+
 class _CrossValidatedMetric(Metric):
+    #: how many components each layer keeps, and how they are scaled (:mod:`nrp_plugin.core.reduction`)
+    n_components = 'noise+loo'
+    scaling = 'common'
+
     def __init__(self, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None, device='auto'):
         self.max_components = max_components
         self.crossvalidation_kwargs = crossvalidation_kwargs
@@ -174,11 +222,23 @@ class _CrossValidatedMetric(Metric):
     #: whether :meth:`prepare` keeps the layers' Gram matrices (for the NRP's linear path)
     with_kernels = False
 
-    def prepare(self, source, target):
-        return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
-                       with_ridge=self.with_ridge, with_kernels=self.with_kernels)
+    def prepare(self, source, target, windows=None):
+        """:func:`prepare` with this metric's settings.
 
-    def split_predictions(self, source, target):
+        ``windows`` (dict: candidate layer -> the input layers it stands for) chooses the input layers inside each
+        split, on its training rows (:func:`nrp_plugin.brainscore.layer_choice.nested_choice`); a list of per-split
+        choices already made is taken as it is.
+        """
+        from .layer_choice import nested_choice
+        choice = windows
+        if isinstance(windows, dict):
+            choice = nested_choice(source, target, windows, self.spec, resolve_device(self.device))
+        return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
+                       with_ridge=self.with_ridge, with_kernels=self.with_kernels, layer_choice=choice,
+                       all_layers=getattr(self, 'search', None) is not None, n_components=self.n_components,
+                       scaling=self.scaling)
+
+    def split_predictions(self, source, target, windows=None):
         """Each split's test predictions of this metric's mapping, without a Score.
 
         Returns
@@ -187,13 +247,11 @@ class _CrossValidatedMetric(Metric):
         prediction : Tensor, shape (S, n_test, n_targets), float64
         info : dict
         """
-        data = self.prepare(source, target)
+        data = self.prepare(source, target, windows)
         return data, self._mapping_prediction(data), {}
 
     def _mapping_prediction(self, data):
-        if self.with_ridge:
-            return data.ridge_prediction
-        return linear.fit_predict(data.train_inputs, data.train_targets, data.test_inputs)
+        return data.ridge_prediction if self.with_ridge else least_squares_prediction(data)
 
     def _single_mapping_score(self, data, prefix):
         """A Score of one reference mapping's MAE with its figures in the attrs."""
@@ -208,7 +266,21 @@ class _CrossValidatedMetric(Metric):
         score.attrs['higher_is_better'] = False
         score.attrs['max_components'] = int(self.max_components)
         score.attrs['n_inputs'] = [int(size) for size in data.group_sizes]
+        add_layer_choice(score, data)
         return score
+
+
+def add_layer_choice(score, data):
+    """With input layers chosen inside each split: ``split_layers`` (per split), ``layers`` (the most common) and
+    ``layer_choice`` (per split: the chosen ``layer``, the ``layers`` read and every candidate's ``scores``)."""
+    if data.layer_choice is None:
+        return
+    split_layers = [list(choice['layers']) for choice in data.layer_choice]
+    score.attrs['split_layers'] = split_layers
+    score.attrs['layers'] = list(Counter(map(tuple, split_layers)).most_common(1)[0][0])
+    score.attrs['layer_choice'] = [dict(layer=str(choice['layer']), layers=list(choice['layers']),
+                                        scores={str(k): float(v) for k, v in choice['scores'].items()})
+                                   for choice in data.layer_choice]
 
 
 class NRPErrorMetric(_CrossValidatedMetric):
@@ -216,8 +288,11 @@ class NRPErrorMetric(_CrossValidatedMetric):
 
     Parameters
     ----------
-    config : NRPConfig or dict, optional
-        Network and training settings; :class:`nrp_plugin.core.network.NRPConfig` defaults otherwise.
+    config : NRPConfig, dict or 'paper', optional
+        Network and training settings; :class:`nrp_plugin.core.network.NRPConfig` defaults otherwise. ``'paper'``:
+        as close to Anand, Sen & Roy (2021) as they specify it, inputs included: every non-zero principal
+        component of each layer, unscaled (the layer's centred activations in an orthonormal basis), and
+        :meth:`nrp_plugin.core.network.NRPConfig.paper` (README, "This package's NRP and the paper's").
     max_components : int
         Widest input group trained on directly; wider groups are reduced to this many principal
         components fitted on each split's training stimuli.
@@ -251,8 +326,13 @@ class NRPErrorMetric(_CrossValidatedMetric):
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
                  device='auto', random_state=0, with_linear=True, progress=None, search=None):
+        if config == 'paper':  # the paper's network on the paper's inputs: every component, unscaled
+            config, max_components = network.NRPConfig.paper(), ALL_COMPONENTS
+            self.n_components, self.scaling = 'fixed', 'none'
         super().__init__(max_components, crossvalidation_kwargs, device)
         self.search = search
+        if isinstance(config, str):
+            raise ValueError(f"config={config!r} is unknown; give 'paper', an NRPConfig or a dict of its fields.")
         self.config = config if isinstance(config, network.NRPConfig) else network.NRPConfig(**(config or {}))
         self.random_state = random_state
         self.with_linear = with_linear
@@ -260,11 +340,12 @@ class NRPErrorMetric(_CrossValidatedMetric):
         self.with_kernels = self.config.linear_path
         self.progress = progress
 
-    def __call__(self, source, target):
-        data = self.prepare(source, target)
-        return self.score_prepared(data)
+    def __call__(self, source, target, windows=None):
+        """The Score of ``source`` against ``target``; ``windows`` chooses the input layers inside each split
+        (:func:`prepare`)."""
+        return self.score_prepared(self.prepare(source, target, windows))
 
-    def split_predictions(self, source, target):
+    def split_predictions(self, source, target, windows=None):
         """Each split's test predictions, without a Score.
 
         Returns
@@ -274,7 +355,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
         info : dict
             What the fit reports (see :meth:`predict_prepared`).
         """
-        data = self.prepare(source, target)
+        data = self.prepare(source, target, windows)
         return (data, *self.predict_prepared(data))
 
     def predict_prepared(self, data, config=None):
@@ -290,8 +371,11 @@ class NRPErrorMetric(_CrossValidatedMetric):
         config = config or self.config
         device = resolve_device(self.device)
         if self.search is not None:
-            prediction, choices, table, best_epoch = nested_search(data, SearchGrid.coerce(self.search), config,
-                                                                   self.random_state, device)
+            grid = SearchGrid.coerce(self.search)
+            if data.layer_choice is not None and grid.layer_subsets is None:  # the search chooses among the windows
+                grid = replace(grid, layer_subsets=tuple(dict.fromkeys(
+                    tuple(window) for window in data.layer_choice[0]['windows'].values())))
+            prediction, choices, table, best_epoch = nested_search(data, grid, config, self.random_state, device)
             return prediction, dict(best_epoch=best_epoch, search_choices=choices, search_table=table)
         return fit_nrp(data, config, self.random_state, device, progress=self.progress)
 
@@ -303,6 +387,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
             return search_score(self, data, config, prediction, info)
         layers = [str(name) for name in data.group_names if name is not None]
         score = self.package(data, prediction, config, layers, info['best_epoch'])
+        add_layer_choice(score, data)
         if 'linear_start' in info:  # which ridge each split's linear path started from (core/linear_start.py)
             start = info['linear_start']
             score.attrs['linear_start_every_component'] = [bool(every) for every in start['every'][:, 0].tolist()]
@@ -346,8 +431,8 @@ class LinearErrorMetric(_CrossValidatedMetric):
     (mean over neuroids, mean over splits), ``r2_error``, ``pearson`` and ``higher_is_better=False``.
     """
 
-    def __call__(self, source, target):
-        return self._single_mapping_score(self.prepare(source, target), 'linear')
+    def __call__(self, source, target, windows=None):
+        return self._single_mapping_score(self.prepare(source, target, windows), 'linear')
 
 
 class RidgeErrorMetric(_CrossValidatedMetric):
@@ -362,5 +447,5 @@ class RidgeErrorMetric(_CrossValidatedMetric):
     """
     with_ridge = True
 
-    def __call__(self, source, target):
-        return self._single_mapping_score(self.prepare(source, target), 'ridge')
+    def __call__(self, source, target, windows=None):
+        return self._single_mapping_score(self.prepare(source, target, windows), 'ridge')

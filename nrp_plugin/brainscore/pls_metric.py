@@ -195,3 +195,42 @@ class PLSTorchMetric(Metric):
             score.attrs['mae_error'] = float(mae_split.std() / math.sqrt(len(mae_split)))
             score.attrs['mae_raw'] = mae_raw
         return score
+
+
+def combine_split_scores(runs, split_layers):
+    """One Score from several runs of a cross-validated metric on the same splits, each split from its own run.
+
+    Parameters
+    ----------
+    runs : dict of str -> Score
+        Per layer, the metric's Score (Brain-Score's ``pls`` or ``pls_torch``: ``raw`` split x neuroid r, and for
+        ``pls_torch`` ``mae_raw``), all over the same splits and neuroids.
+    split_layers : list of str
+        Per split, the run whose figures it keeps.
+
+    Returns
+    -------
+    Score
+        Aggregated as Brain-Score's metric aggregates one run: the median over neuroids per split, the mean over
+        splits, ``error`` the SEM over splits; ``raw`` (and ``mae``, ``mae_error``, ``mae_raw`` when every run
+        has them) are the splits' own rows.
+    """
+    first = runs[split_layers[0]].attrs[Score.RAW_VALUES_KEY]
+    rows = [runs[layer].attrs[Score.RAW_VALUES_KEY].isel(split=split).values for split, layer in enumerate(split_layers)]
+    coords = {coord: (dims, values) for coord, dims, values in walk_coords(first) if dims != ('split',)}
+    coords['split'] = np.arange(len(split_layers))
+    raw = Score(np.stack(rows), coords=coords, dims=list(first.dims))
+    per_split = raw.median(dim='neuroid')
+    score = Score(per_split.mean(dim='split').values)
+    score.attrs[Score.RAW_VALUES_KEY] = raw
+    score.attrs['error'] = per_split.std(dim='split') / math.sqrt(len(split_layers))
+    if all('mae_raw' in run.attrs for run in runs.values()):
+        mae = np.stack([runs[layer].attrs['mae_raw'].isel(split=split).values
+                        for split, layer in enumerate(split_layers)])
+        mae_raw = Score(mae, coords=coords, dims=list(first.dims))
+        mae_split = mae.mean(axis=1)
+        score.attrs['mae'] = float(mae_split.mean())
+        score.attrs['mae_error'] = float(mae_split.std() / math.sqrt(len(mae_split)))
+        score.attrs['mae_raw'] = mae_raw
+    score.attrs['split_layer'] = list(split_layers)
+    return score

@@ -4,12 +4,14 @@ With far fewer stimuli than features (2,560 images against up to 400k model unit
 NRP's inputs and the PLS fit need only ``K = X X^T``. :func:`gram_matrix` forms it reading ``X`` one
 chunk of columns at a time, so the activations are never copied whole.
 """
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from .device import resolve_device
 
-__all__ = ['feature_chunk_size', 'fix_signs', 'gram_matrix', 'iter_column_chunks']
+__all__ = ['GroupKernels', 'feature_chunk_size', 'fix_signs', 'gram_matrix', 'iter_column_chunks']
 
 #: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
 _CHUNK_BYTES = 64 * 2 ** 20
@@ -138,3 +140,51 @@ def fix_signs(vectors):
     """Make the largest-magnitude entry of each column positive (results independent of the solver)."""
     index = vectors.abs().argmax(dim=0)
     return vectors * torch.sign(vectors[index, torch.arange(vectors.shape[1], device=vectors.device)])
+
+
+@dataclass
+class GroupKernels:
+    """Per-layer Gram matrices over a universe of rows, and where each fit's rows lie in it.
+
+    Attributes
+    ----------
+    grams : list of Tensor, each (n_universe, n_universe)
+        One per input group, ``X_g X_g^T`` of the group's features (any constant shift of the columns).
+    rows : Tensor of int, shape (S, n_rows)
+        Universe index of each fit's training rows, in the order of its inputs.
+    new_rows : Tensor of int, shape (S, n_new)
+        Universe index of the rows each fit will predict (its test rows), in the order of their inputs.
+    input_scales : Tensor, shape (S, n_inputs)
+        Per fit and input column, the squared factor that column was divided by in the prepared inputs
+        (the group's common scale; 0 for a padding column).
+    group_sizes : list of int
+        Input columns of each group, in column order.
+    scaling : {'common', 'whiten'}
+        How the prepared inputs were scaled (:func:`nrp_plugin.core.reduction.scale_divisors`).
+    """
+    grams: list
+    rows: torch.Tensor
+    new_rows: torch.Tensor
+    input_scales: torch.Tensor
+    group_sizes: list
+    scaling: str = 'common'
+
+    def take(self, fits=None, groups=None):
+        """The kernels of a subset of fits (indices) and of groups (indices, in the new column order)."""
+        rows, new_rows, scales = self.rows, self.new_rows, self.input_scales
+        if fits is not None:
+            fits = torch.as_tensor(fits, dtype=torch.long)
+            rows, new_rows, scales = rows[fits], new_rows[fits], scales[fits.to(scales.device)]
+        grams, sizes = self.grams, list(self.group_sizes)
+        if groups is not None:
+            offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+            columns = np.concatenate([np.arange(offsets[g], offsets[g + 1]) for g in groups])
+            scales = scales[:, torch.as_tensor(columns, device=scales.device)]
+            grams, sizes = [grams[g] for g in groups], [sizes[g] for g in groups]
+        return GroupKernels(grams, rows, new_rows, scales, sizes, self.scaling)
+
+    def with_rows(self, rows, new_rows):
+        """The same kernels for other row sets (universe indices, shapes (S, n_rows) and (S, n_new))."""
+        return GroupKernels(self.grams, torch.as_tensor(rows, dtype=torch.long),
+                            torch.as_tensor(new_rows, dtype=torch.long), self.input_scales, self.group_sizes,
+                            self.scaling)

@@ -19,63 +19,15 @@ ridge in the layers' kernel (each layer scaled to unit total variance, as ``nrp_
 only each layer's stimulus-by-stimulus Gram matrix (:class:`GroupKernels`), which the input preparation has
 already formed.
 """
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
+from .kernels import GroupKernels
+from .reduction import scale_divisors
 from .ridge import RELATIVE_ALPHAS
 
 _RELATIVE_ZERO = 1e-10  # eigenvalues below this share of the largest are treated as zero
 _TIE = 1e-6  # validation errors closer than this (relative) are a tie, decided for the kept components
-
-
-@dataclass
-class GroupKernels:
-    """Per-layer Gram matrices over a universe of rows, and where each fit's rows lie in it.
-
-    Attributes
-    ----------
-    grams : list of Tensor, each (n_universe, n_universe)
-        One per input group, ``X_g X_g^T`` of the group's features (any constant shift of the columns).
-    rows : Tensor of int, shape (S, n_rows)
-        Universe index of each fit's training rows, in the order of its inputs.
-    new_rows : Tensor of int, shape (S, n_new)
-        Universe index of the rows each fit will predict (its test rows), in the order of their inputs.
-    input_scales : Tensor, shape (S, n_inputs)
-        Per fit and input column, the squared factor that column was divided by in the prepared inputs
-        (the group's common scale; 0 for a padding column).
-    group_sizes : list of int
-        Input columns of each group, in column order.
-    scaling : {'common', 'whiten'}
-        How the prepared inputs were scaled (:func:`nrp_plugin.core.reduction.scale_divisors`).
-    """
-    grams: list
-    rows: torch.Tensor
-    new_rows: torch.Tensor
-    input_scales: torch.Tensor
-    group_sizes: list
-    scaling: str = 'common'
-
-    def take(self, fits=None, groups=None):
-        """The kernels of a subset of fits (indices) and of groups (indices, in the new column order)."""
-        rows, new_rows, scales = self.rows, self.new_rows, self.input_scales
-        if fits is not None:
-            fits = torch.as_tensor(fits, dtype=torch.long)
-            rows, new_rows, scales = rows[fits], new_rows[fits], scales[fits.to(scales.device)]
-        grams, sizes = self.grams, list(self.group_sizes)
-        if groups is not None:
-            offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-            columns = np.concatenate([np.arange(offsets[g], offsets[g + 1]) for g in groups])
-            scales = scales[:, torch.as_tensor(columns, device=scales.device)]
-            grams, sizes = [grams[g] for g in groups], [sizes[g] for g in groups]
-        return GroupKernels(grams, rows, new_rows, scales, sizes, self.scaling)
-
-    def with_rows(self, rows, new_rows):
-        """The same kernels for other row sets (universe indices, shapes (S, n_rows) and (S, n_new))."""
-        return GroupKernels(self.grams, torch.as_tensor(rows, dtype=torch.long),
-                            torch.as_tensor(new_rows, dtype=torch.long), self.input_scales, self.group_sizes,
-                            self.scaling)
 
 
 def _centred(gram, rows, fit):
@@ -260,7 +212,7 @@ def _leading_scores(centred_fit, centred_validation, n_components, scaling, seed
     eigenvalues, eigenvectors = eigenvalues[keep], eigenvectors[:, keep]
     roots = eigenvalues.sqrt()
     variances = eigenvalues / n
-    divisors = variances.sqrt() if scaling == 'whiten' else variances.mean().sqrt()
+    divisors = scale_divisors(variances, scaling)
     return eigenvectors * roots / divisors, centred_validation @ eigenvectors / roots / divisors
 
 

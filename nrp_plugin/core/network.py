@@ -72,6 +72,9 @@ class NRPConfig:
         With ``linear_path``: also train the paper's network on the same rows and predict, per fit, with the
         convex combination of the two networks whose weight minimises the validation MSE (:func:`choose_mix`, and
         the module notes). Ignored without ``linear_path``.
+    standardize_targets : bool
+        Train on each target standardised with the fit's training mean and standard deviation (predictions are
+        returned in the targets' units either way). ``False``: on the recorded firing rates, as the paper does.
     """
     l1_size: int = 128
     l2_size: int = 128
@@ -83,6 +86,7 @@ class NRPConfig:
     validation_fraction: float = 0.1
     linear_path: bool = True
     paper_candidate: bool = True
+    standardize_targets: bool = True
 
     def __post_init__(self):
         for name in ('l1_size', 'max_epochs', 'batch_size'):
@@ -98,7 +102,7 @@ class NRPConfig:
             raise ValueError(f"NRP parameter learning_rate={self.learning_rate!r} must be > 0.")
         if not (self.weight_decay >= 0):
             raise ValueError(f"NRP parameter weight_decay={self.weight_decay!r} must be >= 0.")
-        for name in ('linear_path', 'paper_candidate'):
+        for name in ('linear_path', 'paper_candidate', 'standardize_targets'):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"NRP parameter {name}={getattr(self, name)!r} must be True or False.")
         if not (0 < self.validation_fraction < 1):
@@ -106,6 +110,17 @@ class NRPConfig:
 
     def to_dict(self):
         return asdict(self)
+
+    @classmethod
+    def paper(cls, **overrides):
+        """The network as close to Anand, Sen & Roy (2021) as they specify it: NRP-L1 per layer, NRP-L2, NRP-out,
+        ReLUs, Adam on the MSE of the recorded rates, stopped on a held-out validation part; no linear path, no
+        combination, no weight decay, targets not standardised. What the paper leaves open (the layer sizes and
+        learning rate, which it searched; the epochs, batch size and patience) keeps this package's defaults.
+        The metric's ``config='paper'`` pairs it with the paper's inputs (:class:`nrp_plugin.brainscore.nrp_metric.
+        NRPErrorMetric`)."""
+        return cls(**dict(dict(weight_decay=0.0, linear_path=False, paper_candidate=False, standardize_targets=False),
+                          **overrides))
 
 
 def _uniform(shape, bound, generator, dtype):

@@ -36,12 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .kernels import fix_signs, gram_matrix
-from .linear_start import GroupKernels
+from .kernels import GroupKernels, fix_signs, gram_matrix
 
 DEFAULT_MAX_COMPONENTS = 128
 N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
-SCALINGS = ('common', 'whiten')
+SCALINGS = ('common', 'whiten', 'none')
 _EPS = 1e-12
 _RELATIVE_ZERO = 1e-10  # eigenvalues below this share of the largest are treated as zero
 
@@ -194,8 +193,11 @@ def choose_n_components(rule, variances, n_train, width, max_components, train_s
 
 
 def scale_divisors(variances, scaling):
-    """What each kept component is divided by: one common scale (relative variances kept), or its own
-    standard deviation (whitening). Shape (k,)."""
+    """What each kept component is divided by: one common scale (relative variances kept), its own standard
+    deviation (whitening), or nothing (``'none'``: the centred features in the components' orthonormal basis).
+    Shape (k,)."""
+    if scaling == 'none':
+        return torch.ones_like(variances)
     if scaling == 'whiten':
         return variances.sqrt().clamp(min=_EPS)
     if scaling == 'common':
@@ -284,6 +286,31 @@ def padded_width(width, n_train, max_components):
     return int(max(1, min(int(max_components), int(width), int(n_train) - 1)))
 
 
+def block_sources(blocks, max_components=DEFAULT_MAX_COMPONENTS, device='cpu'):
+    """What each block's components are computed from: ``('gram', K, width)`` for a block wider than
+    ``max_components`` (its uncentred Gram matrix, formed from its features when it has them) or ``('dense', X,
+    width)`` for a narrow one (its features, float64)."""
+    sources = []
+    for block in blocks:
+        if block.kind == 'gram':
+            sources.append(('gram', torch.as_tensor(block.values).to(device=device, dtype=torch.float64), block.width))
+        elif block.width > max_components:
+            sources.append(('gram', gram_matrix(block.values, center=False, device=device), block.width))
+        else:
+            dense = torch.as_tensor(np.ascontiguousarray(block.values)).to(device=device, dtype=torch.float64)
+            sources.append(('dense', dense, block.width))
+    return sources
+
+
+def split_components(source, train, test):
+    """All non-zero principal components of one block (:func:`block_sources`) fitted on ``train`` rows:
+    ``(train_scores, test_scores, variances)`` as :func:`kernel_components` returns them."""
+    kind, values, _ = source
+    if kind == 'gram':
+        return kernel_components(values, train, test)
+    return dense_components(values[train], values[test])
+
+
 def prepare_splits(features, groups, splits, max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *, widths=None,
                    **kwargs):
     """:func:`prepare_blocks` of the column groups of one feature matrix (:func:`feature_blocks`)."""
@@ -312,7 +339,7 @@ def prepare_blocks(blocks, splits, max_components=DEFAULT_MAX_COMPONENTS, device
         reference use every component without the caller holding them for all splits at once.
     with_kernels : bool
         Also return each group's Gram matrix over the rows and the inputs' scales, for the NRP's linear path
-        (:class:`nrp_plugin.core.linear_start.GroupKernels`). A wide group's is the Gram matrix its components
+        (:class:`nrp_plugin.core.kernels.GroupKernels`). A wide group's is the Gram matrix its components
         come from; no copy is made.
 
     Returns
@@ -331,15 +358,7 @@ def prepare_blocks(blocks, splits, max_components=DEFAULT_MAX_COMPONENTS, device
     if len(n_train) != 1:
         raise ValueError(f"Every split needs the same number of training rows; got {sorted(n_train)}.")
     n_train = n_train.pop()
-    sources = []
-    for block in blocks:
-        if block.kind == 'gram':
-            sources.append(('gram', torch.as_tensor(block.values).to(device=device, dtype=torch.float64), block.width))
-        elif block.width > max_components:
-            sources.append(('gram', gram_matrix(block.values, center=False, device=device), block.width))
-        else:
-            dense = torch.as_tensor(np.ascontiguousarray(block.values)).to(device=device, dtype=torch.float64)
-            sources.append(('dense', dense, block.width))
+    sources = block_sources(blocks, max_components, device)
     sizes = [padded_width(width, n_train, max_components) for _, _, width in sources]
     pad = lambda tensor, width: torch.nn.functional.pad(tensor, (0, width - tensor.shape[1]))
     train_parts, test_parts, scale_parts = [], [], []  # per split: the padded blocks of every group
@@ -348,10 +367,7 @@ def prepare_blocks(blocks, splits, max_components=DEFAULT_MAX_COMPONENTS, device
         train_t, test_t = torch.as_tensor(train, device=device), torch.as_tensor(test, device=device)
         components, trains, tests, scales = [], [], [], []
         for index, (kind, source, width) in enumerate(sources):
-            if kind == 'gram':
-                scores = kernel_components(source, train_t, test_t)
-            else:
-                scores = dense_components(source[train_t], source[test_t])
+            scores = split_components((kind, source, width), train_t, test_t)
             components.append(scores)
             train_scores, test_scores, variances = scores
             targets = None if train_targets is None else train_targets[split]

@@ -6,7 +6,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from . import network
 from .device import resolve_device
-from .linear_start import GroupKernels
+from .kernels import GroupKernels
 from .reduction import DEFAULT_MAX_COMPONENTS, GroupReduction
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..core import scoring
-from ..core.crossval import fit_predict_nrp, split_seed
+from ..core.crossval import fit_nrp_per_split, fit_predict_nrp, layer_columns
 from .grid import SearchGrid
 
 def inner_seed(random_state, split):
@@ -33,25 +33,12 @@ def inner_seed(random_state, split):
     return int(np.random.SeedSequence([int(random_state), int(split), 7919]).generate_state(1)[0])
 
 
-def _columns(group_names, group_sizes, layers):
-    """Column indices of ``layers`` in the prepared inputs, each chosen group's width and its group index."""
-    names = [None if name is None else str(name) for name in group_names]
-    offsets = np.concatenate([[0], np.cumsum(group_sizes)]).astype(int)
-    columns, sizes, indices = [], [], []
-    for name in layers:
-        index = names.index(name)
-        columns.append(np.arange(offsets[index], offsets[index + 1]))
-        sizes.append(int(group_sizes[index]))
-        indices.append(index)
-    return torch.as_tensor(np.concatenate(columns)), sizes, indices
-
-
 def _layer_subset(group_names, group_sizes, layers, kernels):
     """``(select, sizes, kernels)`` of a layer subset: a column selector for the inputs, the groups' widths and
     the kernels of those groups (None without kernels). ``layers == (None,)`` keeps every group."""
     if layers == (None,):
         return (lambda t: t), list(group_sizes), kernels
-    columns, sizes, indices = _columns(group_names, group_sizes, layers)
+    columns, sizes, indices = layer_columns(group_names, group_sizes, layers)
     return (lambda t: t[..., columns.to(t.device)]), sizes, None if kernels is None else kernels.take(groups=indices)
 
 
@@ -148,24 +135,10 @@ def fit_chosen(data, choices, base_config, random_state, device):
     Splits that chose the same configuration train as one batch. Each split's network is seeded with
     :func:`nrp_plugin.core.crossval.split_seed`, as in the plain metric.
     """
-    prediction = torch.zeros(data.test_targets.shape, dtype=torch.float64)
-    best_epoch = np.zeros(data.n_splits, dtype=int)
-    groups = {}
-    for split, choice in enumerate(choices):
-        groups.setdefault(choice_key(choice), []).append(split)
-    for (layers, l1, l2, rate), splits in groups.items():
-        index = torch.as_tensor(splits)
-        layers = layers or (None,)
-        kernels = None if data.kernels is None else data.kernels.take(fits=splits)
-        select, sizes, kernels = _layer_subset(data.group_names, data.group_sizes, layers, kernels)
-        pick = lambda t: t[index.to(t.device)]
-        seeds = [split_seed(random_state, split) for split in splits]
-        predicted, info = fit_predict_nrp(select(pick(data.train_inputs)), pick(data.train_targets),
-                                       select(pick(data.test_inputs)), sizes, _config(base_config, l1, l2, rate),
-                                       seeds, device, kernels=kernels)
-        prediction[index] = predicted.cpu()
-        best_epoch[splits] = info['best_epoch']
-    return prediction.to(data.test_targets.device), best_epoch
+    split_choices = [(choice['layers'] or (None,), _config(base_config, choice['l1_size'], choice['l2_size'],
+                                                          choice['learning_rate'])) for choice in choices]
+    prediction, info = fit_nrp_per_split(data, split_choices, random_state, device)
+    return prediction, info['best_epoch']
 
 
 def nested_search(data, grid, base_config, random_state=0, device='cpu', progress=None):
