@@ -42,10 +42,11 @@ def scores(installed_plugins, tmp_path_factory):
         for region, metric in (('IT', 'nrp'), ('IT', 'pls'), ('V4', 'nrp'))}
     net_file = tmp_path_factory.mktemp('net') / 'uncommitted_net.py'
     net_file.write_text(TINY_NET)  # a small random network without a region-layer map
-    for metric in ('nrp', 'pls'):
-        model = load_spec_model(f'{net_file}:build')
+    model = load_spec_model(f'{net_file}:build')
+    for metric in ('pls', 'nrp'):  # the first commits IT on the public images; the second reads the commitment
         benchmark = brainscore_vision.load_benchmark(f'SyntheticMajajHong2015.IT-{metric}')
         results['uncommitted', 'IT', metric] = benchmark(model)
+    results['uncommitted-model'] = model
     return results
 
 
@@ -87,10 +88,65 @@ def test_teacher_scores_above_untrained_model(scores):
 
 
 @pytest.mark.slow
-def test_uncommitted_model_commits_on_public_images(scores):
-    # the network has no region-layer map: its layer was chosen offline on the public images, and the NRP
-    # read that layer with its neighbours
+def test_uncommitted_model_commits_on_public_images(scores, installed_plugins):
+    """The network has no region-layer map: its IT layer is the candidate that scores best on the public images
+    (recomputed here from Brain-Score's own in-memory activations of those images), and the NRP reads it with its
+    neighbours; the score records how."""
+    import numpy as np
+    from nrp_plugin.brainscore.layer_choice import layer_scores
+    from nrp_plugin.brainscore.synthetic_data import synthetic_selection
     pls, nrp = scores['uncommitted', 'IT', 'pls'], scores['uncommitted', 'IT', 'nrp']
-    layer = pls.attrs['layer']
-    assert layer in ('conv1', 'conv2', 'pool')
-    assert layer in nrp.attrs['nrp_layers'] and set(nrp.attrs['nrp_layers']) <= {'conv1', 'conv2', 'pool'}
+    model = scores['uncommitted-model']
+    stimuli, assembly = synthetic_selection()
+    from brainscore_vision.benchmark_helpers.screen import place_on_screen
+    placed = place_on_screen(stimuli, target_visual_degrees=model.visual_degrees(), source_visual_degrees=8)
+    activations = model.activations_model(placed, layers=list(model.layers))  # Brain-Score's own, in memory
+    names, values = layer_scores(activations, assembly.sel(region='IT'), [np.arange(len(stimuli))], model.layers)
+    best = names[int(np.argmax(values[0]))]
+    assert pls.attrs['layer'] == best
+    assert nrp.attrs['nrp_layers'] == {'conv1': ['conv1', 'conv2'], 'conv2': ['conv1', 'conv2', 'pool'],
+                                       'pool': ['conv2', 'pool']}[best]
+    for score in (pls, nrp):
+        choice = score.attrs['layer_choice']
+        assert choice['method'] == 'selection set' and choice['images'] == 'SyntheticMajajHong2015 public images'
+        assert choice['layer'] == best and choice['scores'] == pytest.approx(dict(zip(names, values[0])), abs=1e-9)
+
+
+@pytest.mark.slow
+def test_layers_chosen_inside_each_split_without_a_selection_set(installed_plugins, tmp_path):
+    """With no disjoint image set, each split of the -pls and -nrp benchmarks chooses its layer on its own
+    training stimuli; the PLS figures of each split are those of a run on that split's layer alone."""
+    import brainscore_vision
+    import numpy as np
+    from nrp_plugin.app.model_specs import load_spec_model
+    from nrp_plugin.brainscore.benchmark import CommittingNeuralBenchmark, InEachSplit
+    from nrp_plugin.brainscore.layer_choice import nested_choice
+    from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
+    net_file = tmp_path / 'uncommitted_net.py'
+    net_file.write_text(TINY_NET)
+    model = load_spec_model(f'{net_file}:build')
+    pls = CommittingNeuralBenchmark.wrapping(brainscore_vision.load_benchmark('SyntheticMajajHong2015.IT-pls'),
+                                             InEachSplit())
+    score = pls(model)
+    source = model.activations_model(pls._assembly.stimulus_set, layers=list(model.layers))
+    choices = nested_choice(source, pls._assembly, {layer: (layer,) for layer in model.layers})
+    assert score.attrs['layer_choice']['method'] == 'inside each split'
+    assert score.attrs['layer_choice']['split_layer'] == [choice['layer'] for choice in choices]
+    metric = pls._similarity_metric
+    rows = [metric(source[{'neuroid': source['layer'].values == choice['layer']}], pls._assembly).attrs['raw']
+            .isel(split=split).values for split, choice in enumerate(choices)]
+    np.testing.assert_allclose(score.attrs['raw'].attrs['raw'].values, np.stack(rows), rtol=0, atol=1e-6)
+    assert not layer_choice_committed(model)
+    nrp = brainscore_vision.load_benchmark('SyntheticMajajHong2015.IT-nrp')
+    nrp._layer_choice = InEachSplit()
+    nrp.metric = NRPErrorMetric(config=dict(max_epochs=20, patience=5), device='cpu')
+    score = nrp(model)
+    windows = {'conv1': ['conv1', 'conv2'], 'conv2': ['conv1', 'conv2', 'pool'], 'pool': ['conv2', 'pool']}
+    assert score.raw.attrs['split_layers'] == [windows[choice['layer']] for choice in choices]
+    assert score.attrs['layer_choice']['split_layer'] == [choice['layer'] for choice in choices]
+
+
+def layer_choice_committed(model):
+    """Whether any region of the model got a committed layer."""
+    from nrp_plugin.brainscore.layer_choice import layer_map
+    return bool(dict(layer_map(model)))

@@ -6,9 +6,12 @@ to Brain-Score's own ``MajajHong2015.*-pls`` and must not be averaged into its V
 """
 from brainscore_vision import load_metric
 from nrp_plugin import references
-from nrp_plugin.brainscore.benchmark import LEADERBOARD_PARENT, CommittingNeuralBenchmark, NRPBenchmark
-from nrp_plugin.brainscore.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, load_region
+from nrp_plugin.brainscore.benchmark import LEADERBOARD_PARENT, CommittingNeuralBenchmark, NRPBenchmark, SelectionSet
+from nrp_plugin.brainscore.majajhong import NUMBER_OF_TRIALS, VISUAL_DEGREES, layer_choice, load_region
 from nrp_plugin.brainscore.synthetic_data import internal_consistency_ceiling, synthetic_region, synthetic_selection
+
+SYNTHETIC_SELECTION = 'SyntheticMajajHong2015 public images'
+
 
 def majajhong_nrp(region, access):
     """``MajajHong2015[public].<region>-nrp`` on the real recordings."""
@@ -17,7 +20,7 @@ def majajhong_nrp(region, access):
     name = 'MajajHong2015' + ('public' if access == 'public' else '')
     return NRPBenchmark(identifier=f'{name}.{region}-nrp', assembly=averaged, assembly_repetition=repeated,
                         visual_degrees=VISUAL_DEGREES, number_of_trials=NUMBER_OF_TRIALS,
-                        parent=LEADERBOARD_PARENT, bibtex=references.MAJAJHONG2015)
+                        layer_choice=layer_choice(access), parent=LEADERBOARD_PARENT, bibtex=references.MAJAJHONG2015)
 
 
 def synthetic_nrp(region):
@@ -25,8 +28,8 @@ def synthetic_nrp(region):
     averaged, repeated = synthetic_region(region, 'private')
     return NRPBenchmark(identifier=f'SyntheticMajajHong2015.{region}-nrp', assembly=averaged,
                         assembly_repetition=repeated, visual_degrees=VISUAL_DEGREES,
-                        number_of_trials=NUMBER_OF_TRIALS, selection_loader=synthetic_selection,
-                        parent=LEADERBOARD_PARENT)
+                        number_of_trials=NUMBER_OF_TRIALS,
+                        layer_choice=SelectionSet(synthetic_selection, SYNTHETIC_SELECTION), parent=LEADERBOARD_PARENT)
 
 
 def synthetic_pls(region):
@@ -37,4 +40,4 @@ def synthetic_pls(region):
         similarity_metric=load_metric('pls', crossvalidation_kwargs=dict(stratification_coord='object_name')),
         visual_degrees=VISUAL_DEGREES, number_of_trials=NUMBER_OF_TRIALS,
         ceiling_func=lambda: internal_consistency_ceiling(region, 'private'), parent=LEADERBOARD_PARENT,
-        selection_loader=synthetic_selection)
+        layer_choice=SelectionSet(synthetic_selection, SYNTHETIC_SELECTION))

@@ -1,4 +1,10 @@
-"""The ``nrp-plugin`` command: a thin layer over the library's functions."""
+"""The ``nrp-plugin`` command: a thin layer over the library's functions.
+
+Exit status (:data:`EXIT_STATUS`): 0 success; 1 a check found a problem (``status``, ``data check``), install or
+scoring failed; 2 a problem with the request or its data, found before scoring (unknown identifiers, an
+unwritable ``--out``, MajajHong2015 files that cannot be had: :mod:`nrp_plugin.brainscore.majajhong`),
+or the data failing when a benchmark is loaded; 130 interrupted.
+"""
 import argparse
 import signal
 import sys
@@ -66,7 +72,13 @@ def _pack(args):
     return 0
 
 
+EXIT_STATUS = ('exit status: 0 success; 1 a check found a problem (status, data check), install failed or '
+               'scoring failed; 2 a problem with the request or its data (unknown identifiers, unwritable --out, '
+               'MajajHong2015 files that cannot be had); 130 interrupted')
+
+
 def _fail(command, message, code=2):
+    """Print ``nrp-plugin <command>: <message>`` on stderr and return the exit status (see :data:`EXIT_STATUS`)."""
     print(f'nrp-plugin {command}: {message}', file=sys.stderr)
     return code
 
@@ -88,7 +100,8 @@ def _compare(args):
     import os
     import time
     from pathlib import Path
-    from . import checks, compare, report, result_cache
+    from ..brainscore import majajhong
+    from . import checks, compare, result_cache
     os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
@@ -109,8 +122,11 @@ def _compare(args):
         grid = compare.load_search_grid(args.search, args.grid)
         out = checks.check_writable(Path(args.out))
         cache_directory = result_cache.result_cache_dir(out) if args.cache_in_out else result_cache.result_cache_dir()
-    except (checks.CompareError, ValueError) as error:
+        majajhong.ensure_data(args.benchmarks)  # last: it may download
+    except (checks.CompareError, majajhong.DataUnavailableError, ValueError) as error:
         return _fail('compare', str(error))
+    except KeyboardInterrupt:
+        return _fail('compare', 'interrupted', 130)
     started = time.time()
     # a kill (SIGTERM) ends the run like Ctrl-C: scratch files and partial writes are cleaned up
     try:
@@ -126,6 +142,7 @@ def _compare(args):
 
 def _run_compare(args, regions, grid, out, cache_directory, started):
     import time
+    from ..brainscore import majajhong
     from . import compare, report
     try:
         records = compare.run_compare(models=args.models, families=args.benchmarks, regions=regions,
@@ -143,6 +160,9 @@ def _run_compare(args, regions, grid, out, cache_directory, started):
         return _fail('compare', f'interrupted; finished scores are kept in {cache_directory} and a rerun '
                      f'resumes from them (no table written)', 130)
     except Exception as error:  # noqa: BLE001 - one line, no traceback
+        unavailable = majajhong.data_error(error, args.benchmarks)
+        if unavailable is not None:
+            return _fail('compare', str(unavailable))
         return _fail('compare', f'{type(error).__name__}: {error}', 1)
     print(table_md)
     _write_layers(records, out)
@@ -167,6 +187,7 @@ def _write_layers(records, out):
 
 def _score(args):
     import os
+    from ..brainscore import majajhong
     from . import checks, compare
     os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
@@ -175,7 +196,8 @@ def _score(args):
     try:
         _set_device(args.device)
         checks.check_identifiers(models=[args.model], benchmarks=[args.benchmark])
-    except (checks.CompareError, ValueError) as error:
+        majajhong.ensure_data([args.benchmark])  # last: it may download
+    except (checks.CompareError, majajhong.DataUnavailableError, ValueError) as error:
         return _fail('score', str(error))
     try:
         model = compare.load_model(args.model)
@@ -183,6 +205,9 @@ def _score(args):
     except KeyboardInterrupt:
         return _fail('score', 'interrupted', 130)
     except Exception as error:  # noqa: BLE001
+        unavailable = majajhong.data_error(error, [args.benchmark])
+        if unavailable is not None:
+            return _fail('score', str(unavailable))
         return _fail('score', f'{type(error).__name__}: {error}', 1)
     kind = 'nrp' if 'nrp_error' in score.attrs else 'pls'
     record = compare.summarize(score, kind)
@@ -254,9 +279,25 @@ def _cache(args):
     return 0
 
 
+def _data(args):
+    """``data check``: each MajajHong2015 file the families read, ok / missing / sha1 mismatch (exit 1 unless all ok)."""
+    from ..brainscore import majajhong
+    families = list(dict.fromkeys(args.benchmarks))
+    print(f"MajajHong2015 files for {', '.join(families)} in {majajhong.brainio_home()} ($BRAINIO_HOME):")
+    states = majajhong.check_files(families)
+    width = max(map(len, majajhong.FILE_STATES))
+    for found in states:
+        detail = f'  (sha1 {found.sha1}, expected {found.file.sha1})' if found.state == majajhong.MISMATCH else ''
+        print(f'  {found.state:<{width}}  {found.file.path}{detail}')
+    problem = majajhong.check_problem(states)
+    if problem:
+        return _fail('data check', problem, 1)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='nrp-plugin', description=(
-        'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'))
+        'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'), epilog=EXIT_STATUS)
     commands = parser.add_subparsers(dest='command', required=True)
     inst = commands.add_parser('install', help='place the plugin folders into the installed brainscore_vision tree')
     mode = inst.add_mutually_exclusive_group()
@@ -311,6 +352,16 @@ def build_parser():
     cache.add_argument('action', choices=['info', 'clear'])
     cache.add_argument('--results', action='store_true', help='clear: also remove the cached scores')
     cache.set_defaults(run=_cache)
+
+    from ..brainscore.majajhong import REAL_FAMILIES
+    data = commands.add_parser('data', help='check the MajajHong2015 files placed by hand under $BRAINIO_HOME')
+    data.add_argument('action', choices=['check'],
+                      help='check: print each file the families read as ok, missing or sha1 mismatch, with its '
+                           'full path; exit 1 unless all are ok')
+    data.add_argument('--benchmarks', nargs='+', default=list(REAL_FAMILIES), choices=list(REAL_FAMILIES),
+                      metavar='FAMILY', help='benchmark families whose files to check (default: %(default)s; '
+                                             'MajajHong2015 also reads the public files)')
+    data.set_defaults(run=_data)
 
     lst = commands.add_parser('list', help="list this package's registered models, benchmarks and metrics")
     lst.add_argument('--all', action='store_true', help='also list the in-tree identifiers')

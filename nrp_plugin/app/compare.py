@@ -9,6 +9,7 @@ interrupted run resumes where it stopped. The tables and plots are made by :mod:
 """
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -66,15 +67,20 @@ def load_model(identifier):
 
 
 def score_layers(score, model_obj, region):
-    """The layers a score was computed from, for the record: ``layer`` (the region's committed layer,
-    chosen on public images for an uncommitted model) and ``nrp_layers`` (the NRP's inputs)."""
+    """The layers a score was computed from, for the record: ``layer`` (the region's committed layer, or the layer
+    most splits chose when the layer is chosen inside each split), ``nrp_layers`` (the NRP's inputs) and
+    ``layer_choice`` (how they were chosen, :mod:`nrp_plugin.brainscore.layer_choice`)."""
     layer = score.attrs.get('layer')
+    choice = jsonable(score.attrs.get('layer_choice'))
     if layer is None and model_obj is not None and layer_choice.is_layer_model(model_obj) \
             and layer_choice.is_committed(model_obj, region):
         layer = layer_choice.committed_layer(model_obj, region)
+    if layer is None and isinstance(choice, dict) and choice.get('split_layer'):
+        layer = Counter(choice['split_layer']).most_common(1)[0][0]
     nrp = score.attrs.get('nrp_layers')
     return {'layer': None if layer is None else str(layer),
-            'nrp_layers': None if nrp is None else [str(name) for name in nrp]}
+            'nrp_layers': None if nrp is None else [str(name) for name in nrp],
+            'layer_choice': choice}
 
 
 def layers_markdown(records):
@@ -102,8 +108,25 @@ def n_scored_stimuli(benchmark):
 
 
 def load_benchmark(identifier):
+    """``brainscore_vision.load_benchmark``; Brain-Score's own real-data ``-pls`` benchmarks come wrapped so that a
+    model without a region-layer map never chooses its layer on scored images (:func:`real_pls_access`)."""
     from brainscore_vision import load_benchmark as _load
-    return _load(identifier)
+    from ..brainscore.benchmark import CommittingNeuralBenchmark
+    from ..brainscore.majajhong import explain_data_errors, layer_choice
+    with explain_data_errors(identifier):
+        benchmark = _load(identifier)
+    access = real_pls_access(identifier)
+    if access is not None:
+        benchmark = CommittingNeuralBenchmark.wrapping(benchmark, layer_choice(access))
+    return benchmark
+
+
+def real_pls_access(identifier):
+    """``'private'`` or ``'public'`` for Brain-Score's ``MajajHong2015[public].<region>-pls``; None otherwise."""
+    match = re.fullmatch(r'MajajHong2015(public)?\.(V4|IT)-pls', identifier)
+    if match is None:
+        return None
+    return 'public' if match.group(1) else 'private'
 
 
 def score_model(model, benchmark):
@@ -283,12 +306,14 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
             if record is None:
                 if model_obj is None:
                     model_obj = load_model(model_id)
-                    # each layer's activations computed once for all of this model's benchmarks
-                    prefetch = model_layers(model_obj, regions)
-                    # an uncommitted model's layers are chosen later: bound each region by all candidate layers
+                    # each layer's activations computed once for all of this model's benchmarks; an uncommitted
+                    # model's layers are chosen later, from every candidate layer, so each pass records them all
                     candidates = list(getattr(model_obj, 'layers', []))
                     by_region = {region: model_layers(model_obj, [region]) or candidates for region in regions}
-                    memo = memoize_model(model_obj, prefetch=prefetch, out_of_core=out_of_core, progress=progress)
+                    prefetch = list(dict.fromkeys(layer for layers in by_region.values() for layer in layers))
+                    # Brain-Score's own pls reads features, not the out-of-core Gram form
+                    memo = memoize_model(model_obj, prefetch=prefetch, out_of_core=out_of_core and not reference_pls,
+                                         progress=progress)
                     if isinstance(memo, OutOfCoreActivations):
                         check_scratch_space(model_obj, model_id, by_region, n_scored_stimuli(benchmark),
                                             scratch_root())

@@ -175,7 +175,11 @@ def commit_region(candidate, region, selection_stimuli, selection_assembly, visu
                               source_visual_degrees=visual_degrees)
     layers = [str(layer) for layer in candidate.layers]
     activations = record_candidates(candidate, stimuli, layers)
-    target = selection_assembly.sel(region=region) if 'region' in selection_assembly.coords else selection_assembly
+    try:  # the region's sites (a level of the neuroid index is not in ``.coords`` in every xarray version)
+        target = selection_assembly.sel(region=region)
+    except (KeyError, ValueError):
+        raise ValueError(f"The selection set's responses have no sites of region {region!r}; give an assembly with "
+                         f"a 'region' coordinate on 'neuroid'.") from None
     names, scores = layer_scores(activations, target, [np.arange(target.sizes['presentation'])], layers)
     best = names[int(best_layers(scores)[0])]
     _logger.info('committed %s to %s on the selection set (median leave-one-out R2 %s)', region, best,
