@@ -111,7 +111,7 @@ def main(argv=None):
     print(f'\nwall time {wall / 60:.1f} min, peak resident memory of the run {peak_gb:.2f} GB, exit {result.returncode}')
     if result.returncode != 0:
         return result.returncode
-    records = json.loads((out / 'table.json').read_text())['records']
+    records = json.loads((out / 'table.json').read_text())['scores']
     lines, problems = check_layers(records)
     print('\nhow the layers were chosen (benchmark, model, method, layer; NRP layers):')
     print('\n'.join(lines))

@@ -110,6 +110,7 @@ def test_uncommitted_model_commits_on_public_images(scores, installed_plugins):
         choice = score.attrs['layer_choice']
         assert choice['method'] == 'selection set' and choice['images'] == 'SyntheticMajajHong2015 public images'
         assert choice['layer'] == best and choice['scores'] == pytest.approx(dict(zip(names, values[0])), abs=1e-9)
+    assert not layer_choice_committed(model)  # the model's own map is left as it was: no other family inherits it
 
 
 @pytest.mark.slow

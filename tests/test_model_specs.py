@@ -305,11 +305,12 @@ def test_compare_scores_a_file_spec_with_layers_chosen_on_public_images(installe
     from nrp_plugin.brainscore import layer_choice
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
     seen = []
-    real_commit, real_load = layer_choice.commit_region, compare.load_benchmark
+    real_select, real_load = layer_choice.select_on, compare.load_benchmark
 
-    def recording_commit(candidate, region, stimuli, assembly, visual_degrees):
-        seen.append(set(stimuli['stimulus_id']))
-        return real_commit(candidate, region, stimuli, assembly, visual_degrees)
+    def recording_select(candidate, region, stimuli, assembly, visual_degrees, name):
+        if (name, region) not in (getattr(candidate, 'layer_selections', None) or {}):
+            seen.append(set(stimuli['stimulus_id']))
+        return real_select(candidate, region, stimuli, assembly, visual_degrees, name)
 
     def short_benchmark(identifier):
         benchmark = real_load(identifier)
@@ -317,7 +318,7 @@ def test_compare_scores_a_file_spec_with_layers_chosen_on_public_images(installe
             benchmark.metric = NRPErrorMetric(config=dict(max_epochs=40, patience=8), device='cpu')
         return benchmark
 
-    monkeypatch.setattr(layer_choice, 'commit_region', recording_commit)
+    monkeypatch.setattr(layer_choice, 'select_on', recording_select)
     monkeypatch.setattr(compare, 'load_benchmark', short_benchmark)
     spec = f'{net_file}:build'
     records = compare.run_compare(models=[spec], families=['SyntheticMajajHong2015'], regions=['IT'],
@@ -331,7 +332,7 @@ def test_compare_scores_a_file_spec_with_layers_chosen_on_public_images(installe
     assert by_kind['nrp']['nrp_layers'] == layers[max(0, index - 1):index + 2]
     from nrp_plugin.brainscore.synthetic_data import synthetic_region
     scored = set(synthetic_region('IT', 'private')[0]['stimulus_id'].values)
-    assert len(seen) == 1 and seen[0] and not seen[0] & scored  # committed once, on other images
+    assert len(seen) == 1 and seen[0] and not seen[0] & scored  # chosen once, on other images
     assert all(r['model'] == spec for r in records)
     assert 0 <= by_kind['nrp']['score'] <= 1 and np.isfinite(by_kind['pls']['raw_r'])
     assert f'| SyntheticMajajHong2015 | {spec} | IT | {layer} |' in compare.layers_markdown(records)

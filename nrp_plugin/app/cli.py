@@ -181,7 +181,8 @@ def _write_layers(records, out):
     from .compare import layers_markdown
     text = layers_markdown(records)
     if text:
-        print('\nLayers (committed on the public images for models without a region-layer map):\n' + text + '\n')
+        print('\nLayers and how they were chosen (a model without a region-layer map never chooses on the images '
+              'it is scored on):\n' + text + '\n')
         atomic_write_text(out / 'layers.md', text + '\n')
 
 

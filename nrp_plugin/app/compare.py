@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..brainscore import layer_choice
 from ..brainscore.kernel_activations import OutOfCoreActivations, scratch_root
 from ..brainscore.nrp_metric import NRPErrorMetric
 from ..search import SearchGrid
@@ -72,11 +71,9 @@ def score_layers(score, model_obj, region):
     ``layer_choice`` (how they were chosen, :mod:`nrp_plugin.brainscore.layer_choice`)."""
     layer = score.attrs.get('layer')
     choice = jsonable(score.attrs.get('layer_choice'))
-    if layer is None and model_obj is not None and layer_choice.is_layer_model(model_obj) \
-            and layer_choice.is_committed(model_obj, region):
-        layer = layer_choice.committed_layer(model_obj, region)
-    if layer is None and isinstance(choice, dict) and choice.get('split_layer'):
-        layer = Counter(choice['split_layer']).most_common(1)[0][0]
+    if layer is None and isinstance(choice, dict):
+        layer = choice.get('layer') or (Counter(choice['split_layer']).most_common(1)[0][0]
+                                         if choice.get('split_layer') else None)
     nrp = score.attrs.get('nrp_layers')
     return {'layer': None if layer is None else str(layer),
             'nrp_layers': None if nrp is None else [str(name) for name in nrp],
@@ -84,20 +81,26 @@ def score_layers(score, model_obj, region):
 
 
 def layers_markdown(records):
-    """A markdown table of the layers each (model, region) was scored from; '' when none is known."""
+    """A markdown table of the layers each (family, model, region) was scored from and how they were chosen; ''
+    when none is known."""
     rows = {}
     for record in records:
         entry = rows.setdefault((record['family'], record['model'], record['region']), {})
-        if record.get('layer'):
-            entry['layer'] = record['layer']
-        if record.get('nrp_layers'):
-            entry['nrp_layers'] = record['nrp_layers']
+        for key in ('layer', 'nrp_layers'):
+            if record.get(key):
+                entry[key] = record[key]
+        choice = record.get('layer_choice') or {}
+        if choice.get('method'):
+            entry['how'] = choice['method'] + (f" ({choice['images']})" if choice.get('images') else '')
     if not any(rows.values()):
         return ''
-    lines = ['| family | model | region | committed layer | NRP layers |', '|---|---|---|---|---|']
+    lines = ['| family | model | region | layer (-pls) | NRP layers | chosen by |', '|---|---|---|---|---|---|']
     for (family, model, region), entry in rows.items():
-        lines.append(f"| {family} | {model} | {region} | {entry.get('layer', '')} | "
-                     f"{', '.join(entry.get('nrp_layers') or [])} |")
+        layer = entry.get('layer', '')
+        if entry.get('how') == 'inside each split':
+            layer = f'{layer} (most splits)' if layer else ''
+        lines.append(f"| {family} | {model} | {region} | {layer} | {', '.join(entry.get('nrp_layers') or [])} | "
+                     f"{entry.get('how', '')} |")
     return '\n'.join(lines)
 
 

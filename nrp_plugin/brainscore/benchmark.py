@@ -11,6 +11,8 @@ where ``MAE_mean`` is the MAE of predicting each site's training mean (same spli
 the MAE a perfect predictor would make given the trial noise. 0: no better than the mean; 1: at
 the noise floor.
 """
+import contextlib
+
 import numpy as np
 from brainscore_core.metrics import Score
 from brainscore_vision.benchmark_helpers.neural_common import NeuralBenchmark, timebins_from_assembly
@@ -40,7 +42,7 @@ def _squeeze_time(assembly):
 
 
 class SelectionSet:
-    """Commit an uncommitted layer model's region on a set of images disjoint from the scored ones.
+    """Choose an uncommitted layer model's layer on a set of images disjoint from the scored ones.
 
     Parameters
     ----------
@@ -48,7 +50,8 @@ class SelectionSet:
         Returns ``(stimulus_set, averaged assembly)`` (both regions) of the selection images; called once, on the
         first uncommitted model.
     name : str
-        What the images are, for the record (e.g. ``'MajajHong2015 public images'``).
+        What the images are, for the record (e.g. ``'MajajHong2015 public images'``); also keys the choice on the
+        model (:func:`nrp_plugin.brainscore.layer_choice.select_on`).
     """
 
     def __init__(self, loader, name):
@@ -57,20 +60,17 @@ class SelectionSet:
         self._value = None
 
     def settle(self, candidate, region, visual_degrees):
-        """Commit ``region`` when the candidate is an uncommitted layer model; the record of how its layer was
-        chosen (None for a model that is no layer model)."""
+        """How the candidate's layer for ``region`` is chosen: its own region-layer map, or this set (choosing it
+        now if needed). None for a model that is no layer model."""
         if not layer_choice.is_layer_model(candidate):
             return None
         if layer_choice.is_committed(candidate, region):
-            selection = (getattr(candidate, 'layer_selections', None) or {}).get(region)
-            if selection is None:
-                return dict(method='region-layer map', layer=str(layer_choice.committed_layer(candidate, region)))
-            return dict(method='selection set', images=self.name, **selection)
+            return dict(method='region-layer map', layer=str(layer_choice.committed_layer(candidate, region)))
         if self._value is None:
             self._value = self._loader()
         stimuli, assembly = self._value
-        layer_choice.commit_region(candidate, region, stimuli, assembly, visual_degrees)
-        return dict(method='selection set', images=self.name, **candidate.layer_selections[region])
+        selection = layer_choice.select_on(candidate, region, stimuli, assembly, visual_degrees, self.name)
+        return dict(method='selection set', images=self.name, **selection)
 
     def nested(self, candidate, region):
         return False
@@ -90,6 +90,13 @@ class InEachSplit:
 
     def nested(self, candidate, region):
         return layer_choice.is_layer_model(candidate) and not layer_choice.is_committed(candidate, region)
+
+
+def _applied(candidate, region, record):
+    """A context in which a layer chosen on a selection set is the model's layer for ``region``."""
+    if record is not None and record.get('method') == 'selection set':
+        return layer_choice.committed(candidate, region, record['layer'])
+    return contextlib.nullcontext()
 
 
 def _layer_record(record, score):
@@ -194,7 +201,8 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
             raw = self._metric(source, self._assembly, windows=layer_choice.windows(candidate))
             recorded_layers = raw.attrs['layers']
         else:
-            source, recorded_layers = self.record(candidate)
+            with _applied(candidate, self.region, record):
+                source, recorded_layers = self.record(candidate)
             raw = self._metric(source, self._assembly)
         floor = self.ceiling
         value, unclipped = ceiled_nrp_score(float(raw), raw.attrs['mean_predictor_mae'], float(floor))
@@ -239,21 +247,24 @@ class CommittingNeuralBenchmark(_CeilingOnce, NeuralBenchmark):
                    parent=benchmark.parent, bibtex=benchmark.bibtex, layer_choice=layer_choice)
 
     def preallocate_memory(self, candidate, raise_if_oom=True):
-        # Brain-Score's memory probe reads the region's layer: commit it offline first
-        if not self._layer_choice.nested(candidate, self.region):
-            self._layer_choice.settle(candidate, self.region, self._visual_degrees)
-        return super().preallocate_memory(candidate, raise_if_oom=raise_if_oom)
+        # Brain-Score's memory probe reads the region's layer: choose it offline first
+        if self._layer_choice.nested(candidate, self.region):
+            return None
+        record = self._layer_choice.settle(candidate, self.region, self._visual_degrees)
+        with _applied(candidate, self.region, record):
+            return super().preallocate_memory(candidate, raise_if_oom=raise_if_oom)
 
     def __call__(self, candidate):
         record = self._layer_choice.settle(candidate, self.region, self._visual_degrees)
         if self._layer_choice.nested(candidate, self.region):
             score = self._score_in_each_split(candidate)
         else:
-            score = super().__call__(candidate)
+            with _applied(candidate, self.region, record):
+                score = super().__call__(candidate)
         score.attrs['model_identifier'] = getattr(candidate, 'identifier', None)
         score.attrs['benchmark_identifier'] = self.identifier
-        if layer_choice.is_layer_model(candidate) and layer_choice.is_committed(candidate, self.region):
-            score.attrs['layer'] = str(layer_choice.committed_layer(candidate, self.region))
+        if record is not None and record.get('layer') is not None:
+            score.attrs['layer'] = str(record['layer'])
         score.attrs['layer_choice'] = _layer_record(record, score.attrs.get('raw', score))
         return score
 

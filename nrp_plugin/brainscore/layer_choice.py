@@ -12,8 +12,9 @@ In order of preference:
 
    - where a set of images disjoint from the scored ones has recorded responses (a *selection set*: the
      synthetic world's public images for ``SyntheticMajajHong2015``, MajajHong2015's public images for the
-     private family ``MajajHong2015``), :func:`commit_region` records every candidate layer on it and commits
-     the best-scoring one;
+     private family ``MajajHong2015``), :func:`select_on` records every candidate layer on it and chooses the
+     best-scoring one, which the family's benchmarks apply for their own call only (:func:`committed`): the
+     model's map is left as it was, so another family never inherits a layer chosen on its scored images;
    - otherwise (``MajajHong2015public`` scores the public images themselves) the layer is chosen inside each
      cross-validation split, on that split's training stimuli only (:func:`nested_choice`), and each split
      reads its own layer (``-pls``) or window (``-nrp``).
@@ -25,6 +26,7 @@ sites of the leave-one-out R² of ridge on every principal component of the laye
 alone) and keep the best; ties go to the earlier layer. Brain-Score's own ``ModelCommitment`` would instead select on
 ``MajajHong2015public`` (the images that family scores) with a PCA fitted on downloaded ImageNet images.
 """
+import contextlib
 import logging
 
 import numpy as np
@@ -158,18 +160,25 @@ def record_candidates(candidate, stimuli, layers):
     return extractor(stimuli, layers=list(layers))
 
 
-def commit_region(candidate, region, selection_stimuli, selection_assembly, visual_degrees):
-    """Commit ``region`` to the best-scoring layer on a selection set, if not committed yet.
+def select_on(candidate, region, selection_stimuli, selection_assembly, visual_degrees, name):
+    """The best-scoring layer of ``region`` on a selection set (every candidate layer recorded on its images).
+
+    The choice is kept on the model (``layer_selections``, keyed by the set's ``name`` and the region), so the
+    ``-pls`` and ``-nrp`` benchmarks of one family share it; it is never written into the model's region-layer map,
+    so a benchmark that scores the selection images themselves cannot inherit it (:func:`committed` applies it for
+    one benchmark's call).
 
     Returns
     -------
-    str or None
-        The committed layer, or None when the candidate is no layer model.
+    dict
+        ``layer``, ``scores`` (every candidate's) and ``stimuli`` (the selection set's identifier).
     """
-    if not is_layer_model(candidate):
-        return None
-    if is_committed(candidate, region):
-        return committed_layer(candidate, region)
+    selections = getattr(candidate, 'layer_selections', None)
+    if not isinstance(selections, dict):
+        selections = {}
+        candidate.layer_selections = selections
+    if (name, region) in selections:
+        return selections[name, region]
     from brainscore_vision.benchmark_helpers.screen import place_on_screen
     stimuli = place_on_screen(selection_stimuli, target_visual_degrees=candidate.visual_degrees(),
                               source_visual_degrees=visual_degrees)
@@ -182,19 +191,27 @@ def commit_region(candidate, region, selection_stimuli, selection_assembly, visu
                          f"a 'region' coordinate on 'neuroid'.") from None
     names, scores = layer_scores(activations, target, [np.arange(target.sizes['presentation'])], layers)
     best = names[int(best_layers(scores)[0])]
-    _logger.info('committed %s to %s on the selection set (median leave-one-out R2 %s)', region, best,
+    _logger.info('chose %s for %s on %s (median leave-one-out R2 %s)', best, region, name,
                  ', '.join(f'{layer}: {value:.3f}' for layer, value in zip(names, scores[0])))
-    dict.__setitem__(layer_map(candidate), region, best)
-    selections = getattr(candidate, 'layer_selections', None)
-    if not isinstance(selections, dict):
-        selections = {}
-        try:
-            candidate.layer_selections = selections
-        except AttributeError:
-            pass
-    selections[region] = dict(layer=best, scores=dict(zip(names, map(float, scores[0]))),
-                              stimuli=str(getattr(selection_stimuli, 'identifier', None)))
-    return best
+    selections[name, region] = dict(layer=best, scores=dict(zip(names, map(float, scores[0]))),
+                                    stimuli=str(getattr(selection_stimuli, 'identifier', None)))
+    return selections[name, region]
+
+
+@contextlib.contextmanager
+def committed(candidate, region, layer):
+    """``region`` committed to ``layer`` in the model's region-layer map for the duration, then as it was."""
+    mapping = layer_map(candidate)
+    had = dict.__contains__(mapping, region)
+    previous = dict.__getitem__(mapping, region) if had else None
+    dict.__setitem__(mapping, region, layer)
+    try:
+        yield
+    finally:
+        if had:
+            dict.__setitem__(mapping, region, previous)
+        else:
+            dict.__delitem__(mapping, region)
 
 
 def nrp_layers(candidate, region):

@@ -27,6 +27,7 @@ from brainscore_core.metrics import Metric, Score
 from brainscore_core.supported_data_standards.brainio.assemblies import walk_coords
 
 from ..core.device import resolve_device
+from ..core.kernels import as_tensor
 from ..pls.kernel_pls import cross_validated_pls, gram_matrix
 from ..core import scoring
 from .source_layers import input_blocks, source_groups
@@ -46,7 +47,7 @@ def blocks_kernel(blocks, device, dtype=torch.float64, gram_dtype=None, chunk_si
     kernel = None
     for block in blocks:
         if block.kind == 'gram':
-            part = torch.as_tensor(block.values).to(device=device, dtype=dtype)
+            part = as_tensor(block.values).to(device=device, dtype=dtype)
         else:
             part = gram_matrix(block.values, center=False, device=device, dtype=dtype, gram_dtype=gram_dtype,
                                chunk_size=chunk_size)

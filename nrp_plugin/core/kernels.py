@@ -11,12 +11,20 @@ import torch
 
 from .device import resolve_device
 
-__all__ = ['GroupKernels', 'feature_chunk_size', 'fix_signs', 'gram_matrix', 'iter_column_chunks']
+__all__ = ['GroupKernels', 'as_tensor', 'feature_chunk_size', 'fix_signs', 'gram_matrix', 'iter_column_chunks']
 
 #: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
 _CHUNK_BYTES = 64 * 2 ** 20
 #: Rows per block of the kernel (only blocks on and above the diagonal are computed).
 _GRAM_BLOCK = 512
+
+
+def as_tensor(values):
+    """``values`` as a tensor, sharing memory where it can; a read-only array (a stored layer) is copied, as torch
+    does not take read-only memory."""
+    if torch.is_tensor(values):
+        return values
+    return torch.from_numpy(np.require(np.asarray(values), requirements='W'))
 
 
 def feature_chunk_size(n_rows, dtype, chunk_size=None):

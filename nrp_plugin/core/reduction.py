@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .kernels import GroupKernels, fix_signs, gram_matrix
+from .kernels import GroupKernels, as_tensor, fix_signs, gram_matrix
 
 DEFAULT_MAX_COMPONENTS = 128
 N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
@@ -293,7 +293,7 @@ def block_sources(blocks, max_components=DEFAULT_MAX_COMPONENTS, device='cpu'):
     sources = []
     for block in blocks:
         if block.kind == 'gram':
-            sources.append(('gram', torch.as_tensor(block.values).to(device=device, dtype=torch.float64), block.width))
+            sources.append(('gram', as_tensor(block.values).to(device=device, dtype=torch.float64), block.width))
         elif block.width > max_components:
             sources.append(('gram', gram_matrix(block.values, center=False, device=device), block.width))
         else:
