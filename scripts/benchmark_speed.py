@@ -20,7 +20,7 @@ resident size just before it, reported in MiB and as a multiple of that region's
 matrix; on a GPU also ``torch.cuda.max_memory_allocated``. The ``pls_torch`` scores are checked
 against the reference (score and every split x neuroid r within 1e-4).
 
-Usage (full size, about an hour on 2 CPU cores, nearly all of it the reference)::
+Usage (full size; nearly all of the time is the reference)::
 
     python scripts/benchmark_speed.py
 

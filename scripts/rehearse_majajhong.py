@@ -56,7 +56,8 @@ def reduced_world_config():
 def write(home, reduced):
     """The stand-in under ``home/brainio`` (the world generated under ``home/nrp_home``)."""
     from nrp_plugin.brainscore.standin import write_standin
-    from nrp_plugin.synthetic import WorldConfig, load_world
+    from nrp_plugin.brainscore.synthetic_world import load_world
+    from nrp_plugin.synthetic import WorldConfig
     config = reduced_world_config() if reduced else WorldConfig.preset('majajhong')
     world = load_world(config)
     return write_standin(home / 'brainio', world)
@@ -101,9 +102,9 @@ def main(argv=None):
     manifest = write(home, args.reduced)
     print(f"stand-in: {manifest['counts']} in {home / 'brainio'} ({time.time() - started:.0f} s)", flush=True)
 
-    command = [sys.executable, '-m', 'nrp_plugin.brainscore.standin', str(home / 'brainio'), 'compare',
+    command = [sys.executable, __file__, '--serve', str(home / 'brainio'), 'compare',
                '--benchmarks', *families, '--models', *models, '--out', str(out), '--quiet', '--device', args.device]
-    print('$ ' + ' '.join(command[3:]), flush=True)
+    print('$ nrp-plugin ' + ' '.join(command[4:]), flush=True)
     started = time.time()
     result = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1])
     wall = time.time() - started
@@ -120,5 +121,15 @@ def main(argv=None):
     return 1 if problems else 0
 
 
+def serve(home, argv):
+    """Run the ``nrp-plugin`` command line with the stand-in served (only the S3 fetch replaced)."""
+    from nrp_plugin.app.cli import main as nrp_plugin
+    from nrp_plugin.brainscore.standin import serve_standin
+    with serve_standin(home):
+        return nrp_plugin(list(argv))
+
+
 if __name__ == '__main__':
+    if len(sys.argv) > 2 and sys.argv[1] == '--serve':  # the run itself, in its own process
+        sys.exit(serve(sys.argv[2], sys.argv[3:]))
     sys.exit(main())

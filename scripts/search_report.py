@@ -15,7 +15,7 @@ Usage::
     python scripts/search_report.py --data generated --layers 3 --out r
 
 Prints the wall time of the search (preparation excluded) and writes the report into ``--out``
-(see :func:`nrp_plugin.search.report.write_report`) plus ``timing.json``.
+(see :func:`nrp_plugin.search.summary.write_search_summary`) plus ``timing.json``.
 """
 import argparse
 import json
@@ -33,7 +33,8 @@ import torch  # noqa: E402
 
 
 def synthetic_pair(region):
-    from nrp_plugin.synthetic import WorldConfig, load_world
+    from nrp_plugin.brainscore.synthetic_world import load_world
+    from nrp_plugin.synthetic import WorldConfig
     world = load_world(WorldConfig())
     source = world.teacher_activations(('V4', 'IT'))
     target = world.region_assembly(region, access='private', average_repetitions=True)
@@ -74,7 +75,7 @@ def main(argv=None):
     warnings.filterwarnings('ignore', category=FutureWarning)
 
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
-    from nrp_plugin.search import SearchGrid, write_report
+    from nrp_plugin.search import SearchGrid, write_search_summary
     grid = SearchGrid.from_json(args.grid) if args.grid else SearchGrid.default()
     config = {key: value for key, value in (('max_epochs', args.max_epochs), ('patience', args.patience))
               if value is not None}
@@ -90,7 +91,7 @@ def main(argv=None):
     score = metric.score_prepared(data)
     seconds = time.perf_counter() - start
     title = f'NRP grid search, {args.data}' + (f' {args.region}' if args.data == 'synthetic' else '')
-    paths = write_report(score, args.out, title)
+    paths = write_search_summary(score, args.out, title)
     timing = dict(seconds=seconds, n_configurations=n_configs, n_splits=data.n_splits,
                   device=str(metric.device), torch_threads=torch.get_num_threads(), cpu=platform.processor(),
                   command=' '.join([sys.executable.rsplit('/', 1)[-1]] + sys.argv), grid=grid.to_dict(),

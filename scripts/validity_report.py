@@ -3,7 +3,7 @@
 Runs :func:`nrp_plugin.validity.run_world` on every world of :data:`nrp_plugin.validity.WORLDS` (or the
 cheap subset), prints one line per world, and writes a Markdown table, a CSV and a plot::
 
-    python scripts/validity_report.py                    # all worlds (about 40 min on 2 CPU cores)
+    python scripts/validity_report.py                    # all worlds
     python scripts/validity_report.py --cheap            # the subset the tests assert (a few minutes)
     python scripts/validity_report.py --paper-network    # the same without the NRP's linear path
 

@@ -31,7 +31,8 @@ def main(argv=None):
 
     from nrp_plugin.brainscore.ceiling import ceiled_nrp_score, noise_floor
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
-    from nrp_plugin.synthetic import WorldConfig, load_world
+    from nrp_plugin.brainscore.synthetic_world import load_world
+    from nrp_plugin.synthetic import WorldConfig
 
     world = load_world(WorldConfig.preset(args.preset))
     print(f'world {args.preset} ({world.config.config_hash()}), generated in '

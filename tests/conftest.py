@@ -20,3 +20,44 @@ def installed_plugins():
     """Place this repository's plugin folders into the installed brainscore_vision tree."""
     from nrp_plugin.app.installer import install
     return install()
+
+
+@pytest.fixture
+def weight_env(tmp_path, monkeypatch):
+    """Every weight file location points into tmp_path and downloads are off: no test touches the network."""
+    from nrp_plugin import registry
+    from nrp_plugin.storage import weights
+    for name, value in weights.offline_locations(tmp_path, (registry.CORNET_S_WEIGHTS, registry.RESNET50_WEIGHTS)).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv('NRP_IMAGENET_DIR', raising=False)
+    monkeypatch.setattr(weights, '_verified', {})
+    return tmp_path
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """The comparison runner with models, benchmarks and scores replaced by the stand-ins of tests/helpers.py."""
+    from nrp_plugin.app import checks, compare
+    from helpers import REGISTERED, FakeBenchmark, FakeModel
+    calls = {'model': [], 'benchmark': [], 'score': []}
+
+    def load_model(identifier):
+        calls['model'].append(identifier)
+        return FakeModel(identifier)
+
+    def load_benchmark(identifier):
+        calls['benchmark'].append(identifier)
+        return FakeBenchmark(identifier)
+
+    def score_model(model, benchmark):
+        calls['score'].append((model.identifier, benchmark.identifier))
+        return benchmark(model)
+
+    monkeypatch.setattr(compare, 'load_model', load_model)
+    monkeypatch.setattr(compare, 'load_benchmark', load_benchmark)
+    monkeypatch.setattr(compare, 'score_model', score_model)
+    monkeypatch.setattr(checks, 'registered_identifiers', lambda root=None: REGISTERED)
+    return calls

@@ -1,7 +1,13 @@
-"""Generated assemblies with a known ground truth, shared by the tests."""
+"""Helpers shared by the tests: generated assemblies with a known ground truth, a few images of the
+synthetic world and what a Brain-Score model records on them, a small network to score as a spec, and stand-ins
+for models, benchmarks and scores."""
 import numpy as np
+from brainscore_core.metrics import Score
 
+from nrp_plugin.app import checks
 from nrp_plugin.brainscore.assemblies import neuroid_assembly
+from nrp_plugin.brainscore.nrp_metric import _split_neuroid
+from nrp_plugin.brainscore.synthetic_world import stimulus_rows
 
 
 assembly = neuroid_assembly  # the library's helper, under the name the tests use
@@ -16,3 +22,206 @@ def world(kind, n=640, n_features=40, n_targets=20, noise=0.3, seed=0):
     signal = drive if kind == 'linear' else np.maximum(drive, 0) ** 2
     responses = signal + noise * rng.normal(size=signal.shape)
     return assembly(features, 'feature'), assembly(responses, 'site')
+
+
+def stimulus_subset(world, access, n_images):
+    """The first ``n_images`` of a synthetic world's ``access`` images as a new StimulusSet without an
+    identifier, so Brain-Score caches no activations of it (for checks on a few images)."""
+    stimuli = world.get_stimulus_set(access)
+    return stimulus_rows(stimuli, np.arange(len(stimuli)) < n_images, None)
+
+
+def recorded_features(model, stimuli, region):
+    """What ``model`` records for ``region`` on ``stimuli`` through Brain-Score's ``start_recording`` and
+    ``look_at``, as an array of shape (n_stimuli, n_features) in the stimulus set's row order."""
+    model.start_recording(region, time_bins=[(70, 170)])
+    activations = model.look_at(stimuli)
+    if 'time_bin' in activations.dims:
+        activations = activations.squeeze('time_bin')
+    activations = activations.transpose('presentation', 'neuroid')
+    row = {stimulus_id: index for index, stimulus_id in enumerate(activations['stimulus_id'].values)}
+    return activations.values[[row[stimulus_id] for stimulus_id in stimuli['stimulus_id']]]
+
+
+# A small network module to score as ``<file>:<function>`` specs: functions returning every form a spec may return,
+# and networks with layers that never run or give no tensor (tests/test_model_specs.py and the recording tests).
+TINY_NET = '''
+from torch import nn
+
+
+def build():
+    net = nn.Sequential()
+    net.add_module('conv1', nn.Conv2d(3, 8, 5, stride=4))
+    net.add_module('relu1', nn.ReLU())
+    net.add_module('conv2', nn.Conv2d(8, 16, 3, stride=2))
+    net.add_module('pool', nn.AdaptiveAvgPool2d(4))
+    return {'model': net, 'layers': LAYERS, 'image_size': 64}
+
+
+LAYERS = ['conv1', 'conv2', 'pool']
+
+
+def not_a_module():
+    return 3
+
+
+def bare():
+    return nn.Conv2d(3, 4, 3)
+
+
+def as_tuple():
+    return nn.Sequential(nn.Conv2d(3, 4, 3)), ['0']
+
+
+def bad_layer():
+    return {'model': nn.Sequential(nn.Conv2d(3, 4, 3)), 'layers': ['conv9']}
+
+
+def raises():
+    raise RuntimeError('no GPU here')
+
+
+class TrainingBranch(nn.Module):
+    """An auxiliary head that runs only in training, like GoogLeNet's aux1 and aux2."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=4)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.aux = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.pool(self.conv(x)).flatten(1)
+        return (x, self.aux(x)) if self.training else x
+
+
+def with_unused_layer():
+    return {'model': TrainingBranch(), 'layers': ['conv', 'aux'], 'image_size': 32}
+
+
+def unused_layer_left_out():
+    return {'model': TrainingBranch(), 'image_size': 32}
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x), -self.conv(x)
+
+
+class PairThenHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pair = Pair()
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        a, b = self.pair(x)
+        return self.head(a + b)
+
+
+def tuple_layer():
+    return {'model': PairThenHead(), 'layers': ['pair', 'head'], 'image_size': 16}
+
+
+def tuple_left_out():
+    return {'model': PairThenHead(), 'image_size': 16}
+
+
+class NothingRuns(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+def nothing_runs():
+    return NothingRuns()
+
+
+class IteratedBlocks(nn.Module):
+    """A ModuleList the forward pass iterates (never called itself), like maxvit_t's blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 3)])
+        self.head = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+def iterated_blocks():
+    return {'model': IteratedBlocks(), 'image_size': 16}
+
+
+def fails_on_probe():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 2))
+'''
+
+
+# Stand-ins for models, benchmarks and their scores, for the comparison runner's tests (fixture ``fakes`` in
+# conftest.py): every (model, benchmark) gets a distinct, known Score shaped as the real benchmarks return them.
+MODELS = ['model_a', 'model_b', 'resnet50_untrained_pruned50', 'resnet50_untrained_pruned80']
+FAMILY = 'FakeFamily'
+REGISTERED = {'model_registry': set(MODELS) | {'cornet_s_untrained'},
+              'benchmark_registry': set(checks.benchmark_identifiers([FAMILY])),
+              'metric_registry': set(), 'data_registry': set()}
+
+
+def _number(model, benchmark):
+    """A deterministic, distinct number for every (model, benchmark)."""
+    return (sum(map(ord, model)) * 7 + sum(map(ord, benchmark)) * 3) % 97 / 100 + 0.01
+
+
+def fake_score(model, benchmark):
+    """A Score shaped as the real benchmarks return them."""
+    value = _number(model, benchmark)
+    if benchmark.endswith('-pls'):
+        raw = Score(value ** 0.5)
+        raw.attrs['error'] = Score(0.01)
+        score = Score(value)
+        score.attrs.update(raw=raw, error=Score(0.02), ceiling=Score(0.8))
+        return score
+    splits_nrp = np.array([value, value + 0.02, value - 0.01])
+    per_neuroid = np.tile(splits_nrp[:, None], (1, 4)) + np.array([-0.1, 0.1, -0.05, 0.05])
+    linear = per_neuroid + 0.1 + np.array([0.0, 0.03, -0.02])[:, None]
+    raw = Score(float(per_neuroid.mean()))
+    raw.attrs.update(error=0.005, pearson=0.4 + value / 10, linear_mae=float(linear.mean()), linear_mae_error=0.004,
+                     linear_r2=0.2, linear_r2_error=0.01, mean_predictor_mae=1.5, config={'hidden': 8},
+                     split_nrp_error=[float(v) for v in per_neuroid.mean(axis=1)],
+                     linear_raw=_split_neuroid(linear, [f'n{i}' for i in range(4)]),
+                     raw=_split_neuroid(per_neuroid, [f'n{i}' for i in range(4)]))
+    score = Score(1 - value)
+    score.attrs.update(raw=raw, error=0.03, ceiling=Score(0.3), nrp_error=float(raw), nrp_error_sem=0.005)
+    return score
+
+
+#: What the fake models' metadata say: one's measured sparsity, another's intended sparsity, and the group of
+#: models each is drawn with in the sparsity plot.
+METADATA = {'resnet50_untrained_pruned50': {'measured_sparsity': 0.5001, 'plot_family': 'ResNet50 (untrained)'},
+            'resnet50_untrained_pruned80': {'sparsity': 0.8, 'plot_family': 'ResNet50 (untrained)'}}
+
+
+class FakeModel:
+    def __init__(self, identifier):
+        self.identifier = identifier
+        self.metadata = dict(METADATA.get(identifier, {}))
+
+
+class FakeBenchmark:
+    def __init__(self, identifier):
+        self.identifier = identifier
+        self.metric = None
+
+    def __call__(self, model):
+        return fake_score(model.identifier, self.identifier)

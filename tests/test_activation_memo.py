@@ -71,9 +71,11 @@ def test_trials_share_activations_unless_variance_is_required():
 
 def test_memo_over_a_real_pytorch_wrapper_returns_what_the_wrapper_returns():
     """With Brain-Score's PytorchWrapper (the teacher's) underneath: one forward pass, identical answers."""
-    from nrp_plugin.synthetic import WorldConfig, load_world
-    from nrp_plugin.synthetic.teacher import teacher_brain_model
-    stimuli = load_world(WorldConfig.preset('default')).stimulus_subset('public', 96)
+    from helpers import stimulus_subset
+    from nrp_plugin.brainscore.synthetic_world import load_world
+    from nrp_plugin.brainscore.teacher_model import teacher_brain_model
+    from nrp_plugin.synthetic import WorldConfig
+    stimuli = stimulus_subset(load_world(WorldConfig.preset('default')), 'public', 96)
     stimuli.identifier = 'nrp-test-public-96'  # the memo keys on the identifier (result caching is off in tests)
     wrapper = teacher_brain_model().activations_model
     calls = []

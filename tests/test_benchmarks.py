@@ -3,18 +3,7 @@ import pickle
 
 import pytest
 
-from test_model_specs import TINY_NET
-
-NRP_IDS = ['MajajHong2015.V4-nrp', 'MajajHong2015.IT-nrp', 'MajajHong2015public.V4-nrp',
-           'MajajHong2015public.IT-nrp', 'SyntheticMajajHong2015.V4-nrp', 'SyntheticMajajHong2015.IT-nrp',
-           'SyntheticMajajHong2015.V4-pls', 'SyntheticMajajHong2015.IT-pls']
-
-
-@pytest.mark.parametrize('identifier', NRP_IDS)
-def test_brainscore_finds_every_benchmark(installed_plugins, identifier):
-    """Brain-Score's own plugin lookup resolves each identifier to this package's benchmark folder."""
-    from brainscore_core.plugin_management.import_plugin import ImportPlugin
-    assert ImportPlugin('brainscore_vision', 'benchmarks', identifier).plugin_dirname == 'nrp_majajhong2015'
+from helpers import TINY_NET
 
 
 def test_real_benchmark_offline_names_the_files(installed_plugins, tmp_path, monkeypatch):

@@ -100,7 +100,8 @@ def test_internal_consistency_ceiling_is_computed_once_per_world(tmp_path, monke
     import brainscore_vision
     from brainscore_core.metrics import Score
     from nrp_plugin.brainscore import synthetic_data as synthetic_benchmarks
-    from nrp_plugin.synthetic import WorldConfig, load_world
+    from nrp_plugin.brainscore.synthetic_world import load_world
+    from nrp_plugin.synthetic import WorldConfig
 
     small = load_world(WorldConfig(seed=5, image_size=32, n_repetitions=4), root=tmp_path)
     monkeypatch.setattr(synthetic_benchmarks, 'world', lambda: small)

@@ -2,7 +2,7 @@
 import json
 
 from nrp_plugin.app import checks, cli, compare
-from test_compare import FAMILY, MODELS, fakes  # noqa: F401 - the fixture
+from helpers import FAMILY, MODELS
 
 
 def _compare(out, *extra, models=MODELS[:3]):
@@ -10,7 +10,7 @@ def _compare(out, *extra, models=MODELS[:3]):
                      '--cache-in-out', *extra])
 
 
-def test_compare_writes_tables_and_prints_them(fakes, tmp_path, capsys):  # noqa: F811
+def test_compare_writes_tables_and_prints_them(fakes, tmp_path, capsys):
     assert _compare(tmp_path / 'out') == 0
     printed = capsys.readouterr().out
     for name in ('table.csv', 'table.md', 'table.json', 'stats.md'):
@@ -24,7 +24,7 @@ def test_compare_writes_tables_and_prints_them(fakes, tmp_path, capsys):  # noqa
     assert '12 scores (0 computed' in capsys.readouterr().out
 
 
-def test_unknown_identifiers_fail_before_scoring(fakes, tmp_path, capsys):  # noqa: F811
+def test_unknown_identifiers_fail_before_scoring(fakes, tmp_path, capsys):
     code = cli.main(['compare', '--models', 'model_x', '--benchmarks', 'FakeFamilly', '--out', str(tmp_path / 'o')])
     err = capsys.readouterr().err
     assert code == 2 and fakes['score'] == [] and fakes['model'] == []
@@ -33,7 +33,7 @@ def test_unknown_identifiers_fail_before_scoring(fakes, tmp_path, capsys):  # no
     assert not (tmp_path / 'o').exists()
 
 
-def test_unwritable_out_fails_before_scoring(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_unwritable_out_fails_before_scoring(fakes, tmp_path, capsys, monkeypatch):
     def must_not_score(*args):
         raise AssertionError('scored although --out is unwritable')
 
@@ -46,7 +46,7 @@ def test_unwritable_out_fails_before_scoring(fakes, tmp_path, capsys, monkeypatc
     assert 'cannot write into --out' in err and len(err.strip().splitlines()) == 1
 
 
-def test_interrupt_leaves_no_table_and_resumes(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_interrupt_leaves_no_table_and_resumes(fakes, tmp_path, capsys, monkeypatch):
     calls = []
 
     def interrupting(model, benchmark):
@@ -66,7 +66,7 @@ def test_interrupt_leaves_no_table_and_resumes(fakes, tmp_path, capsys, monkeypa
     assert '12 scores (10 computed, 2 from the cache' in capsys.readouterr().out
 
 
-def test_scoring_failure_is_one_line_and_keeps_old_tables(fakes, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_scoring_failure_is_one_line_and_keeps_old_tables(fakes, tmp_path, capsys, monkeypatch):
     assert _compare(tmp_path / 'out') == 0
     before = (tmp_path / 'out' / 'table.csv').read_text()
     capsys.readouterr()
@@ -81,13 +81,13 @@ def test_scoring_failure_is_one_line_and_keeps_old_tables(fakes, tmp_path, capsy
     assert (tmp_path / 'out' / 'table.csv').read_text() == before
 
 
-def test_grid_file_must_exist(fakes, tmp_path, capsys):  # noqa: F811
+def test_grid_file_must_exist(fakes, tmp_path, capsys):
     assert _compare(tmp_path / 'out', '--grid', str(tmp_path / 'missing.json')) == 2
     err = capsys.readouterr().err
     assert 'missing.json: no such file' in err
 
 
-def test_score_command(fakes, capsys):  # noqa: F811
+def test_score_command(fakes, capsys):
     assert cli.main(['score', 'model_a', f'{FAMILY}.IT-nrp']) == 0
     out = capsys.readouterr().out
     assert out.startswith(f'model_a on {FAMILY}.IT-nrp: score ')

@@ -1,87 +1,15 @@
-"""nrp_plugin.app.compare and nrp_plugin.app.report: the runner, its result cache, the tables and statistics."""
+"""nrp_plugin.app.compare and its report (nrp_plugin.app.report, .tables, .statistics, .plots): the runner, its
+result cache, the tables, statistics and plots."""
 import json
 import os
 
 import numpy as np
 import pytest
-from brainscore_core.metrics import Score
 
-from nrp_plugin.app import checks, compare, report, result_cache
+from nrp_plugin.app import checks, compare, plots, report, result_cache, statistics, tables
 from nrp_plugin.brainscore.nrp_metric import _split_neuroid
-from nrp_plugin.synthetic import world
-
-MODELS = ['model_a', 'model_b', 'resnet50_untrained_pruned50', 'resnet50_untrained_pruned80']
-FAMILY = 'FakeFamily'
-REGISTERED = {'model_registry': set(MODELS) | {'cornet_s_untrained'},
-              'benchmark_registry': set(checks.benchmark_identifiers([FAMILY])),
-              'metric_registry': set(), 'data_registry': set()}
-
-
-def _number(model, benchmark):
-    """A deterministic, distinct number for every (model, benchmark)."""
-    return (sum(map(ord, model)) * 7 + sum(map(ord, benchmark)) * 3) % 97 / 100 + 0.01
-
-
-def fake_score(model, benchmark):
-    """A Score shaped as the real benchmarks return them."""
-    value = _number(model, benchmark)
-    if benchmark.endswith('-pls'):
-        raw = Score(value ** 0.5)
-        raw.attrs['error'] = Score(0.01)
-        score = Score(value)
-        score.attrs.update(raw=raw, error=Score(0.02), ceiling=Score(0.8))
-        return score
-    splits_nrp = np.array([value, value + 0.02, value - 0.01])
-    per_neuroid = np.tile(splits_nrp[:, None], (1, 4)) + np.array([-0.1, 0.1, -0.05, 0.05])
-    linear = per_neuroid + 0.1 + np.array([0.0, 0.03, -0.02])[:, None]
-    raw = Score(float(per_neuroid.mean()))
-    raw.attrs.update(error=0.005, pearson=0.4 + value / 10, linear_mae=float(linear.mean()), linear_mae_error=0.004,
-                     linear_r2=0.2, linear_r2_error=0.01, mean_predictor_mae=1.5, config={'hidden': 8},
-                     split_nrp_error=[float(v) for v in per_neuroid.mean(axis=1)],
-                     linear_raw=_split_neuroid(linear, [f'n{i}' for i in range(4)]),
-                     raw=_split_neuroid(per_neuroid, [f'n{i}' for i in range(4)]))
-    score = Score(1 - value)
-    score.attrs.update(raw=raw, error=0.03, ceiling=Score(0.3), nrp_error=float(raw), nrp_error_sem=0.005)
-    return score
-
-
-class FakeModel:
-    def __init__(self, identifier):
-        self.identifier = identifier
-        self.metadata = {'measured_sparsity': 0.5001} if identifier.endswith('pruned50') else {}
-
-
-class FakeBenchmark:
-    def __init__(self, identifier):
-        self.identifier = identifier
-        self.metric = None
-
-    def __call__(self, model):
-        return fake_score(model.identifier, self.identifier)
-
-
-@pytest.fixture
-def fakes(monkeypatch):
-    calls = {'model': [], 'benchmark': [], 'score': []}
-
-    def load_model(identifier):
-        calls['model'].append(identifier)
-        return FakeModel(identifier)
-
-    def load_benchmark(identifier):
-        calls['benchmark'].append(identifier)
-        return FakeBenchmark(identifier)
-
-    def score_model(model, benchmark):
-        calls['score'].append((model.identifier, benchmark.identifier))
-        return benchmark(model)
-
-    monkeypatch.setattr(compare, 'load_model', load_model)
-    monkeypatch.setattr(compare, 'load_benchmark', load_benchmark)
-    monkeypatch.setattr(compare, 'score_model', score_model)
-    monkeypatch.setattr(checks, 'registered_identifiers', lambda root=None: REGISTERED)
-    return calls
-
+from nrp_plugin.synthetic import config as world
+from helpers import FAMILY, METADATA, MODELS, REGISTERED, FakeBenchmark, FakeModel, fake_score
 
 def _run(cache, models=MODELS, **kwargs):
     return compare.run_compare(models=models, families=[FAMILY], cache_directory=cache, progress=False, **kwargs)
@@ -146,26 +74,62 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
     names = {p.name for p in plots}
     assert f'{FAMILY}_nrp_error_vs_sparsity.png' in names and f'{FAMILY}_v4_vs_it_nrp_error.png' in names
     assert all(p.stat().st_size > 1000 for p in plots)
-    # sparsity: the model's metadata when loaded, else parsed from the identifier
+    # sparsity and plot family: what the model's metadata say (measured sparsity, else the intended one)
     sparsity = {r['model']: r['sparsity'] for r in rows}
     assert sparsity['resnet50_untrained_pruned50'] == pytest.approx(0.5001)
     assert sparsity['resnet50_untrained_pruned80'] == pytest.approx(0.8)
     assert sparsity['model_a'] is None
+    assert {r['model']: r['plot_family'] for r in rows} == {
+        'model_a': None, 'model_b': None, 'resnet50_untrained_pruned50': 'ResNet50 (untrained)',
+        'resnet50_untrained_pruned80': 'ResNet50 (untrained)'}
     # each model loaded once, each benchmark once
     assert sorted(fakes['model']) == sorted(MODELS)
     assert len(fakes['benchmark']) == 4
 
 
+def test_sparsity_plot_groups_models_by_their_metadata_not_their_identifiers(fakes, tmp_path, monkeypatch):
+    """Models are drawn against sparsity when their metadata name a plot family and a sparsity; an identifier
+    that looks like a pruned model's says nothing."""
+    for identifier in list(METADATA):
+        monkeypatch.delitem(METADATA, identifier)
+    monkeypatch.setitem(METADATA, 'model_a', {'measured_sparsity': 0.1, 'plot_family': 'X'})
+    monkeypatch.setitem(METADATA, 'model_b', {'sparsity': 0.6, 'plot_family': 'X'})
+    rows = tables.build_rows(_run(tmp_path / 'cache'))
+    groups = plots.sparsity_groups(rows)
+    assert set(groups) == {('X', 'V4'), ('X', 'IT')}
+    for (_, region), points in groups.items():
+        errors = {r['model']: r['nrp_error'] for r in rows if r['region'] == region}
+        assert [(s, e) for s, e, _ in points] == [(0.1, errors['model_a']), (0.6, errors['model_b'])]
+    assert compare.model_sparsity(FakeModel('resnet50_untrained_pruned80')) is None
+    assert compare.model_plot_family(None) is None and compare.model_sparsity(None) is None
+
+
+def test_records_without_a_plot_family_are_drawn_without_sparsity_plot(fakes, tmp_path):
+    """Records cached before the plot family was recorded read as no plot family."""
+    records = [{k: v for k, v in r.items() if k != 'plot_family'} for r in _run(tmp_path / 'cache')]
+    rows, stats, table_md, paths = report.write_report(records, tmp_path / 'out')
+    assert all(row['plot_family'] is None for row in rows) and plots.sparsity_groups(rows) == {}
+    assert f'{FAMILY}_nrp_error_vs_sparsity.png' not in {p.name for p in paths}
+
+
+def test_plot_family_is_a_cached_value_not_part_of_the_key(fakes, tmp_path, monkeypatch):
+    first = _run(tmp_path / 'cache')
+    monkeypatch.setitem(METADATA, 'resnet50_untrained_pruned50', {'plot_family': 'another'})
+    second = _run(tmp_path / 'cache')
+    assert all(r['cached'] for r in second) and len(fakes['score']) == len(MODELS) * 4
+    assert [r['plot_family'] for r in second] == [r['plot_family'] for r in first]
+
+
 def test_spearman_matches_scipy(fakes, tmp_path):
     from scipy.stats import spearmanr
-    rows = report.build_rows(_run(tmp_path / 'cache'))
-    stats = report.statistics(rows)
+    rows = tables.build_rows(_run(tmp_path / 'cache'))
+    stats = statistics.statistics(rows)
     for region in ('V4', 'IT'):
         sub = [r for r in rows if r['region'] == region]
         rho = spearmanr([r['nrp_score'] for r in sub], [r['pls_score'] for r in sub])[0]
         assert stats['spearman_nrp_vs_pls_score'][FAMILY][region]['rho'] == pytest.approx(rho)
         assert stats['spearman_nrp_vs_pls_score'][FAMILY][region]['n_models'] == len(MODELS)
-    two = report.spearman([r for r in rows if r['model'] in MODELS[:2]])
+    two = statistics.spearman([r for r in rows if r['model'] in MODELS[:2]])
     assert two[FAMILY]['V4']['rho'] is None
 
 
@@ -183,7 +147,7 @@ def test_second_run_reuses_the_cache(fakes, tmp_path):
 
 
 def test_interrupted_run_resumes_without_recomputing(fakes, tmp_path, monkeypatch):
-    reference = report.build_rows(_run(tmp_path / 'reference'))
+    reference = tables.build_rows(_run(tmp_path / 'reference'))
     done = []
 
     def interrupting(model, benchmark):
@@ -205,7 +169,7 @@ def test_interrupted_run_resumes_without_recomputing(fakes, tmp_path, monkeypatc
         return benchmark(model)
 
     monkeypatch.setattr(compare, 'score_model', counting)
-    rows = report.build_rows(_run(tmp_path / 'cache'))
+    rows = tables.build_rows(_run(tmp_path / 'cache'))
     assert done[0] not in resumed and len(resumed) == len(MODELS) * 4 - 1
     assert rows == reference
 
@@ -238,8 +202,9 @@ def test_cache_is_invalidated_by_a_changed_setting(fakes, tmp_path, monkeypatch,
     elif change == 'generator':  # same preset name, regenerated world
         monkeypatch.setattr(world, 'GENERATOR_VERSION', world.GENERATOR_VERSION + 1)
     elif change == 'weights':  # the model's declared weights identity (e.g. another published hash)
-        original = result_cache.declared_weights
-        monkeypatch.setattr(result_cache, 'declared_weights',
+        from nrp_plugin import registry
+        original = registry.declared_weights
+        monkeypatch.setattr(registry, 'declared_weights',
                             lambda identifier: {'sha1': 'another'} if identifier == 'model_a' else original(identifier))
     else:  # the metric the loaded NRP benchmark really scores with
         monkeypatch.setattr(compare, 'load_benchmark', lambda identifier: with_metric(identifier, max_epochs=3))
@@ -336,13 +301,13 @@ def test_two_concurrent_runs_on_one_cache_both_finish(fakes, tmp_path):
         process.join(timeout=60)
     assert [r[0] for r in results] == ['ok', 'ok'], results
     assert all(process.exitcode == 0 for process in processes)
-    tables = [json.loads((out / 'table.json').read_text()) for out in outs]
-    assert tables[0]['rows'] == tables[1]['rows'] and len(tables[0]['rows']) == len(MODELS) * 2
+    written = [json.loads((out / 'table.json').read_text()) for out in outs]
+    assert written[0]['rows'] == written[1]['rows'] and len(written[0]['rows']) == len(MODELS) * 2
     assert len(list((tmp_path / 'cache').glob('*.json'))) == len(MODELS) * 4
     assert not list((tmp_path / 'cache').glob('.*.tmp'))
     # the cache both wrote is complete: a third run recomputes nothing and gives the same table
     third = _run(tmp_path / 'cache')
-    assert all(r['cached'] for r in third) and report.build_rows(third) == tables[0]['rows']
+    assert all(r['cached'] for r in third) and tables.build_rows(third) == written[0]['rows']
 
 
 def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
@@ -396,7 +361,7 @@ def test_end_to_end_matches_brainscore_scores(installed_plugins, tmp_path, monke
     monkeypatch.setattr(compare, 'load_benchmark', lambda identifier: _cheap_nrp(load_benchmark(identifier)))
     records = compare.run_compare(models=['SyntheticMajajHong2015-teacher'], families=['SyntheticMajajHong2015'],
                                   regions=['IT'], cache_directory=tmp_path / 'cache', progress=False)
-    rows = report.build_rows(records)
+    rows = tables.build_rows(records)
     assert len(rows) == 1 and not any(r['cached'] for r in records)
     model = load_model('SyntheticMajajHong2015-teacher')
     pls = load_benchmark('SyntheticMajajHong2015.IT-pls')(model)
@@ -426,19 +391,19 @@ def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, mo
         return score
 
     monkeypatch.setattr(FakeBenchmark, '__call__', lambda self, model: with_ridge(model.identifier, self.identifier))
-    rows = report.build_rows(_run(tmp_path / 'cache', models=['model_a']))
+    rows = tables.build_rows(_run(tmp_path / 'cache', models=['model_a']))
     for row in rows:
-        assert all(row[f'{m}_{measure}'] is not None for m in report.MAPPINGS for measure in report.MEASURES)
+        assert all(row[f'{m}_{measure}'] is not None for m in statistics.MAPPINGS for measure in statistics.MEASURES)
         assert row['ridge_score_r'] == pytest.approx(0.5 ** 2 / 0.8)
         assert row['pls_mae'] == pytest.approx(0.6)
         assert row['pls_score_mae'] == pytest.approx((1.5 - 0.6) / (1.5 - 0.3))
         # ridge is linear - 0.05 on every split: the paired difference is exactly -0.05 with zero width
         assert row['ridge_minus_linear_mae'] == pytest.approx(-0.05)
         assert row['ridge_minus_linear_ci_high'] - row['ridge_minus_linear_ci_low'] == pytest.approx(0, abs=1e-12)
-    stats = report.statistics(rows)
+    stats = statistics.statistics(rows)
     contrasts = {e['contrast'] for e in stats['mapping_differences']}
     assert contrasts == {'nrp - linear', 'nrp - pls', 'nrp - ridge', 'ridge - linear'}
-    assert 'NRP ceiled MAE' in report.markdown_table(rows)
+    assert 'NRP ceiled MAE' in tables.markdown_table(rows)
 
 
 def test_tables_and_plots_show_corrected_intervals_and_say_what_each_mapping_is(fakes, tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
 """CORnet-S: shapes, recurrence, hooks on recurrent areas, checkpoint loading, the Brain-Score plugin."""
+import dataclasses
 import hashlib
 from collections import defaultdict
 
@@ -6,21 +7,26 @@ import numpy as np
 import pytest
 import torch
 
+from nrp_plugin import registry
 from nrp_plugin.storage import weights
 from nrp_plugin.architectures import cornet_s as cs
 
+pytestmark = pytest.mark.usefixtures('weight_env')
+
+
+@torch.no_grad()
+def area_outputs(model, x, all_steps=False):
+    """Each area's output (its final time step); with ``all_steps``, a recurrent area's per-step states."""
+    outputs = {}
+    for area in cs.AREAS:
+        module = getattr(model, area)
+        if all_steps and isinstance(module, cs.RecurrentArea):
+            x, outputs[area] = module(x, return_steps=True)
+        else:
+            x = outputs[area] = module(x)
+    return outputs
+
 IDENTIFIERS = ('cornet_s', 'cornet_s_untrained')
-
-
-@pytest.fixture(autouse=True)
-def weight_env(tmp_path, monkeypatch):
-    """Weight caches point into tmp_path and downloads are off: no test touches the network."""
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
-    monkeypatch.setenv('BRAINSCORE_HOME', str(tmp_path / 'brainscore'))
-    monkeypatch.setenv('NRP_PLUGIN_HOME', str(tmp_path / 'nrp'))
-    for name in ('NRP_PLUGIN_WEIGHTS_DIR', 'NRP_CORNET_S_WEIGHTS', 'NRP_RESNET50_WEIGHTS'):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv('NRP_PLUGIN_OFFLINE', '1')
 
 
 @pytest.fixture(scope='module')
@@ -35,7 +41,7 @@ def _images(n=2, size=64, seed=0):
 def test_shapes_at_224(model):
     x = _images(n=1, size=224)
     with torch.no_grad():
-        outputs = model.area_outputs(x)
+        outputs = area_outputs(model, x)
         logits = model(x)
     assert {area: tuple(out.shape) for area, out in outputs.items()} == {
         'V1': (1, 64, 56, 56), 'V2': (1, 128, 28, 28), 'V4': (1, 256, 14, 14), 'IT': (1, 512, 7, 7)}
@@ -90,7 +96,7 @@ def test_hooks_on_recurrent_areas_report_the_final_step():
     wrapper = PytorchWrapper(identifier='cornet_s_hook_test', model=model, preprocessing=None)
     recorded = wrapper.get_activations(list(x), ['V4.output', 'V4.conv1'])
     x = x.to(next(model.parameters()).device)
-    steps = [step.cpu() for step in model.area_outputs(x, all_steps=True)['V4']]
+    steps = [step.cpu() for step in area_outputs(model, x, all_steps=True)['V4']]
     assert len(steps) == 4
     tolerance = dict(rtol=1e-4, atol=1e-4) if x.is_cuda else dict(rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(recorded['V4.output'], steps[-1].numpy(), **tolerance)
@@ -135,7 +141,7 @@ def test_checkpoint_loads_through_the_weight_path(tmp_path, monkeypatch):
     source = cs.cornet_s_untrained(seed=7)
     path = tmp_path / 'cornet_s_epoch43.pth.tar'
     sha1 = _save_checkpoint(source, path, drop_batch_counters=True)
-    monkeypatch.setitem(weights.SPECS, 'cornet_s', weights.with_digest('cornet_s', sha1))
+    monkeypatch.setattr(registry, 'CORNET_S_WEIGHTS', dataclasses.replace(registry.CORNET_S_WEIGHTS, digest=sha1))
     monkeypatch.setenv('NRP_CORNET_S_WEIGHTS', str(path))
     loaded = cs.cornet_s_pretrained()
     assert loaded.weights_path == str(path)
@@ -143,7 +149,7 @@ def test_checkpoint_loads_through_the_weight_path(tmp_path, monkeypatch):
     with torch.no_grad():
         assert torch.equal(loaded(x), source.eval()(x))
     # the published hash is enforced: the same file against the real sha1 is refused
-    monkeypatch.setitem(weights.SPECS, 'cornet_s', weights.CORNET_S)
+    monkeypatch.setattr(registry, 'CORNET_S_WEIGHTS', registry.MODELS['cornet_s'].weights)
     with pytest.raises(weights.WeightsChecksumError, match='a4bfd8eda33b45fd945da1b972ab0b7cad38d60f'):
         cs.cornet_s_pretrained()
 
@@ -189,8 +195,8 @@ def test_plugin_registered_and_loads(installed_plugins, tmp_path, monkeypatch):
     with pytest.raises(weights.WeightsUnavailableError, match='cornet_s_untrained'):
         brainscore_vision.load_model('cornet_s')
     path = tmp_path / 'cornet_s_epoch43.pth.tar'
-    monkeypatch.setitem(weights.SPECS, 'cornet_s', weights.with_digest('cornet_s', _save_checkpoint(
-        cs.cornet_s_untrained(seed=11), path)))
+    monkeypatch.setattr(registry, 'CORNET_S_WEIGHTS', dataclasses.replace(
+        registry.CORNET_S_WEIGHTS, digest=_save_checkpoint(cs.cornet_s_untrained(seed=11), path)))
     monkeypatch.setenv('NRP_CORNET_S_WEIGHTS', str(path))
     pretrained = brainscore_vision.load_model('cornet_s')
     assert pretrained.identifier == 'cornet_s' and pretrained.metadata['pretrained'] is True

@@ -1,14 +1,15 @@
-"""The linear path's ridge start (core/linear_start.py), against scikit-learn and the ridge reference."""
+"""Ridge (core/ridge.py) against scikit-learn, and the linear path's ridge start (core/linear_start.py) against
+scikit-learn and the ridge reference."""
 import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import Ridge, RidgeCV
 
-from nrp_plugin.core import network
-from nrp_plugin.core.linear_start import eigen_ridge, fixed_part, ridge_start
+from nrp_plugin.core import combination, network
+from nrp_plugin.core.linear_start import fixed_part, ridge_start
 from nrp_plugin.core.reduction import prepare_splits
 from nrp_plugin.core.regressor import NRPRegressor
-from nrp_plugin.core.ridge import RELATIVE_ALPHAS, fit_predict_ridge
+from nrp_plugin.core.ridge import RELATIVE_ALPHAS, eigen_ridge, fit_predict_ridge, ridge_coefficients
 
 
 def _world(seed, n=120, widths=(30, 200), rank=6, n_targets=5, noise=0.5):
@@ -39,6 +40,55 @@ def test_eigen_ridge_equals_sklearn_ridgecv(seed):
     scale = float(eigenvalues[keep].sum()) / int(keep.sum())
     direct = RidgeCV(alphas=RELATIVE_ALPHAS * scale, alpha_per_target=True).fit(features[train], targets[train])
     np.testing.assert_allclose(ours.numpy(), direct.predict(features[test]), rtol=1e-7, atol=1e-9)
+
+
+def _ridge_problem(seed, n, p, n_targets, padding=0):
+    """Features with a decaying spectrum and offsets, noisy targets from the leading ones (so that each target's
+    leave-one-out error has a clear minimum inside the grid), and ``padding`` all-zero columns."""
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((n, p)) * np.geomspace(3, 3e-3, p) + rng.uniform(-2, 2, p)
+    weights = rng.standard_normal((p, n_targets)) * (np.arange(p) < 5)[:, None]
+    targets = features @ weights + rng.uniform(1.0, 3.0, n_targets) * rng.standard_normal((n, n_targets))
+    return np.concatenate([features, np.zeros((n, padding))], axis=1), targets
+
+
+def _sklearn_ridge(train_x, train_y):
+    """scikit-learn's RidgeCV on the penalty grid in the inputs' unit (the mean non-zero eigenvalue of the centred
+    X X^T, from NumPy's SVD), and that unit."""
+    centred = train_x - train_x.mean(axis=0)
+    eigenvalues = np.linalg.svd(centred, compute_uv=False) ** 2
+    scale = eigenvalues[eigenvalues > eigenvalues[0] * 1e-10].mean()
+    return RidgeCV(alphas=RELATIVE_ALPHAS * scale, alpha_per_target=True).fit(train_x, train_y), scale
+
+
+@pytest.mark.parametrize('seed, n, p, n_targets, padding', [
+    (0, 200, 30, 4, 0),  # more rows than columns (scikit-learn: the SVD of X)
+    (2, 100, 60, 3, 0),
+    (3, 150, 20, 5, 12),  # all-zero padding columns, as the NRP's inputs have
+    (5, 50, 120, 4, 0),  # more columns than rows (scikit-learn: the eigendecomposition of X X^T)
+    (7, 80, 200, 3, 0)])
+def test_ridge_equals_sklearn_ridgecv(seed, n, p, n_targets, padding):
+    features, targets = _ridge_problem(seed, n, p, n_targets, padding)
+    n_train = int(0.8 * n)
+    train_x, train_y, test_x = features[:n_train], targets[:n_train], features[n_train:]
+    model, scale = _sklearn_ridge(train_x, train_y)
+    reference = model.predict(test_x)
+    prediction, alpha = fit_predict_ridge(train_x, train_y, test_x)
+    np.testing.assert_allclose(alpha, model.alpha_ / scale, rtol=1e-8)
+    np.testing.assert_allclose(prediction, reference, rtol=1e-8, atol=1e-8 * np.abs(reference).max())
+    weights, intercept = ridge_coefficients(torch.as_tensor(train_x), torch.as_tensor(train_y))
+    coef = model.coef_.reshape(n_targets, -1).T
+    np.testing.assert_allclose(weights, coef, rtol=1e-8, atol=1e-8 * np.abs(coef).max())
+    np.testing.assert_allclose(intercept, model.intercept_, rtol=1e-8, atol=1e-8 * np.abs(model.intercept_).max())
+    # inside the grid, so the leave-one-out choice itself is compared
+    assert ((alpha > RELATIVE_ALPHAS[0]) & (alpha < RELATIVE_ALPHAS[-1])).all()
+
+
+def test_ridge_on_constant_inputs_predicts_the_training_mean():
+    targets = np.random.default_rng(0).standard_normal((30, 2))
+    prediction, alpha = fit_predict_ridge(np.ones((30, 4)), targets, np.zeros((5, 4)))
+    np.testing.assert_allclose(prediction, np.tile(targets.mean(axis=0), (5, 1)))
+    np.testing.assert_array_equal(alpha, RELATIVE_ALPHAS[0])
 
 
 def _prepared(seed, rule='noise+loo', n_splits=3):
@@ -176,8 +226,8 @@ def test_network_epoch_zero_is_the_start():
     # error is the start's, and a fit stopped there predicts what the start predicts
     train_targets, (train_x, test_x, sizes, kept, kernels) = _spread_prepared(6, 3)
     config = network.NRPConfig(max_epochs=1, patience=1, learning_rate=1e-12, paper_candidate=False)
-    params, layout, info = network.train(train_x, train_targets, sizes, config, [1, 2, 3], 'cpu',
-                                         dtype=torch.float64, linear_kernels=kernels)
+    params, layout, info = combination.train(train_x, train_targets, sizes, config, [1, 2, 3], 'cpu',
+                                             dtype=torch.float64, linear_kernels=kernels)
     start = info['linear_start']
     on_rows = _start_prediction(start, train_x, start['every_rows'])
     for fit in range(3):
@@ -190,7 +240,7 @@ def test_network_epoch_zero_is_the_start():
             assert info['best_validation_mse'][fit] < float(start_mse)
     assert (info['best_epoch'] == 0).any()
     prediction = network.predict(params, layout, test_x, 'cpu', dtype=torch.float64)
-    prediction = prediction + network.new_row_offset(info, test_x)
+    prediction = prediction + combination.new_row_offset(info, test_x)
     expected = _start_prediction(start, test_x, start['every_new'])
     for fit in np.flatnonzero(info['best_epoch'] == 0):
         np.testing.assert_allclose(prediction[fit].numpy(), expected[fit].numpy(), atol=1e-9)

@@ -12,7 +12,8 @@ import os
 import numpy as np
 import pytest
 
-from nrp_plugin.synthetic import WorldConfig, load_world
+from nrp_plugin.brainscore.synthetic_world import load_world
+from nrp_plugin.synthetic import WorldConfig
 
 ASSEMBLY_COLUMNS = ('stimulus_id', 'repetition')  # presentation-level; stimulus metadata comes from the stimulus set
 
@@ -60,7 +61,7 @@ def offline_s3(real_format_files, monkeypatch, tmp_path):
 def test_real_benchmark_factory_scores_the_real_format(installed_plugins, offline_s3):
     import brainscore_vision
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
-    from nrp_plugin.synthetic.teacher import teacher_brain_model
+    from nrp_plugin.brainscore.teacher_model import teacher_brain_model
     world, fetched = offline_s3
     benchmark = brainscore_vision.load_benchmark('MajajHong2015.IT-nrp')
     assert {'assy_dicarlo_MajajHong2015_private.nc', 'stimulus_hvm-private.csv', 'stimulus_hvm-private.zip'} <= set(fetched)

@@ -6,7 +6,7 @@ from PIL import Image
 
 from nrp_plugin.app import cli, compare, memory_check
 from nrp_plugin.app.model_specs import load_spec_model
-from test_model_specs import TINY_NET
+from helpers import TINY_NET
 
 
 @pytest.fixture

@@ -6,130 +6,8 @@ import pytest
 import torch
 
 from nrp_plugin.app import cli, compare, model_specs
-from test_compare import FAMILY, fakes  # noqa: F401 - the fixture
+from helpers import FAMILY, TINY_NET
 
-TINY_NET = '''
-from torch import nn
-
-
-def build():
-    net = nn.Sequential()
-    net.add_module('conv1', nn.Conv2d(3, 8, 5, stride=4))
-    net.add_module('relu1', nn.ReLU())
-    net.add_module('conv2', nn.Conv2d(8, 16, 3, stride=2))
-    net.add_module('pool', nn.AdaptiveAvgPool2d(4))
-    return {'model': net, 'layers': LAYERS, 'image_size': 64}
-
-
-LAYERS = ['conv1', 'conv2', 'pool']
-
-
-def not_a_module():
-    return 3
-
-
-def bare():
-    return nn.Conv2d(3, 4, 3)
-
-
-def as_tuple():
-    return nn.Sequential(nn.Conv2d(3, 4, 3)), ['0']
-
-
-def bad_layer():
-    return {'model': nn.Sequential(nn.Conv2d(3, 4, 3)), 'layers': ['conv9']}
-
-
-def raises():
-    raise RuntimeError('no GPU here')
-
-
-class TrainingBranch(nn.Module):
-    """An auxiliary head that runs only in training, like GoogLeNet's aux1 and aux2."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, stride=4)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.aux = nn.Linear(4, 2)
-
-    def forward(self, x):
-        x = self.pool(self.conv(x)).flatten(1)
-        return (x, self.aux(x)) if self.training else x
-
-
-def with_unused_layer():
-    return {'model': TrainingBranch(), 'layers': ['conv', 'aux'], 'image_size': 32}
-
-
-def unused_layer_left_out():
-    return {'model': TrainingBranch(), 'image_size': 32}
-
-
-class Pair(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3)
-
-    def forward(self, x):
-        return self.conv(x), -self.conv(x)
-
-
-class PairThenHead(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.pair = Pair()
-        self.head = nn.Conv2d(4, 2, 1)
-
-    def forward(self, x):
-        a, b = self.pair(x)
-        return self.head(a + b)
-
-
-def tuple_layer():
-    return {'model': PairThenHead(), 'layers': ['pair', 'head'], 'image_size': 16}
-
-
-def tuple_left_out():
-    return {'model': PairThenHead(), 'image_size': 16}
-
-
-class NothingRuns(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.head = nn.Linear(3, 2)
-
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
-
-
-def nothing_runs():
-    return NothingRuns()
-
-
-class IteratedBlocks(nn.Module):
-    """A ModuleList the forward pass iterates (never called itself), like maxvit_t's blocks."""
-
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 4, 3)
-        self.blocks = nn.ModuleList([nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 3)])
-        self.head = nn.AdaptiveAvgPool2d(1)
-
-    def forward(self, x):
-        x = self.stem(x)
-        for block in self.blocks:
-            x = block(x)
-        return self.head(x)
-
-
-def iterated_blocks():
-    return {'model': IteratedBlocks(), 'image_size': 16}
-
-
-def fails_on_probe():
-    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 2))
-'''
 
 
 @pytest.fixture
@@ -159,7 +37,7 @@ def _one_line_error(capsys):
     ('fails_on_probe', 'the network fails on a 1x3x224x224 probe image in eval mode (RuntimeError: mat1 and mat2 '
                        "shapes cannot be multiplied (1x197136 and 10x2)); return 'image_size'"),
 ])
-def test_bad_file_spec_fails_before_scoring(fakes, net_file, tmp_path, capsys, function, expected):  # noqa: F811
+def test_bad_file_spec_fails_before_scoring(fakes, net_file, tmp_path, capsys, function, expected):
     code = cli.main(['compare', '--models', f'{net_file}:{function}', '--benchmarks', FAMILY,
                      '--out', str(tmp_path / 'out'), '--quiet'])
     line = _one_line_error(capsys)
@@ -168,7 +46,7 @@ def test_bad_file_spec_fails_before_scoring(fakes, net_file, tmp_path, capsys, f
     assert not (tmp_path / 'out').exists()
 
 
-def test_missing_file_and_unknown_architecture_are_named_together(fakes, tmp_path, capsys):  # noqa: F811
+def test_missing_file_and_unknown_architecture_are_named_together(fakes, tmp_path, capsys):
     code = cli.main(['compare', '--models', 'torchvision:resnet181', str(tmp_path / 'nope.py') + ':build',
                      '--benchmarks', FAMILY, '--out', str(tmp_path / 'out'), '--quiet'])
     line = _one_line_error(capsys)

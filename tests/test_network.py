@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from nrp_plugin.core import network
+from nrp_plugin.core import combination, network, training
 
 
 def data(n_fits=3, n=200, d=12, t=5, seed=0):
@@ -21,11 +21,11 @@ def test_batched_equals_one_by_one(l2_size):
     config = network.NRPConfig(l1_size=8, l2_size=l2_size, max_epochs=60, patience=5, batch_size=32)
     seeds = [11, 12, 13]
     groups = [8, 4]
-    params, mask, info = network.train(x, y, groups, config, seeds, 'cpu', dtype=torch.float64)
+    params, mask, info = combination.train(x, y, groups, config, seeds, 'cpu', dtype=torch.float64)
     batched = network.predict(params, mask, x, 'cpu', dtype=torch.float64)
     for index, seed in enumerate(seeds):
-        alone, mask1, info1 = network.train(x[index:index + 1], y[index:index + 1], groups, config, [seed], 'cpu',
-                                            dtype=torch.float64)
+        alone, mask1, info1 = combination.train(x[index:index + 1], y[index:index + 1], groups, config, [seed],
+                                                'cpu', dtype=torch.float64)
         single = network.predict(alone, mask1, x[index:index + 1], 'cpu', dtype=torch.float64)
         assert info1['best_epoch'][0] == info['best_epoch'][index]
         torch.testing.assert_close(single[0], batched[index], rtol=1e-9, atol=1e-9)
@@ -36,16 +36,16 @@ def test_fits_differ_by_seed_and_repeat_by_seed():
     x = x[[0, 0]]
     y = y[[0, 0]]
     config = network.NRPConfig(l1_size=8, l2_size=8, max_epochs=5, patience=5)
-    params, mask, _ = network.train(x, y, [12], config, [1, 2], 'cpu')
+    params, mask, _ = combination.train(x, y, [12], config, [1, 2], 'cpu')
     assert not torch.equal(params['w1_0'][0], params['w1_0'][1])
-    again, _, _ = network.train(x, y, [12], config, [1, 2], 'cpu')
+    again, _, _ = combination.train(x, y, [12], config, [1, 2], 'cpu')
     assert all(torch.equal(params[name], again[name]) for name in params)
 
 
 def test_early_stopping_keeps_the_best_validation_epoch():
     x, y = data(n_fits=1, n=60)
     config = network.NRPConfig(l1_size=64, l2_size=64, max_epochs=300, patience=10, learning_rate=1e-2)
-    params, mask, info = network.train_network(x, y, [12], config, [0], 'cpu')
+    params, mask, info = training.train_network(x, y, [12], config, [0], 'cpu')
     assert info['epochs_run'] < 300
     assert info['epochs_run'] - info['best_epoch'][0] == config.patience
 
@@ -58,7 +58,7 @@ def test_choose_mix_takes_the_convex_combination_with_the_lowest_validation_erro
     # 4: unrelated errors, an interior optimum
     linear = torch.stack([0.1 * noise[0], noise[1], noise[2], noise[3], noise[4]])
     paper = torch.stack([noise[0], -noise[1], 0.1 * noise[2], noise[3], torch.as_tensor(rng.normal(size=(30, 5)))])
-    mix, errors = network.choose_mix(linear, paper)
+    mix, errors = combination.choose_mix(linear, paper)
     np.testing.assert_allclose(mix[:4, 0], [1.0, 0.5, 0.0, 1.0], atol=1e-12)
     np.testing.assert_allclose(mix.sum(dim=1), 1.0)
     assert 0.3 < mix[4, 0] < 0.7
@@ -77,9 +77,10 @@ def test_validated_choice_predicts_the_chosen_mix_of_the_two_networks():
     config = network.NRPConfig(l1_size=8, l2_size=8, max_epochs=60, patience=10, batch_size=32)
     seeds = [3, 4, 5]
     kwargs = dict(dtype=torch.float64)
-    params, layout, info = network.train(x, y, [8, 4], config, seeds, 'cpu', **kwargs)
-    linear, _, linear_info = network.train(x, y, [8, 4], replace(config, paper_candidate=False), seeds, 'cpu', **kwargs)
-    paper, _, paper_info = network.train(x, y, [8, 4], replace(config, linear_path=False), seeds, 'cpu', **kwargs)
+    params, layout, info = combination.train(x, y, [8, 4], config, seeds, 'cpu', **kwargs)
+    linear, _, linear_info = combination.train(x, y, [8, 4], replace(config, paper_candidate=False), seeds, 'cpu',
+                                               **kwargs)
+    paper, _, paper_info = combination.train(x, y, [8, 4], replace(config, linear_path=False), seeds, 'cpu', **kwargs)
     # each candidate's validation error is what its network's early stopping kept, and the choice is the lowest
     errors = info['candidate_validation_mse']
     np.testing.assert_allclose(errors[:, 0], linear_info['best_validation_mse'], rtol=1e-9)
@@ -96,7 +97,7 @@ def test_validated_choice_keeps_the_linear_path_where_the_truth_is_linear():
     x = torch.as_tensor(rng.normal(size=(2, 300, 40)))
     y = x @ torch.as_tensor(rng.normal(size=(40, 6)) / np.sqrt(40)) + 0.3 * torch.as_tensor(rng.normal(size=(2, 300, 6)))
     config = network.NRPConfig(l1_size=16, l2_size=16, max_epochs=100, patience=10)
-    _, _, info = network.train(x, y, [40], config, [0, 1], 'cpu')
+    _, _, info = combination.train(x, y, [40], config, [0, 1], 'cpu')
     # the linear-path network starts at ridge, which is nearly the truth; the paper's network must learn it
     assert (info['mix'][:, 0] > 0.8).all()
     assert (info['candidate_validation_mse'][:, 0] < info['candidate_validation_mse'][:, 2]).all()
@@ -110,9 +111,9 @@ def test_twins_equal_the_two_designs_trained_one_after_the_other(patience):
     config = network.NRPConfig(l1_size=8, l2_size=8, max_epochs=80, patience=patience, batch_size=32)
     seeds = [21, 22, 23]
     kwargs = dict(dtype=torch.float64)
-    twins, layout, info = network.train_network(x, y, [8, 4], config, seeds, 'cpu', twins=True, **kwargs)
-    linear, _, linear_info = network.train_network(x, y, [8, 4], config, seeds, 'cpu', **kwargs)
-    paper, _, paper_info = network.train_network(x, y, [8, 4], replace(config, linear_path=False), seeds, 'cpu',
+    twins, layout, info = training.train_network(x, y, [8, 4], config, seeds, 'cpu', twins=True, **kwargs)
+    linear, _, linear_info = training.train_network(x, y, [8, 4], config, seeds, 'cpu', **kwargs)
+    paper, _, paper_info = training.train_network(x, y, [8, 4], replace(config, linear_path=False), seeds, 'cpu',
                                                  **kwargs)
     np.testing.assert_array_equal(info['best_epoch'], np.concatenate([linear_info['best_epoch'],
                                                                       paper_info['best_epoch']]))
@@ -130,4 +131,4 @@ def test_twins_equal_the_two_designs_trained_one_after_the_other(patience):
 def test_twins_need_the_linear_path():
     x, y = data(n_fits=1)
     with pytest.raises(ValueError, match='linear_path'):
-        network.train_network(x, y, [8, 4], network.NRPConfig(linear_path=False), [0], 'cpu', twins=True)
+        training.train_network(x, y, [8, 4], network.NRPConfig(linear_path=False), [0], 'cpu', twins=True)

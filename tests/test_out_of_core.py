@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from nrp_plugin.app import cli
-from nrp_plugin.brainscore import kernel_activations
-from nrp_plugin.brainscore.kernel_activations import OutOfCoreActivations, record_layers
+from nrp_plugin.brainscore import out_of_core
+from nrp_plugin.brainscore.out_of_core import OutOfCoreActivations, record_layers
 from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric, RidgeErrorMetric
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
 from nrp_plugin.core.kernels import gram_matrix
@@ -134,7 +134,7 @@ def test_cache_command_clears_the_store(tmp_path, monkeypatch, capsys):
 
 @pytest.fixture(scope='module')
 def tiny_spec(tmp_path_factory):
-    from test_model_specs import TINY_NET
+    from helpers import TINY_NET
     path = tmp_path_factory.mktemp('net') / 'tiny_net.py'
     path.write_text(TINY_NET)
     return f'{path}:build'
@@ -156,9 +156,11 @@ def tiny_wrapper(tiny_spec):
 @pytest.fixture(scope='module')
 def world_subset():
     """300 scored stimuli of the default world and the IT responses to them."""
-    from nrp_plugin.synthetic import WorldConfig, load_world
+    from helpers import stimulus_subset
+    from nrp_plugin.brainscore.synthetic_world import load_world
+    from nrp_plugin.synthetic import WorldConfig
     world = load_world(WorldConfig.preset('default'))
-    stimuli = world.stimulus_subset('private', 300)
+    stimuli = stimulus_subset(world, 'private', 300)
     target = world.region_assembly('IT', 'private', average_repetitions=True)
     target = target[{'presentation': np.isin(target['stimulus_id'].values, stimuli['stimulus_id'].values)}]
     return stimuli, target
@@ -247,13 +249,13 @@ def test_the_store_serves_a_second_run_and_new_weights_miss_it(tiny_wrapper, tin
 
 def test_an_interrupt_leaves_no_scratch_and_no_entry(tiny_wrapper, world_subset, tmp_path, monkeypatch):
     stimuli, _ = world_subset
-    monkeypatch.setenv(kernel_activations.SCRATCH_ENV, str(tmp_path / 'scratch'))
+    monkeypatch.setenv(out_of_core.SCRATCH_ENV, str(tmp_path / 'scratch'))
 
     def interrupted(files, device):
         assert len(list((tmp_path / 'scratch').rglob('*.f32'))) == len(LAYERS)  # the layers were on disk
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kernel_activations, 'recorded_blocks', interrupted)
+    monkeypatch.setattr(out_of_core, 'recorded_blocks', interrupted)
     store = ActivationStore(tmp_path / 'store')
     with pytest.raises(KeyboardInterrupt):
         OutOfCoreActivations(tiny_wrapper, store=store, device='cpu')(stimuli, layers=LAYERS)
@@ -279,5 +281,5 @@ def test_scratch_left_by_a_killed_process_is_removed(tmp_path):
     for folder in (dead, alive):
         folder.mkdir()
         (folder / 'layer0.f32').write_bytes(b'0' * 16)
-    kernel_activations.remove_stale_scratch(tmp_path)
+    out_of_core.remove_stale_scratch(tmp_path)
     assert not dead.exists() and alive.exists()

@@ -1,4 +1,5 @@
 """Global magnitude pruning, pruned ResNet50 models, the masked fine-tune and the ResNet50 plugin."""
+import dataclasses
 import copy
 import hashlib
 
@@ -6,24 +7,16 @@ import pytest
 import torch
 from torch import nn
 
+from nrp_plugin import registry
 from nrp_plugin.storage import weights
 from nrp_plugin.architectures import pruning
+
+pytestmark = pytest.mark.usefixtures('weight_env')
 
 LEVELS = tuple(range(0, 90, 10))
 PRETRAINED = tuple(f'resnet50_pruned{level:02d}' for level in LEVELS)
 UNTRAINED = tuple(f'resnet50_untrained_pruned{level:02d}' for level in LEVELS)
 TOLERANCE = 0.005  # measured sparsity within 0.5 percentage points of the target
-
-
-@pytest.fixture(autouse=True)
-def weight_env(tmp_path, monkeypatch):
-    """Weight caches point into tmp_path and downloads are off: no test touches the network."""
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
-    monkeypatch.setenv('BRAINSCORE_HOME', str(tmp_path / 'brainscore'))
-    monkeypatch.setenv('NRP_PLUGIN_HOME', str(tmp_path / 'nrp'))
-    for name in ('NRP_PLUGIN_WEIGHTS_DIR', 'NRP_CORNET_S_WEIGHTS', 'NRP_RESNET50_WEIGHTS', 'NRP_IMAGENET_DIR'):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv('NRP_PLUGIN_OFFLINE', '1')
 
 
 class Toy(nn.Module):
@@ -209,8 +202,8 @@ def test_plugin_builds_real_pruned_resnet50(identifier, installed_plugins, tmp_p
     stand_in = pruning.resnet50(pretrained=False, seed=3)
     path = tmp_path / 'resnet50-0676ba61.pth'
     torch.save(stand_in.state_dict(), path)
-    monkeypatch.setitem(weights.SPECS, 'resnet50', weights.with_digest(
-        'resnet50', hashlib.sha256(path.read_bytes()).hexdigest()))
+    monkeypatch.setattr(registry, 'RESNET50_WEIGHTS', dataclasses.replace(
+        registry.RESNET50_WEIGHTS, digest=hashlib.sha256(path.read_bytes()).hexdigest()))
     monkeypatch.setenv('NRP_RESNET50_WEIGHTS', str(path))
 
     model = brainscore_vision.load_model(identifier)
@@ -242,4 +235,4 @@ def test_finetuned_variant_needs_imagenet(installed_plugins):
     with pytest.raises(pruning.FineTuneError, match='NRP_IMAGENET_DIR'):
         plugin.get_finetuned_model('resnet50_untrained_pruned50')
     with pytest.raises(ValueError, match='Unknown identifier'):
-        plugin.parse_identifier('resnet50_pruned90')
+        plugin.facts('resnet50_pruned90')

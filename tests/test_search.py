@@ -7,7 +7,7 @@ import pytest
 from helpers import assembly
 from nrp_plugin.search import nested as search_module
 from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric, prepare
-from nrp_plugin.search import SearchGrid, nested_search, write_report
+from nrp_plugin.search import SearchGrid, nested_search, write_search_summary
 from nrp_plugin.brainscore.splits import CrossValidationSpec
 
 FAST = dict(max_epochs=60, patience=10, batch_size=64)
@@ -133,8 +133,8 @@ def test_unknown_layer_in_grid_is_rejected(world):
         metric(*world)
 
 
-def test_report_files(searched, tmp_path):
-    paths = write_report(searched, tmp_path)
+def test_search_summary_files(searched, tmp_path):
+    paths = write_search_summary(searched, tmp_path)
     csv_lines = paths['csv'].read_text().splitlines()
     assert csv_lines[0].startswith('layers,l1_size,l2_size')
     assert len(csv_lines) == 1 + 3

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from nrp_plugin.brainscore.majajhong import FILES
-from nrp_plugin.synthetic import WorldConfig, load_world
+from nrp_plugin.brainscore.synthetic_world import load_world
+from nrp_plugin.synthetic import WorldConfig
 
 # 64 objects: 128 public images (one at variation 0, one at 3), 640 private (10 at variation 6); 3-12 trials each
 TINY = WorldConfig(image_size=32, n_repetitions=12, min_repetitions=3, seed=4,

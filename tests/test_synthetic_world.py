@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nrp_plugin.synthetic import TARGET_CEILINGS, WorldConfig, load_world, world_directory
-from nrp_plugin.synthetic import world as world_module
+from nrp_plugin.brainscore.synthetic_world import load_world
+from nrp_plugin.synthetic import TARGET_CEILINGS, WorldConfig, world_directory
+from nrp_plugin.synthetic import generate as generate_module
+from nrp_plugin.synthetic import store as store_module
 
 # Small worlds for the determinism and caching tests: 960 images of 64 x 64 pixels, 10 repetitions.
 SMALL = dict(image_size=64, n_repetitions=10)
@@ -35,8 +37,8 @@ def test_default_design_mirrors_majajhong(default_world):
     stimuli = default_world.stimulus_set
     assert len(stimuli) == 960
     assert stimuli['category_name'].nunique() == 8 and stimuli['object_name'].nunique() == 64
-    public, public_assembly = default_world.public()
-    private, private_assembly = default_world.private()
+    public, public_assembly = default_world.get_stimulus_set('public'), default_world.get_assembly('public')
+    private, private_assembly = default_world.get_stimulus_set('private'), default_world.get_assembly('private')
     assert len(public) == 320 and set(public['variation']) == {0, 3}
     assert len(private) == 640 and set(private['variation']) == {6}
     assert private.groupby('object_name').size().min() >= 10
@@ -66,13 +68,31 @@ def test_brainscore_average_repetition_and_region_selection(default_world):
     assert 'repetition' not in averaged.coords
     assert averaged.attrs['stimulus_set'] is default_world.get_stimulus_set('private')
     # the repetition average equals the plain numpy mean of the stored trials
-    trials = np.load(default_world.directory / 'responses.npy')[default_world._mask('private')][:, :, :88]
+    trials = np.load(default_world.directory / 'responses.npy')[default_world.stored.mask('private')][:, :, :88]
     by_id = dict(zip(averaged['stimulus_id'].values, averaged.values))
     first = default_world.get_stimulus_set('private')['stimulus_id'].iloc[0]
     np.testing.assert_allclose(by_id[first], trials[0].mean(axis=0), rtol=1e-5, atol=1e-6)
     # normalised-firing-rate-like magnitudes: site std of means ~0.1-0.5
     site_std = np.median(averaged.values.std(axis=0))
     assert 0.1 < site_std < 0.5, site_std
+
+
+def test_stored_world_opens_without_brainscore(default_world):
+    """The cached world reads back as plain data (pandas, numpy) where Brain-Score is not installed."""
+    code = ("import sys\n"
+            "for name in ('brainscore_vision', 'brainscore_core'):\n"
+            "    sys.modules[name] = None  # any import of them now fails\n"
+            "from nrp_plugin.synthetic import WorldConfig, open_world\n"
+            "world = open_world(WorldConfig.preset('default'))\n"
+            "print(world.directory, len(world.stimuli), len(world.neuroids), world.responses('private').shape,\n"
+            "      world.features('IT', 'private').shape, world.repetition_counts('public').sum())\n")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [str(default_world.directory), '960', '256', '(640,', '30,', '256)', '(640,', '32)',
+                                     str(320 * 30)]
+    stored = default_world.stored
+    np.testing.assert_array_equal(stored.features('V4', 'public'), default_world.features('V4', 'public'))
+    assert list(stored.stimuli['stimulus_id']) == list(default_world.stimulus_set['stimulus_id'])
 
 
 @pytest.mark.slow
@@ -118,7 +138,7 @@ def test_cache_is_reused(small_root, monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError('the cached world was generated again')
 
-    monkeypatch.setattr(world_module, 'generate_into', must_not_run)
+    monkeypatch.setattr(store_module, 'generate_into', must_not_run)
     second = load_world(config, root=small_root)
     assert second.directory == first.directory == world_directory(config, small_root)
     assert (second.directory / 'world.json').stat().st_mtime_ns == stamp
@@ -127,19 +147,19 @@ def test_cache_is_reused(small_root, monkeypatch):
 
 def test_interrupted_generation_leaves_no_partial_cache(tmp_path, monkeypatch):
     config = WorldConfig(seed=6, **SMALL)
-    real_save = world_module._save_array
+    real_save = generate_module._save_array
 
     def interrupt_at_responses(path, array):
         if Path(path).name == 'responses.npy':  # images, features and readouts are written by now
             raise KeyboardInterrupt('simulated interrupt')
         real_save(path, array)
 
-    monkeypatch.setattr(world_module, '_save_array', interrupt_at_responses)
+    monkeypatch.setattr(generate_module, '_save_array', interrupt_at_responses)
     with pytest.raises(KeyboardInterrupt):
         load_world(config, root=tmp_path)
     synthetic = tmp_path / 'synthetic'
     assert list(synthetic.iterdir()) == []  # neither the world nor its staging directory
-    assert not world_module._is_complete(world_directory(config, tmp_path), config)
+    assert not store_module._is_complete(world_directory(config, tmp_path), config)
 
 
 def test_staging_left_by_a_killed_process_is_removed(tmp_path):
@@ -149,7 +169,7 @@ def test_staging_left_by_a_killed_process_is_removed(tmp_path):
     running = tmp_path / f'.abc.staging-{os.getppid()}-x2'
     for directory in (leftover, running):
         (directory / 'images').mkdir(parents=True)
-    world_module._remove_stale_staging(tmp_path, 'abc')
+    store_module._remove_stale_staging(tmp_path, 'abc')
     assert not leftover.exists()  # its process is gone
     assert running.exists()  # its process still runs: maybe still generating
 
@@ -258,7 +278,7 @@ def test_images_have_their_own_number_of_trials(unequal_world):
     per_stimulus = dict(zip(*np.unique(assembly['stimulus_id'].values, return_counts=True)))
     assert [per_stimulus[stimulus] for stimulus in stimuli['stimulus_id']] == counts.tolist()
     # each stimulus's trials are numbered 0..N-1, and its responses are the stored trials
-    responses = np.load(unequal_world.directory / 'responses.npy')[unequal_world._mask('private')]
+    responses = np.load(unequal_world.directory / 'responses.npy')[unequal_world.stored.mask('private')]
     first = stimuli['stimulus_id'].iloc[0]
     trials = assembly.isel(presentation=assembly['stimulus_id'].values == first)
     assert sorted(trials['repetition'].values) == list(range(counts[0]))
@@ -282,7 +302,7 @@ def test_nrp_benchmark_scores_an_unequal_world(unequal_world, monkeypatch):
     from nrp_plugin.brainscore import synthetic_data
     from nrp_plugin.brainscore.benchmark import NRPBenchmark
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
-    from nrp_plugin.synthetic.teacher import teacher_brain_model
+    from nrp_plugin.brainscore.teacher_model import teacher_brain_model
     monkeypatch.setattr(synthetic_data, 'world', lambda: unequal_world)
     averaged, repeated = synthetic_data.synthetic_region('IT', 'private')
     assert averaged.sizes['presentation'] == 640 and repeated.sizes['presentation'] > 640

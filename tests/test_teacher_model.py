@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from nrp_plugin.synthetic import WorldConfig, load_world
-from nrp_plugin.synthetic.teacher import TeacherNet, recorded_features
+from helpers import recorded_features, stimulus_subset
+from nrp_plugin.brainscore.synthetic_world import load_world
+from nrp_plugin.synthetic import WorldConfig
+from nrp_plugin.synthetic.teacher import TeacherNet, preprocess_images
 
 IDENTIFIER = 'SyntheticMajajHong2015-teacher'
 
@@ -54,7 +56,7 @@ def test_load_model_gives_the_committed_teacher(teacher):
 def test_activations_are_the_world_features(teacher, default_world, region):
     """Through Brain-Score's own recording path, the teacher's region layer reproduces the features that
     generated the world (70 images: a batch of 64 plus a padded one)."""
-    values = recorded_features(teacher, default_world.stimulus_subset('private', 70), region)
+    values = recorded_features(teacher, stimulus_subset(default_world, 'private', 70), region)
     features = default_world.features(region, 'private')[:70]
     assert values.shape == features.shape == (70, {'V4': 64, 'IT': 32}[region])
     assert features.std() > 0.1
@@ -62,3 +64,18 @@ def test_activations_are_the_world_features(teacher, default_world, region):
         np.testing.assert_allclose(values, features, rtol=2e-2, atol=2e-2 * features.std())
     else:
         np.testing.assert_array_equal(values, features)
+
+
+def test_generation_preprocesses_images_as_brainscore_does(default_world, tmp_path):
+    """The world's features come from the same pixels the registered model sees: the generator's own
+    preprocessing equals Brain-Score's ``load_preprocess_images``, value for value (RGB, alpha and grey images)."""
+    from brainscore_vision.model_helpers.activations.pytorch import load_preprocess_images
+    from PIL import Image
+    paths = [str(path) for path in list(default_world.get_stimulus_set('private').stimulus_paths.values())[:5]]
+    for mode in ('RGBA', 'L'):
+        converted = tmp_path / f'{mode}.png'
+        Image.open(paths[0]).convert(mode).save(converted)
+        paths.append(str(converted))
+    ours, theirs = preprocess_images(paths), load_preprocess_images(paths, image_size=96)
+    assert ours.dtype == theirs.dtype == np.float32 and ours.shape == (7, 3, 96, 96)
+    np.testing.assert_array_equal(ours, theirs)

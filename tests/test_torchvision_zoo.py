@@ -6,7 +6,7 @@ import torchvision
 from PIL import Image
 
 from nrp_plugin.app import model_specs
-from nrp_plugin.brainscore.kernel_activations import record_layers
+from nrp_plugin.brainscore.out_of_core import record_layers
 
 MAX_PARAMETERS = 100_000_000
 ARCHITECTURES = sorted(torchvision.models.list_models(module=torchvision.models))

@@ -9,24 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from nrp_plugin import registry
 from nrp_plugin.storage import weights
 from nrp_plugin.storage.weights import (WeightSpec, WeightsChecksumError, WeightsUnavailableError,
-                                resolve_weights)
+                                        resolve_weights)
+
+pytestmark = pytest.mark.usefixtures('weight_env')
 
 PAYLOAD = b'toy checkpoint bytes ' * 1000
-
-
-@pytest.fixture(autouse=True)
-def weight_env(tmp_path, monkeypatch):
-    """Every weight location points into tmp_path; downloads are off unless a test turns them on."""
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
-    monkeypatch.setenv('BRAINSCORE_HOME', str(tmp_path / 'brainscore'))
-    monkeypatch.setenv('NRP_PLUGIN_HOME', str(tmp_path / 'nrp'))
-    for name in ('NRP_PLUGIN_WEIGHTS_DIR', 'NRP_CORNET_S_WEIGHTS', 'NRP_RESNET50_WEIGHTS', 'NRP_TOY_WEIGHTS'):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv('NRP_PLUGIN_OFFLINE', '1')
-    monkeypatch.setattr(weights, '_verified', {})
-    return tmp_path
 
 
 @pytest.fixture
@@ -35,7 +25,6 @@ def toy(monkeypatch, tmp_path):
                       digest=hashlib.sha1(PAYLOAD).hexdigest(), env_var='NRP_TOY_WEIGHTS',
                       alternative="'toy_untrained'",
                       extra_locations=(f'TOY_EXTRA_HOME|{tmp_path / "extra-default"}|deep/toy.bin',))
-    monkeypatch.setitem(weights.SPECS, 'toy', spec)
     return spec
 
 
@@ -52,26 +41,26 @@ def _fail_network(url, timeout):
 
 def test_resolution_order(toy, tmp_path, monkeypatch):
     extra = _write(tmp_path / 'extra-default' / 'deep' / 'toy.bin')
-    assert resolve_weights('toy') == extra
+    assert resolve_weights(toy) == extra
     hub = _write(tmp_path / 'torch' / 'hub' / 'checkpoints' / 'toy.bin')
-    assert resolve_weights('toy') == hub
+    assert resolve_weights(toy) == hub
     own = _write(tmp_path / 'nrp' / 'weights' / 'toy.bin')
-    assert resolve_weights('toy') == own
+    assert resolve_weights(toy) == own
     monkeypatch.setenv('NRP_PLUGIN_WEIGHTS_DIR', str(tmp_path / 'placed'))
     placed = _write(tmp_path / 'placed' / 'toy.bin')
-    assert resolve_weights('toy') == placed
+    assert resolve_weights(toy) == placed
     from_env = _write(tmp_path / 'elsewhere' / 'any-name.bin')
     monkeypatch.setenv('NRP_TOY_WEIGHTS', str(from_env))
-    assert resolve_weights('toy') == from_env
+    assert resolve_weights(toy) == from_env
     argument = _write(tmp_path / 'argument.bin')
-    assert resolve_weights('toy', path=argument) == argument
+    assert resolve_weights(toy, path=argument) == argument
 
 
 def test_missing_explicit_file_does_not_fall_back(toy, tmp_path, monkeypatch):
     _write(tmp_path / 'torch' / 'hub' / 'checkpoints' / 'toy.bin')  # a good cached copy exists
     monkeypatch.setenv('NRP_TOY_WEIGHTS', str(tmp_path / 'typo.bin'))
     with pytest.raises(WeightsUnavailableError, match=r'NRP_TOY_WEIGHTS does not exist: .*typo\.bin'):
-        resolve_weights('toy')
+        resolve_weights(toy)
 
 
 @pytest.mark.parametrize('where', ['cache', 'explicit'])
@@ -79,10 +68,10 @@ def test_wrong_checksum_is_rejected(toy, tmp_path, where):
     corrupted = PAYLOAD[:-10]  # truncated
     if where == 'cache':
         path = _write(tmp_path / 'torch' / 'hub' / 'checkpoints' / 'toy.bin', corrupted)
-        call = lambda: resolve_weights('toy')  # noqa: E731
+        call = lambda: resolve_weights(toy)  # noqa: E731
     else:
         path = _write(tmp_path / 'mine.bin', corrupted)
-        call = lambda: resolve_weights('toy', path=path)  # noqa: E731
+        call = lambda: resolve_weights(toy, path=path)  # noqa: E731
     with pytest.raises(WeightsChecksumError) as info:
         call()
     message = str(info.value)
@@ -106,9 +95,9 @@ def test_sha256_prefix_digest(monkeypatch, tmp_path):
 def test_network_failure_gives_clear_error(name, alternative, monkeypatch, tmp_path):
     monkeypatch.delenv('NRP_PLUGIN_OFFLINE')
     monkeypatch.setattr(weights, '_open_url', _fail_network)
-    spec = weights.SPECS[name]
+    spec = {'cornet_s': registry.CORNET_S_WEIGHTS, 'resnet50': registry.RESNET50_WEIGHTS}[name]
     with pytest.raises(WeightsUnavailableError) as info:
-        resolve_weights(name)
+        resolve_weights(spec)
     error = info.value
     message = str(error)
     assert spec.filename in message and spec.env_var in message and alternative in message
@@ -127,10 +116,10 @@ def test_offline_switch_skips_the_network(toy, monkeypatch):
         raise AssertionError('download attempted although NRP_PLUGIN_OFFLINE is set')
     monkeypatch.setattr(weights, '_open_url', must_not_be_called)
     with pytest.raises(WeightsUnavailableError, match='NRP_PLUGIN_OFFLINE') as info:
-        resolve_weights('toy')
+        resolve_weights(toy)
     assert "'toy_untrained'" in str(info.value)
     with pytest.raises(WeightsUnavailableError):
-        resolve_weights('toy', allow_download=False)
+        resolve_weights(toy, allow_download=False)
 
 
 def test_download_verifies_and_caches(toy, monkeypatch, tmp_path):
@@ -141,17 +130,17 @@ def test_download_verifies_and_caches(toy, monkeypatch, tmp_path):
         calls.append(url)
         return io.BytesIO(PAYLOAD)
     monkeypatch.setattr(weights, '_open_url', serve)
-    path = resolve_weights('toy')
+    path = resolve_weights(toy)
     assert path == tmp_path / 'torch' / 'hub' / 'checkpoints' / 'toy.bin'
     assert path.read_bytes() == PAYLOAD and calls == [toy.url]
-    assert resolve_weights('toy') == path and len(calls) == 1  # second time from the cache
+    assert resolve_weights(toy) == path and len(calls) == 1  # second time from the cache
 
 
 def test_download_with_wrong_bytes_leaves_nothing(toy, monkeypatch, tmp_path):
     monkeypatch.delenv('NRP_PLUGIN_OFFLINE')
     monkeypatch.setattr(weights, '_open_url', lambda url, timeout: io.BytesIO(b'<html>captive portal</html>'))
     with pytest.raises(WeightsChecksumError, match='discarded'):
-        resolve_weights('toy')
+        resolve_weights(toy)
     assert not list((tmp_path / 'torch' / 'hub' / 'checkpoints').iterdir())
 
 
@@ -165,7 +154,7 @@ def test_interrupted_download_leaves_nothing(toy, monkeypatch, tmp_path):
             return super().read(100)
     monkeypatch.setattr(weights, '_open_url', lambda url, timeout: Broken(PAYLOAD))
     with pytest.raises(WeightsUnavailableError, match='Connection reset by peer'):
-        resolve_weights('toy')
+        resolve_weights(toy)
     assert not list((tmp_path / 'torch' / 'hub' / 'checkpoints').iterdir())
 
 
@@ -175,9 +164,9 @@ def test_published_specs_match_their_sources():
     from torchvision.models import ResNet50_Weights
     in_tree = (Path(brainscore_vision.__file__).parent / 'models' / 'cornet_s' / 'model.py').read_text()
     sha1 = re.search(r'sha1="([0-9a-f]{40})"', in_tree).group(1)
-    assert weights.CORNET_S.digest == sha1
-    assert 'cornet_s/cornet_s_epoch43.pth.tar' in in_tree and weights.CORNET_S.url.endswith(
+    assert registry.CORNET_S_WEIGHTS.digest == sha1
+    assert 'cornet_s/cornet_s_epoch43.pth.tar' in in_tree and registry.CORNET_S_WEIGHTS.url.endswith(
         'brainscore-vision/models/cornet_s/cornet_s_epoch43.pth.tar')
     url = ResNet50_Weights.IMAGENET1K_V1.url
-    assert weights.RESNET50.url == url and url.endswith('/' + weights.RESNET50.filename)
-    assert weights.RESNET50.filename == f'resnet50-{weights.RESNET50.digest}.pth'
+    assert registry.RESNET50_WEIGHTS.url == url and url.endswith('/' + registry.RESNET50_WEIGHTS.filename)
+    assert registry.RESNET50_WEIGHTS.filename == f'resnet50-{registry.RESNET50_WEIGHTS.digest}.pth'

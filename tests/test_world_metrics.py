@@ -6,7 +6,8 @@ import pytest
 
 from nrp_plugin.brainscore.ceiling import ceiled_nrp_score, noise_floor
 from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
-from nrp_plugin.synthetic import WorldConfig, load_world
+from nrp_plugin.brainscore.synthetic_world import load_world
+from nrp_plugin.synthetic import WorldConfig
 
 
 @functools.lru_cache(maxsize=None)

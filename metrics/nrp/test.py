@@ -1,4 +1,4 @@
-"""Tests of the ``nrp`` metric plugin: offline, about half a minute on 2 CPU cores.
+"""Tests of the ``nrp`` metric plugin, offline.
 
 The assemblies are generated here with a known answer; the NRP trains briefly (``SHORT``), so the
 checks are orderings and analytic bounds that a better-trained NRP also passes.

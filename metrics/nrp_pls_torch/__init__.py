@@ -1,7 +1,7 @@
 from brainscore_vision import metric_registry
 from nrp_plugin import references
-from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
+from .metric import pls_torch_metric
 
-metric_registry['pls_torch'] = lambda *args, **kwargs: PLSTorchMetric(*args, **kwargs)
+metric_registry['pls_torch'] = pls_torch_metric
 
 BIBTEX = references.SCHRIMPF2018

@@ -7,13 +7,12 @@ architecture with seeded random weights and needs no file.
 Region commitments follow CORnet-S's anatomical mapping: each area's ``output`` module, which the
 recurrent areas call once, on their final time step. No layer selection is run.
 """
+from nrp_plugin import references, registry
 from nrp_plugin.architectures import cornet_s as architecture
-from nrp_plugin import references
 from nrp_plugin.brainscore.model_commitment import commit_pytorch_model
 
-IDENTIFIERS = ('cornet_s', 'cornet_s_untrained')
+IDENTIFIERS = tuple(model.identifier for model in registry.plugin_models('nrp_cornet_s'))
 IMAGE_SIZE = 224
-VISUAL_DEGREES = 8
 REGION_LAYER_MAP = {'V1': 'V1.output', 'V2': 'V2.output', 'V4': 'V4.output', 'IT': 'IT.output'}
 BEHAVIORAL_READOUT_LAYER = 'decoder.avgpool'
 # Candidate layers fed to the NRP benchmarks as NRP-L1 blocks: the committed area and its neighbours.
@@ -26,7 +25,7 @@ def get_model(identifier, weights_path=None):
     """The BrainModel for ``identifier`` (a ``ModelCommitment`` with ``nrp_layers`` and ``metadata``)."""
     if identifier not in IDENTIFIERS:
         raise ValueError(f"Unknown identifier {identifier!r}; this plugin provides {IDENTIFIERS}")
-    if identifier == 'cornet_s':
+    if registry.facts(identifier).pretrained:
         network = architecture.cornet_s_pretrained(weights_path=weights_path)
         metadata = {'pretrained': True, 'weights': network.weights_path}
     else:
@@ -35,8 +34,7 @@ def get_model(identifier, weights_path=None):
                     'seed': architecture.DEFAULT_SEED}
     metadata.update({'architecture': 'CORnet-S', 'time_steps': dict(network.time_steps())})
     return commit_pytorch_model(identifier, network, LAYERS, REGION_LAYER_MAP, NRP_LAYERS, metadata=metadata,
-                                image_size=IMAGE_SIZE, visual_degrees=VISUAL_DEGREES,
-                                behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER)
+                                image_size=IMAGE_SIZE, behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER)
 
 
 def get_layers(identifier):

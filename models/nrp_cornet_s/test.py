@@ -1,4 +1,4 @@
-"""Tests of the CORnet-S model plugin: offline, about 20 s on 2 CPU cores.
+"""Tests of the CORnet-S model plugin, offline.
 
 ``cornet_s_untrained`` needs no file; ``cornet_s`` needs the published checkpoint, so offline (no file,
 downloads off) it must fail with one clear message naming the file and the untrained alternative.
@@ -7,18 +7,20 @@ import pytest
 import torch
 from brainscore_vision import load_model, load_model_bibtex
 
-from nrp_plugin import references
+from nrp_plugin import references, registry
+from nrp_plugin.storage import weights
 from nrp_plugin.storage.weights import WeightsUnavailableError
 
 
 @pytest.fixture(autouse=True)
 def no_weights_anywhere(tmp_path, monkeypatch):
     """Weight caches point into tmp_path and downloads are off: nothing touches the network."""
-    for variable, folder in (('TORCH_HOME', 'torch'), ('BRAINSCORE_HOME', 'brainscore'), ('NRP_PLUGIN_HOME', 'nrp')):
-        monkeypatch.setenv(variable, str(tmp_path / folder))
-    for variable in ('NRP_PLUGIN_WEIGHTS_DIR', 'NRP_CORNET_S_WEIGHTS'):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv('NRP_PLUGIN_OFFLINE', '1')
+    for name, value in weights.offline_locations(tmp_path, [model.weights for model in registry.MODELS.values()
+                                                            if model.weights is not None]).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope='module')

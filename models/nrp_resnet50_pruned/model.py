@@ -9,18 +9,13 @@ sparsity) and ``nrp_layers`` (candidate NRP-L1 inputs).
 Every sparsity level uses the same fixed region-layer map (no layer selection, no download), so a
 score change across levels comes from the pruning, not from a different layer choice.
 """
-import re
-
+from nrp_plugin import references, registry
 from nrp_plugin.architectures import pruning
-from nrp_plugin import references
 from nrp_plugin.brainscore.model_commitment import commit_pytorch_model
 
-SPARSITY_LEVELS = tuple(range(0, 90, 10))
-PRETRAINED_IDENTIFIERS = tuple(f'resnet50_pruned{level:02d}' for level in SPARSITY_LEVELS)
-UNTRAINED_IDENTIFIERS = tuple(f'resnet50_untrained_pruned{level:02d}' for level in SPARSITY_LEVELS)
-IDENTIFIERS = PRETRAINED_IDENTIFIERS + UNTRAINED_IDENTIFIERS
+MODELS = {model.identifier: model for model in registry.plugin_models('nrp_resnet50_pruned')}
+IDENTIFIERS = tuple(MODELS)
 IMAGE_SIZE = 224
-VISUAL_DEGREES = 8
 # The map Brain-Score's layer selection gave for standard ImageNet ResNet50 plugins in-tree
 # (e.g. Hojin_Jang_ResNet50_Standard, Zejin_Lu_dvd_baseline_imagenet_resnet50).
 REGION_LAYER_MAP = {'V1': 'layer1.0', 'V2': 'layer3.0', 'V4': 'layer3.0', 'IT': 'layer4.0'}
@@ -29,27 +24,26 @@ BEHAVIORAL_READOUT_LAYER = 'avgpool'
 NRP_LAYERS = {'V4': ['layer2', 'layer3.0', 'layer3'],
               'IT': ['layer3', 'layer4.0', 'layer4']}
 LAYERS = ['layer1.0', 'layer2', 'layer3.0', 'layer3', 'layer4.0', 'layer4', 'avgpool']
-_PATTERN = re.compile(r'^resnet50_(untrained_)?pruned(\d{2})$')
 
 
-def parse_identifier(identifier):
-    """``'resnet50_pruned30'`` -> ``(True, 30)``; ``'resnet50_untrained_pruned30'`` -> ``(False, 30)``."""
-    match = _PATTERN.match(identifier)
-    if not match or int(match.group(2)) not in SPARSITY_LEVELS:
+def facts(identifier):
+    """The registered facts of ``identifier`` (:mod:`nrp_plugin.registry`): weights, sparsity, plot family."""
+    if identifier not in MODELS:
         raise ValueError(f"Unknown identifier {identifier!r}; this plugin provides {IDENTIFIERS}")
-    return match.group(1) is None, int(match.group(2))
+    return MODELS[identifier]
 
 
 def _commit(identifier, network, metadata):
+    metadata = dict(metadata, plot_family=facts(identifier.removesuffix('_finetuned')).plot_family)
     return commit_pytorch_model(identifier, network, LAYERS, REGION_LAYER_MAP, NRP_LAYERS, metadata=metadata,
-                                image_size=IMAGE_SIZE, visual_degrees=VISUAL_DEGREES,
-                                behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER, channels_last=True)
+                                image_size=IMAGE_SIZE, behavioral_readout_layer=BEHAVIORAL_READOUT_LAYER,
+                                channels_last=True)
 
 
 def get_model(identifier, weights_path=None):
     """The one-shot pruned BrainModel for a registered ``identifier``."""
-    pretrained, level = parse_identifier(identifier)
-    network, metadata = pruning.pruned_resnet50(level / 100, pretrained=pretrained, weights_path=weights_path)
+    model = facts(identifier)
+    network, metadata = pruning.pruned_resnet50(model.sparsity, pretrained=model.pretrained, weights_path=weights_path)
     return _commit(identifier, network, metadata)
 
 
@@ -61,9 +55,9 @@ def get_finetuned_model(identifier, imagenet_dir=None, weights_path=None, **fine
     without it :class:`nrp_plugin.architectures.pruning.FineTuneError` is raised before any work.
     ``finetune_kwargs`` go to :func:`nrp_plugin.architectures.pruning.finetune_pruned`.
     """
-    pretrained, level = parse_identifier(identifier)
-    pruning._imagenet_train_dir(imagenet_dir)  # fail early, before building anything
-    network, metadata = pruning.pruned_resnet50(level / 100, pretrained=pretrained, weights_path=weights_path)
+    model = facts(identifier)
+    pruning.imagenet_train_dir(imagenet_dir)  # fail early, before building anything
+    network, metadata = pruning.pruned_resnet50(model.sparsity, pretrained=model.pretrained, weights_path=weights_path)
     summary = pruning.finetune_pruned(network, network.pruning_masks, imagenet_dir=imagenet_dir, **finetune_kwargs)
     metadata.update(pruning='fine-tuned', finetuned=True, finetune_steps=summary['steps'],
                     finetune_final_loss=summary['final_loss'], measured_sparsity=summary['measured_sparsity'],

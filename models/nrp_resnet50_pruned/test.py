@@ -1,4 +1,4 @@
-"""Tests of the pruned-ResNet50 model plugin: offline, about 30 s on 2 CPU cores.
+"""Tests of the pruned-ResNet50 model plugin, offline.
 
 The untrained identifiers need no file; the pretrained ones need torchvision's published weights, so
 offline (no file, downloads off) they must fail with one clear message.
@@ -6,18 +6,20 @@ offline (no file, downloads off) they must fail with one clear message.
 import pytest
 from brainscore_vision import load_model, load_model_bibtex
 
-from nrp_plugin import references
+from nrp_plugin import references, registry
+from nrp_plugin.storage import weights
 from nrp_plugin.storage.weights import WeightsUnavailableError
 
 
 @pytest.fixture(autouse=True)
 def no_weights_anywhere(tmp_path, monkeypatch):
     """Weight caches point into tmp_path and downloads are off: nothing touches the network."""
-    for variable, folder in (('TORCH_HOME', 'torch'), ('BRAINSCORE_HOME', 'brainscore'), ('NRP_PLUGIN_HOME', 'nrp')):
-        monkeypatch.setenv(variable, str(tmp_path / folder))
-    for variable in ('NRP_PLUGIN_WEIGHTS_DIR', 'NRP_RESNET50_WEIGHTS'):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv('NRP_PLUGIN_OFFLINE', '1')
+    for name, value in weights.offline_locations(tmp_path, [model.weights for model in registry.MODELS.values()
+                                                            if model.weights is not None]).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
 
 
 def test_untrained_pruned_model_has_the_asked_sparsity():

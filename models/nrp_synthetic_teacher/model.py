@@ -4,7 +4,8 @@ Its ``v4`` and ``it`` stage outputs are, value for value, the features that gene
 world's V4 and IT responses (teacher seed 0, the default), so scoring it measures how close a metric
 gets to the noise ceiling when the right features are given.
 """
-from nrp_plugin.synthetic.teacher import LAYERS, teacher_brain_model
+from nrp_plugin.brainscore.teacher_model import teacher_brain_model
+from nrp_plugin.synthetic.teacher import LAYERS
 
 IDENTIFIER = 'SyntheticMajajHong2015-teacher'
 

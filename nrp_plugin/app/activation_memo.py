@@ -5,12 +5,12 @@ benchmark (several candidate layers), for V4 and IT, all on the same stimuli. Br
 the network once per request; :class:`ActivationMemo` runs it once for the union of the layers the
 run will ask for (``prefetch``) and answers later requests by selecting layers from memory. A
 ``PytorchWrapper`` goes out of core instead
-(:class:`nrp_plugin.brainscore.kernel_activations.OutOfCoreActivations`): the same single pass of the
+(:class:`nrp_plugin.brainscore.out_of_core.OutOfCoreActivations`): the same single pass of the
 network, each layer kept as Gram-equivalent coordinates in memory and in an on-disk store between runs.
 """
 import numpy as np
 
-from ..brainscore.kernel_activations import OutOfCoreActivations, supports_out_of_core
+from ..brainscore.out_of_core import OutOfCoreActivations, supports_out_of_core
 
 
 class ActivationMemo:

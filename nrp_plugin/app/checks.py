@@ -6,7 +6,7 @@ import difflib
 import uuid
 from pathlib import Path
 
-from ..synthetic.world import REGIONS
+from ..synthetic.config import REGIONS
 from . import installer
 
 KINDS = ('pls', 'nrp')

@@ -315,7 +315,7 @@ def build_parser():
     pk.set_defaults(run=_pack)
     commands.add_parser('uninstall', help='remove exactly the folders `install` placed').set_defaults(run=_uninstall)
 
-    from ..synthetic.world import REGIONS
+    from ..synthetic.config import REGIONS
     from .compare import DEFAULT_FAMILIES, DEFAULT_MODELS
     cmp = commands.add_parser('compare', help='score models on V4/IT under PLS and NRP; write tables and plots')
     cmp.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), metavar='M',

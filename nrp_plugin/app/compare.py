@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..brainscore.kernel_activations import OutOfCoreActivations, scratch_root
+from ..brainscore.out_of_core import OutOfCoreActivations, scratch_root
 from ..brainscore.nrp_metric import NRPErrorMetric
 from ..search import SearchGrid
-from ..synthetic.world import REGIONS
+from ..synthetic.config import REGIONS
 from .activation_memo import memoize_model, model_layers
 from .checks import CompareError, benchmark_identifiers
 from .memory_check import check_activation_memory, check_scratch_space
@@ -146,13 +146,26 @@ def _float(value):
         return None
 
 
-def model_sparsity(model_obj, identifier):
-    """``model.metadata['measured_sparsity']`` or NN/100 parsed from ``..._prunedNN``; None otherwise."""
+def _metadata(model_obj):
     metadata = getattr(model_obj, 'metadata', None) if model_obj is not None else None
-    if isinstance(metadata, dict) and metadata.get('measured_sparsity') is not None:
-        return float(metadata['measured_sparsity'])
-    match = re.search(r'pruned(\d+)', identifier)
-    return int(match.group(1)) / 100 if match else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def model_sparsity(model_obj):
+    """The fraction of a model's weights that are zero, as its ``metadata`` states it:
+    ``measured_sparsity``, else ``sparsity`` (the intended one), else None."""
+    metadata = _metadata(model_obj)
+    for key in ('measured_sparsity', 'sparsity'):
+        if metadata.get(key) is not None:
+            return float(metadata[key])
+    return None
+
+
+def model_plot_family(model_obj):
+    """The group of models a model is drawn with in the sparsity plot, as its ``metadata`` states it
+    (``plot_family``, e.g. ``'ResNet50 (untrained)'``), else None."""
+    family = _metadata(model_obj).get('plot_family')
+    return None if family is None else str(family)
 
 
 def _split_means(values, aggregate=np.mean):
@@ -259,14 +272,15 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
         ``pls_torch`` (same scores, see :func:`pls_metric`).
     out_of_core : bool
         Record a ``PytorchWrapper`` model's layers out of core and keep them in the activation store
-        (:mod:`nrp_plugin.brainscore.kernel_activations`; same scores, bounded memory). False: Brain-Score's own
+        (:mod:`nrp_plugin.brainscore.out_of_core`; same scores, bounded memory). False: Brain-Score's own
         extractor, every layer in memory (the reference path).
 
     Returns
     -------
     list of dict
         One record per (model, benchmark) as :func:`summarize` makes it, plus ``model``,
-        ``benchmark``, ``family``, ``region``, ``sparsity``, ``train_size``, ``model_loaded`` (what
+        ``benchmark``, ``family``, ``region``, ``sparsity`` (:func:`model_sparsity`), ``plot_family``
+        (:func:`model_plot_family`), ``train_size``, ``model_loaded`` (what
         the loaded model's ``metadata`` said about its weights), ``key`` (the cache key's payload,
         :func:`nrp_plugin.app.result_cache.key_payload`) and ``cached``.
 
@@ -325,7 +339,8 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
                 score = score_model(model_obj, benchmark)
                 record = summarize(score, kind)
                 record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,
-                              sparsity=model_sparsity(model_obj, model_id), train_size=train_size(benchmark),
+                              sparsity=model_sparsity(model_obj), plot_family=model_plot_family(model_obj),
+                              train_size=train_size(benchmark),
                               model_loaded=loaded_model_identity(model_obj), **score_layers(score, model_obj, region))
                 record = cache.put(payload, record)
             records.append(dict(record, cached=cached))

@@ -10,14 +10,15 @@ a brainscore-vision upgrade or reinstall (which drops or keeps stale folders) is
 :func:`pack` writes the zip Brain-Score's website takes for a submission.
 """
 import fnmatch
-import hashlib
 import json
-import zipfile
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+
+from ..storage import hashing
 
 PLUGIN_KINDS = ('benchmarks', 'data', 'metrics', 'models')
 REGISTRY_NAMES = {'benchmarks': 'benchmark_registry', 'data': 'data_registry',
@@ -128,27 +129,9 @@ def _check_writable(root):
 
 
 def folder_hash(folder):
-    """SHA-256 over a plugin folder's files (relative path and bytes), ignoring caches and our marker.
-
-    Parameters
-    ----------
-    folder : path
-
-    Returns
-    -------
-    str
-        Hex digest; equal for two folders exactly when they hold the same files with the same content.
-    """
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob('*')):
-        rel = path.relative_to(folder)
-        if path.is_dir() or any(_ignored(part) for part in rel.parts):
-            continue
-        digest.update(rel.as_posix().encode('utf-8') + b'\0')
-        digest.update(path.read_bytes())
-        digest.update(b'\0')
-    return digest.hexdigest()
+    """SHA-256 over a plugin folder's files (relative path and bytes), ignoring caches and our marker
+    (:func:`nrp_plugin.storage.hashing.folder_hash`); equal for two folders exactly when they hold the same files."""
+    return hashing.folder_hash(folder, ignore=_IGNORED)
 
 
 def _ignored(name):

@@ -11,6 +11,7 @@ import shutil
 
 import torch
 
+from ..brainscore.extractor import network_of
 from .checks import CompareError
 
 #: Activation-sized copies at the peak of a comparison. Brain-Score's per-layer arrays, its packaged assembly,
@@ -42,10 +43,9 @@ def available_bytes():
 
 def layer_widths(model, layers):
     """Features per stimulus of each layer, from one blank image; None when the model is not a torch network
-    wrapped by Brain-Score's ``PytorchWrapper`` (whose ``_model`` and ``image_size`` this reads)."""
-    extractor = getattr(model, 'activations_model', None)
-    network = getattr(extractor, '_model', None)
-    image_size = getattr(extractor, 'image_size', None)
+    wrapped by Brain-Score's ``PytorchWrapper`` (:func:`nrp_plugin.brainscore.extractor.network_of`)."""
+    network = network_of(model)
+    image_size = getattr(getattr(model, 'activations_model', None), 'image_size', None)
     if not isinstance(network, torch.nn.Module) or not image_size or not layers:
         return None
     widths, hooks = {}, []
@@ -137,7 +137,7 @@ def free_bytes(folder):
 def check_scratch_space(model, model_id, layers_by_region, n_stimuli, scratch, free=None):
     """Raise :class:`ScratchSpaceError` when one pass of the network over ``n_stimuli`` would not fit in ``scratch``.
 
-    The out-of-core path (:mod:`nrp_plugin.brainscore.kernel_activations`) writes every layer of a pass to
+    The out-of-core path (:mod:`nrp_plugin.brainscore.out_of_core`) writes every layer of a pass to
     ``scratch`` (float32) and deletes it once the layer's kernel is formed; memory holds one batch.
 
     Returns

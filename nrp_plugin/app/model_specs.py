@@ -36,11 +36,12 @@ from :func:`check_specs`, before any scoring.
 """
 import contextlib
 import difflib
-import hashlib
 import importlib.util
 import re
 import sys
 from pathlib import Path
+
+from ..storage.hashing import file_digest
 
 TORCHVISION_PREFIX = 'torchvision:'
 SEED = 0
@@ -58,16 +59,9 @@ def is_spec(text):
     return text.startswith(TORCHVISION_PREFIX) or _FILE_SPEC.match(text) is not None
 
 
-def _sha(data, length=12):
-    return hashlib.sha256(data).hexdigest()[:length]
-
-
 def _file_digest(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
+    """The first 12 hex digits of the file's sha256: the version tag of a spec's file or weights."""
+    return file_digest(path)[:12]
 
 
 @contextlib.contextmanager

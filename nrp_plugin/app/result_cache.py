@@ -29,16 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, registry
 from ..brainscore.majajhong import FILES as MAJAJHONG_FILES
 from ..core.device import resolve_device
+from ..storage import hashing
 from ..storage.cache import atomic_write_text, cache_dir
-from ..synthetic.world import PRESET_ENV, WorldConfig
+from ..synthetic.config import PRESET_ENV, WorldConfig
 
 CACHE_FORMAT = 2
 # Modules that only parse arguments, check identifiers or draw tables: they cannot change a score,
 # so editing them does not invalidate cached scores.
-NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/report.py')
+NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/report.py', 'app/statistics.py', 'app/tables.py', 'app/plots.py')
 # a record without these fields is not a score: it is recomputed
 REQUIRED_FIELDS = ('kind', 'score', 'model', 'benchmark')
 
@@ -74,23 +75,9 @@ def code_roots():
     return roots
 
 
-def _source_files(folder):
-    for path in sorted(Path(folder).rglob('*')):
-        rel = path.relative_to(folder)
-        if (path.is_file() and '__pycache__' not in rel.parts and not any(p.startswith('.') for p in rel.parts)
-                and path.suffix not in ('.pyc', '.pyo')):
-            yield rel.as_posix(), path
-
-
 def folder_hash(folder, exclude=()):
     """sha256 (hex) over the relative paths and bytes of a folder's files (caches and dot-files skipped)."""
-    digest = hashlib.sha256()
-    for rel, path in _source_files(folder):
-        if rel in exclude:
-            continue
-        digest.update(rel.encode('utf-8') + b'\0')
-        digest.update(path.read_bytes() + b'\0')
-    return digest.hexdigest()
+    return hashing.folder_hash(folder, exclude=exclude)
 
 
 @functools.lru_cache(maxsize=None)
@@ -229,37 +216,17 @@ def _plugin_hash(folder):
     return folder_hash(folder)[:24]
 
 
-def declared_weights(identifier):
-    """The identity of this package's models' weights, known without building them; None for others.
-
-    A pretrained file is only ever accepted when its hash equals the published one
-    (:mod:`nrp_plugin.storage.weights`), so that hash identifies the weights; an untrained model is a
-    seeded initialisation whose seed lives in the (fingerprinted) code.
-    """
-    from ..storage.weights import SPECS
-    if identifier == 'cornet_s':
-        spec = SPECS['cornet_s']
-    elif re.fullmatch(r'resnet50_pruned\d{2}', identifier):
-        spec = SPECS['resnet50']
-    elif re.fullmatch(r'cornet_s_untrained|resnet50_untrained_pruned\d{2}|SyntheticMajajHong2015-teacher',
-                      identifier):
-        return {'kind': 'seeded initialisation', 'seed': 'fixed in the fingerprinted code'}
-    else:
-        return None
-    return {'kind': 'published file', 'file': spec.filename, spec.algorithm: spec.digest}
-
-
 def model_identity(identifier):
     """The model's part of the key, computed without loading the model.
 
     Returns ``{'identifier', 'plugin', 'plugin_hash', 'weights'}``: the plugin folder that registers
-    the identifier in the installed tree and its content hash, and :func:`declared_weights`
+    the identifier in the installed tree and its content hash, and :func:`nrp_plugin.registry.declared_weights`
     (None: weights not identifiable before loading; see docs/compare.md).
     """
     plugin = _model_plugins().get(identifier)
     return {'identifier': identifier, 'plugin': plugin[0] if plugin else None,
             'plugin_hash': _plugin_hash(str(plugin[1])) if plugin else None,
-            'weights': declared_weights(identifier)}
+            'weights': registry.declared_weights(identifier)}
 
 
 def loaded_model_identity(model):

@@ -157,23 +157,6 @@ class CORnetS(nn.Module):
         """``{area: number of time steps}``."""
         return OrderedDict((area, getattr(getattr(self, area), 'times', 1)) for area in AREAS)
 
-    @torch.no_grad()
-    def area_outputs(self, x, all_steps=False):
-        """Each area's output (its final time step): ``{'V1': ..., 'V2': ..., 'V4': ..., 'IT': ...}``.
-
-        With ``all_steps=True`` the recurrent areas map to the list of their per-step states.
-        """
-        outputs = OrderedDict()
-        for area in AREAS:
-            module = getattr(self, area)
-            if all_steps and isinstance(module, RecurrentArea):
-                x, steps = module(x, return_steps=True)
-                outputs[area] = steps
-            else:
-                x = module(x)
-                outputs[area] = x
-        return outputs
-
 
 def initialize(model, seed=DEFAULT_SEED):
     """Seeded initialisation (He-normal convolutions, unit batch norms, small uniform decoder).
@@ -241,8 +224,9 @@ def cornet_s_pretrained(weights_path=None, allow_download=None):
     allow_download : bool, optional
         Passed to :func:`nrp_plugin.storage.weights.resolve_weights`.
     """
+    from .. import registry
     from ..storage.weights import resolve_weights
-    path = resolve_weights('cornet_s', path=weights_path, allow_download=allow_download)
+    path = resolve_weights(registry.CORNET_S_WEIGHTS, path=weights_path, allow_download=allow_download)
     model = CORnetS()
     load_cornet_s_weights(model, path)
     model.weights_path = str(path)

@@ -127,8 +127,9 @@ def resnet50(pretrained=True, weights_path=None, seed=DEFAULT_SEED, allow_downlo
     """
     import torchvision
     if pretrained:
+        from .. import registry
         from ..storage.weights import WeightsError, load_checkpoint, resolve_weights
-        path = resolve_weights('resnet50', path=weights_path, allow_download=allow_download)
+        path = resolve_weights(registry.RESNET50_WEIGHTS, path=weights_path, allow_download=allow_download)
         with torch.device('meta'):  # no point drawing a random initialisation that is overwritten
             model = torchvision.models.resnet50(weights=None)
         try:
@@ -182,7 +183,7 @@ def pruned_resnet50(sparsity, pretrained=True, weights_path=None, seed=DEFAULT_S
 IMAGENET_ENV = 'NRP_IMAGENET_DIR'
 
 
-def _imagenet_train_dir(imagenet_dir):
+def imagenet_train_dir(imagenet_dir):
     imagenet_dir = imagenet_dir or os.environ.get(IMAGENET_ENV)
     if not imagenet_dir:
         raise FineTuneError(
@@ -228,7 +229,7 @@ def finetune_pruned(model, masks, imagenet_dir=None, epochs=1, max_steps=None, b
     from torchvision import transforms
 
     from ..core.device import resolve_device
-    train_dir = _imagenet_train_dir(imagenet_dir)
+    train_dir = imagenet_train_dir(imagenet_dir)
     device = resolve_device(device)
     normalize = transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
     dataset = torchvision.datasets.ImageFolder(str(train_dir), transforms.Compose([

@@ -4,7 +4,7 @@ out-of-core recording of a network's layers.
 """
 from .benchmark import CommittingNeuralBenchmark, NRPBenchmark
 from .ceiling import ceiled_nrp_score, noise_floor
-from .kernel_activations import OutOfCoreActivations
+from .out_of_core import OutOfCoreActivations
 from .nrp_metric import LinearErrorMetric, NRPErrorMetric, prepare
 from .pls_metric import PLSTorchMetric
 from .splits import CrossValidationSpec, build_splits, split_indices

@@ -1,4 +1,6 @@
-"""Small presentation x neuroid assemblies with Brain-Score's coordinates, for tests and examples."""
+"""Small presentation x neuroid assemblies with Brain-Score's coordinates, built from plain arrays, for tests,
+examples and the validity sweep's generated worlds."""
+import numpy as np
 from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 
 
@@ -30,3 +32,35 @@ def neuroid_assembly(values, prefix, n_objects=64, layers=None, stimulus_ids=Non
     if layers is not None:
         coords['layer'] = ('neuroid', list(layers))
     return NeuroidAssembly(values, coords=coords, dims=['presentation', 'neuroid'])
+
+
+def feature_response_assemblies(features, layers, responses):
+    """A source (model features) and a target (recorded responses) on the same stimuli, as the metrics take them.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_stimuli, n_features)
+    layers : sequence of str, length n_features
+        The layer of every feature column (the NRP's input groups).
+    responses : ndarray, shape (n_stimuli, n_sites)
+
+    Returns
+    -------
+    source, target : NeuroidAssembly, dims (presentation, neuroid)
+        Presentation coords ``stimulus_id`` (``stimulus00000``, ...) and ``stimulus_index``; the source's
+        neuroid coords ``neuroid_id`` (``unit<j>``) and ``layer``, the target's ``neuroid_id`` (``site<j>``)
+        and ``region`` (``'site'``).
+    """
+    n = features.shape[0]
+    stimulus_ids = [f'stimulus{i:05d}' for i in range(n)]
+    # two coordinates per dimension, as Brain-Score's assemblies carry (a lone one becomes the dimension's index)
+    presentation = {'stimulus_id': ('presentation', stimulus_ids), 'stimulus_index': ('presentation', np.arange(n))}
+    source = NeuroidAssembly(features, dims=['presentation', 'neuroid'], coords={
+        **presentation,
+        'neuroid_id': ('neuroid', [f'unit{j}' for j in range(features.shape[1])]),
+        'layer': ('neuroid', list(layers))})
+    target = NeuroidAssembly(responses, dims=['presentation', 'neuroid'], coords={
+        **presentation,
+        'neuroid_id': ('neuroid', [f'site{j}' for j in range(responses.shape[1])]),
+        'region': ('neuroid', ['site'] * responses.shape[1])})
+    return source, target

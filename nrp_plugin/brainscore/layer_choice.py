@@ -153,7 +153,7 @@ def nested_choice(source, target, windows, spec=CrossValidationSpec(), device='c
 def record_candidates(candidate, stimuli, layers):
     """Every one of ``layers`` recorded on ``stimuli``, out of core where the model allows it (one pass of the
     network, wide layers as Gram matrices), else with the model's own extractor."""
-    from .kernel_activations import OutOfCoreActivations, supports_out_of_core
+    from .out_of_core import OutOfCoreActivations, supports_out_of_core
     extractor = candidate.activations_model
     if not isinstance(extractor, OutOfCoreActivations) and supports_out_of_core(extractor):
         extractor = OutOfCoreActivations(extractor)

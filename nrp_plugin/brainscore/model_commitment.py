@@ -10,8 +10,9 @@ import torch
 from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper, load_preprocess_images
 from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
+from .majajhong import VISUAL_DEGREES  # a model sees MajajHong2015's images at the angle they were shown
+
 IMAGE_SIZE = 224
-VISUAL_DEGREES = 8
 
 
 def commit_pytorch_model(identifier, network, layers, region_layer_map, nrp_layers=None, *, metadata=None,

@@ -14,7 +14,7 @@ import torch
 from brainscore_core.metrics import Metric, Score
 from brainscore_core.supported_data_standards.brainio.assemblies import DataAssembly
 
-from ..core import linear, network, scoring
+from ..core import least_squares, network, scoring
 from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae, per_layer_subset
 from ..core.device import resolve_device
 from ..core.reduction import DEFAULT_MAX_COMPONENTS, all_components_inputs, group_slices, prepare_blocks
@@ -178,7 +178,8 @@ def least_squares_prediction(data):
     test rows' predictions (S, n_test, n_targets)."""
     prediction, _ = per_layer_subset(
         data, [(layers,) for layers in data.split_layers()],
-        lambda key, splits, train_x, train_y, test_x, sizes, kernels: (linear.fit_predict(train_x, train_y, test_x), {}))
+        lambda key, splits, train_x, train_y, test_x, sizes, kernels: (
+            least_squares.fit_predict(train_x, train_y, test_x), {}))
     return prediction
 
 
@@ -365,7 +366,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
         -------
         prediction : Tensor, shape (S, n_test, n_targets), float64
         info : dict
-            ``best_epoch`` per split, and what :func:`nrp_plugin.core.network.train` reports (``linear_start``,
+            ``best_epoch`` per split, and what :func:`nrp_plugin.core.combination.train` reports (``linear_start``,
             ``mix``, ``paper_best_epoch``, ...); with ``search``, ``search_choices`` and ``search_table`` instead.
         """
         config = config or self.config
@@ -392,7 +393,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
             start = info['linear_start']
             score.attrs['linear_start_every_component'] = [bool(every) for every in start['every'][:, 0].tolist()]
             score.attrs['linear_start_validation_mse'] = start['validation_mse'].tolist()
-        if 'mix' in info:  # the validated choice between the linear-path network and the paper's (core/network.py)
+        if 'mix' in info:  # the validated choice between the linear-path network and the paper's (core/combination.py)
             score.attrs['linear_path_weight'] = [float(weight) for weight in info['mix'][:, 0]]
             score.attrs['paper_best_epoch'] = [int(epoch) for epoch in info['paper_best_epoch']]
         return score
@@ -441,7 +442,7 @@ class RidgeErrorMetric(_CrossValidatedMetric):
     Per split, ridge is fitted on every non-zero principal component of every source layer (each layer
     scaled to unit total variance; for one layer this is ridge on its raw centred features), with
     each site's penalty chosen by efficient leave-one-out on the split's training stimuli only
-    (scikit-learn's ``RidgeCV``). Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``,
+    (:func:`nrp_plugin.core.ridge.fit_predict_ridge`, what scikit-learn's ``RidgeCV`` computes). Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``,
     ``r2_error``, ``pearson``, ``alpha_at_edge`` (share of penalties at the grid's edge) and
     ``higher_is_better=False``.
     """

@@ -27,8 +27,8 @@ from brainscore_core.metrics import Metric, Score
 from brainscore_core.supported_data_standards.brainio.assemblies import walk_coords
 
 from ..core.device import resolve_device
-from ..core.kernels import as_tensor
-from ..pls.kernel_pls import cross_validated_pls, gram_matrix
+from ..core.kernels import as_tensor, gram_matrix
+from ..pls import cross_validated_pls
 from ..core import scoring
 from .source_layers import input_blocks, source_groups
 from .splits import CrossValidationSpec, build_splits, split_indices

@@ -5,7 +5,7 @@ coordinate on ``neuroid``. Each layer arrives in one of two forms:
 
 - ``basis='unit'`` (or no ``basis`` coordinate): the recorded features, one column per unit;
 - ``basis='gram'``: the out-of-core recording's form of a layer wider than the number of stimuli
-  (:mod:`nrp_plugin.brainscore.kernel_activations`): its uncentred Gram matrix ``X X^T`` over the recorded
+  (:mod:`nrp_plugin.brainscore.out_of_core`): its uncentred Gram matrix ``X X^T`` over the recorded
   stimuli, one column per stimulus, with the neuroid coordinate ``kernel_stimulus_id`` naming the stimulus of
   each column and ``layer_width`` the layer's number of units.
 

@@ -104,7 +104,7 @@ def standin_paths(brainio_home):
 
 
 def _world_variations(access):
-    from ..synthetic.world import ACCESS_VARIATIONS
+    from ..synthetic.config import ACCESS_VARIATIONS
     return ACCESS_VARIATIONS[access]
 
 
@@ -206,7 +206,7 @@ def _check_accesses(accesses):
 
 
 def _check_world(world, accesses):
-    from ..synthetic.world import SyntheticWorld
+    from .synthetic_world import SyntheticWorld
     if not isinstance(world, SyntheticWorld):
         raise ValueError(f"world={world!r} is not a SyntheticWorld; pass load_world(WorldConfig.preset(...)) "
                          f"or None for the 'majajhong' preset.")
@@ -278,7 +278,8 @@ def write_standin(brainio_home, world=None, accesses=ACCESSES):
     """
     accesses = _check_accesses(accesses)
     if world is None:
-        from ..synthetic.world import WorldConfig, load_world
+        from ..synthetic.config import WorldConfig
+        from .synthetic_world import load_world
         world = load_world(WorldConfig.preset('majajhong'))
     _check_world(world, accesses)
     home = Path(brainio_home).expanduser()
@@ -370,27 +371,3 @@ def serve_standin(brainio_home):
             os.environ.pop(fetch.BRAINIO_HOME, None)
         else:
             os.environ[fetch.BRAINIO_HOME] = saved[1]
-
-
-def run_with_standin(brainio_home, argv):
-    """Run the ``nrp-plugin`` command line in this process with :func:`serve_standin` active.
-
-    E.g. ``run_with_standin(home, ['compare', '--benchmarks', 'MajajHong2015', 'MajajHong2015public'])``;
-    from a shell: ``python -m nrp_plugin.brainscore.standin <brainio_home> compare --benchmarks ...``.
-
-    Returns
-    -------
-    int
-        The command's exit status.
-    """
-    from ..app.cli import main
-    with serve_standin(brainio_home):
-        return main(list(argv))
-
-
-if __name__ == '__main__':
-    import sys
-    if len(sys.argv) < 3:
-        sys.exit('usage: python -m nrp_plugin.brainscore.standin BRAINIO_HOME NRP_PLUGIN_ARGS...  '
-                 '(the files come from nrp_plugin.brainscore.standin.write_standin(BRAINIO_HOME))')
-    sys.exit(run_with_standin(sys.argv[1], sys.argv[2:]))

@@ -6,8 +6,8 @@ from importlib.metadata import version
 from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
 from ..storage.cache import atomic_write_bytes
-from ..synthetic import load_world
-from ..synthetic.world import preset_from_environment
+from ..synthetic.config import preset_from_environment
+from .synthetic_world import load_world
 
 
 @functools.lru_cache(maxsize=None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import network, scoring
+from . import combination, network, scoring
 from .kernels import GroupKernels
 
 
@@ -136,23 +136,23 @@ def fit_predict_nrp(train_inputs, train_targets, test_inputs, group_sizes, confi
     seeds : sequence of int, length S
     device : torch.device
     kernels : GroupKernels, optional
-        For these fits, with ``new_rows`` the test rows (see :func:`nrp_plugin.core.network.train`).
+        For these fits, with ``new_rows`` the test rows (see :func:`nrp_plugin.core.combination.train`).
 
     Returns
     -------
     prediction : Tensor, shape (S, n_test, n_targets), float64, on the targets' device
     info : dict
-        As :func:`nrp_plugin.core.network.train` returns it.
+        As :func:`nrp_plugin.core.combination.train` returns it.
     """
     mean = train_targets.mean(dim=1, keepdim=True)
     std = train_targets.std(dim=1, unbiased=False, keepdim=True).clamp(min=1e-12)
     if not config.standardize_targets:  # train on the targets as they are
         mean, std = torch.zeros_like(mean), torch.ones_like(std)
-    params, layout, info = network.train(train_inputs, (train_targets - mean) / std, group_sizes, config, seeds,
-                                       device, dtype=dtype, progress=progress, linear_kernels=kernels)
+    params, layout, info = combination.train(train_inputs, (train_targets - mean) / std, group_sizes, config,
+                                           seeds, device, dtype=dtype, progress=progress, linear_kernels=kernels)
     standardised = network.predict(params, layout, test_inputs, device, dtype=dtype).double().to(mean.device)
     if 'linear_start' in info:  # the linear path's fixed part (ridge on the components outside the inputs)
-        standardised = standardised + network.new_row_offset(info, test_inputs).to(standardised)
+        standardised = standardised + combination.new_row_offset(info, test_inputs).to(standardised)
     return standardised * std + mean, info
 
 
@@ -164,7 +164,7 @@ def fit_nrp(data, config, random_state, device, dtype=torch.float32, progress=No
     -------
     prediction : Tensor, shape (S, n_test, n_targets), float64, in the targets' units
     info : dict
-        As :func:`nrp_plugin.core.network.train` reports it, its per-split entries (``best_epoch``, ``mix``,
+        As :func:`nrp_plugin.core.combination.train` reports it, its per-split entries (``best_epoch``, ``mix``,
         ``paper_best_epoch``, ``linear_start``'s ``every`` and ``validation_mse``) in split order.
     """
     if data.layer_choice is None:

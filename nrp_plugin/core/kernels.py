@@ -11,12 +11,16 @@ import torch
 
 from .device import resolve_device
 
-__all__ = ['GroupKernels', 'as_tensor', 'feature_chunk_size', 'fix_signs', 'gram_matrix', 'iter_column_chunks']
+__all__ = ['RELATIVE_ZERO', 'GroupKernels', 'as_tensor', 'feature_chunk_size', 'fix_signs', 'gram_matrix',
+           'iter_column_chunks']
 
 #: Bytes of one feature chunk (in the compute dtype) when ``chunk_size`` is not given.
 _CHUNK_BYTES = 64 * 2 ** 20
 #: Rows per block of the kernel (only blocks on and above the diagonal are computed).
 _GRAM_BLOCK = 512
+#: Eigenvalues of a kernel (the squared singular values of the centred features) below this share of the largest
+#: are treated as zero; singular values are compared with its square root.
+RELATIVE_ZERO = 1e-10
 
 
 def as_tensor(values):

@@ -3,7 +3,7 @@
 A layer is scored by the median, over recording sites, of the leave-one-out coefficient of determination
 ``1 - sum((y - y_loo)^2) / sum((y - mean(y))^2)``, where ``y_loo`` is each training row's prediction by ridge
 regression fitted without it on every non-zero principal component of the layer (its centred features; each
-site's penalty chosen by leave-one-out, as :func:`nrp_plugin.core.linear_start.eigen_ridge` computes it).
+site's penalty chosen by leave-one-out, as :func:`nrp_plugin.core.ridge.eigen_ridge` computes it).
 Ridge's leave-one-out prediction is exact and cheap (the kernel does not depend on the rows it is fitted on),
 so the score needs no split of the rows and no random draw, and a wide layer gets no advantage from fitting
 its own training rows: a layer of pure noise scores about 0. (The Pearson r of leave-one-out predictions would
@@ -16,7 +16,7 @@ caller that has them (the NRP's input preparation, per split) pays nothing more 
 import numpy as np
 import torch
 
-from .linear_start import eigen_ridge
+from .ridge import eigen_ridge
 
 __all__ = ['best_layers', 'loo_r2']
 

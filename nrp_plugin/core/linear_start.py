@@ -22,11 +22,10 @@ already formed.
 import numpy as np
 import torch
 
-from .kernels import GroupKernels
+from .kernels import RELATIVE_ZERO, GroupKernels
 from .reduction import scale_divisors
-from .ridge import RELATIVE_ALPHAS
+from .ridge import column_ridge, kernel_ridge
 
-_RELATIVE_ZERO = 1e-10  # eigenvalues below this share of the largest are treated as zero
 _TIE = 1e-6  # validation errors closer than this (relative) are a tie, decided for the kept components
 
 
@@ -36,55 +35,6 @@ def _centred(gram, rows, fit):
     column_mean = fit_block.mean(dim=0)
     block = gram[rows][:, fit]
     return block - block.mean(dim=1, keepdim=True) - column_mean + column_mean.mean()
-
-
-def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALPHAS):
-    """Kernel ridge with an intercept, each target's penalty chosen by exact leave-one-out.
-
-    The kernel of the fit rows, centred on them, is ``Q diag(eigenvalues) Q^T``. Penalties are
-    ``relative_alphas`` times the mean non-zero eigenvalue, as :func:`nrp_plugin.core.ridge.fit_predict_ridge`
-    scales them; the leave-one-out residual of a target is ``(y - fitted) / (1 - h)`` with leverage
-    ``h = 1/n + sum_j Q_ij^2 eigenvalue_j / (eigenvalue_j + alpha)`` (scikit-learn's ``RidgeCV`` computes the
-    same, and the tests compare the two).
-
-    Parameters
-    ----------
-    eigenvalues : Tensor, shape (r,), positive
-    eigenvectors : Tensor, shape (n, r)
-    targets : Tensor, shape (n, n_targets)
-
-    Returns
-    -------
-    dual : Tensor, shape (n, n_targets)
-        Coefficients on the centred kernel: fitted values are ``K_centred @ dual + intercept``.
-    intercept : Tensor, shape (n_targets,)
-    relative_alpha : ndarray, shape (n_targets,)
-    loo_error : Tensor, shape (n_targets,)
-        The chosen penalty's leave-one-out mean squared error.
-    loo_prediction : Tensor, shape (n, n_targets)
-        Each row's prediction by the ridge fitted without it (the chosen penalty).
-    """
-    n = targets.shape[0]
-    intercept = targets.mean(dim=0)
-    centred = targets - intercept
-    projected = eigenvectors.T @ centred
-    squared = eigenvectors ** 2
-    scale = float(eigenvalues.sum()) / max(1, len(eigenvalues))
-    best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
-    best_alpha = torch.zeros_like(best_error)
-    for index, relative in enumerate(relative_alphas):
-        alpha = float(relative) * scale
-        shrink = eigenvalues / (eigenvalues + alpha)
-        fitted = eigenvectors @ (shrink[:, None] * projected)
-        leverage = 1.0 / n + squared @ shrink
-        residual = (centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)
-        error = (residual ** 2).mean(dim=0)
-        better = error < best_error
-        best_error = torch.where(better, error, best_error)
-        best_residual = residual if index == 0 else torch.where(better, residual, best_residual)
-        best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
-    dual = eigenvectors @ (projected / (eigenvalues[:, None] + best_alpha[None, :]))
-    return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
 
 
 def ridge_start(kernels, inputs, targets, fit_index, validation_index):
@@ -155,11 +105,11 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
             kept_fit.append(train_scores)
             kept_validation.append(validation_scores)
         # ridge on every component, and its weights on the kept components in the inputs' units
-        dual, intercept, alpha, _, loo = _kernel_ridge(kernel_fit, fit_targets)
+        dual, intercept, alpha, _, loo = kernel_ridge(kernel_fit, fit_targets)
         prediction = kernel_every @ dual + intercept
         every_weights = column_factor[:, None] * (centred_inputs.T @ dual)
         # ridge on the kept components alone
-        inputs_dual, inputs_intercept, inputs_alpha, _, _ = _column_ridge(centred_inputs, fit_targets)
+        inputs_dual, inputs_intercept, inputs_alpha, _, _ = column_ridge(centred_inputs, fit_targets)
         # the two compared on the validation rows, the kept components' PCA refitted on the fit rows
         every_mse = float(((prediction[validation_at] - validation_targets) ** 2).mean())
         kept_mse = _kept_validation_mse(torch.cat(kept_fit, dim=1), torch.cat(kept_validation, dim=1), fit_targets,
@@ -208,7 +158,7 @@ def _leading_scores(centred_fit, centred_validation, n_components, scaling, seed
     small = basis.T @ centred_fit @ basis
     eigenvalues, rotation = torch.linalg.eigh((small + small.T) / 2)
     eigenvalues, eigenvectors = eigenvalues.flip(0)[:n_components], (basis @ rotation).flip(1)[:, :n_components]
-    keep = eigenvalues > eigenvalues[0].clamp(min=1e-300) * _RELATIVE_ZERO
+    keep = eigenvalues > eigenvalues[0].clamp(min=1e-300) * RELATIVE_ZERO
     eigenvalues, eigenvectors = eigenvalues[keep], eigenvectors[:, keep]
     roots = eigenvalues.sqrt()
     variances = eigenvalues / n
@@ -219,25 +169,9 @@ def _leading_scores(centred_fit, centred_validation, n_components, scaling, seed
 def _kept_validation_mse(fit_scores, validation_scores, fit_targets, validation_targets):
     """Validation error of ridge (penalty per target by leave-one-out) on the fit rows' own components."""
     mean = fit_scores.mean(dim=0)
-    dual, intercept, _, _, _ = _column_ridge(fit_scores - mean, fit_targets)
+    dual, intercept, _, _, _ = column_ridge(fit_scores - mean, fit_targets)
     prediction = (validation_scores - mean) @ ((fit_scores - mean).T @ dual) + intercept
     return float(((prediction - validation_targets) ** 2).mean())
-
-
-def _kernel_ridge(kernel, targets):
-    """:func:`eigen_ridge` on a centred kernel of the fit rows."""
-    eigenvalues, eigenvectors = torch.linalg.eigh((kernel + kernel.T) / 2)
-    keep = eigenvalues > eigenvalues[-1].clamp(min=1e-300) * _RELATIVE_ZERO
-    return eigen_ridge(eigenvalues[keep], eigenvectors[:, keep], targets)
-
-
-def _column_ridge(centred, targets):
-    """:func:`eigen_ridge` on centred columns (n_rows, p), from their SVD: the kernel ``centred centred^T`` has
-    eigenvectors ``U`` and eigenvalues ``s^2``, at a cost in ``p`` rather than in ``n_rows``."""
-    left, singular, _ = torch.linalg.svd(centred, full_matrices=False)
-    eigenvalues = singular ** 2
-    keep = eigenvalues > eigenvalues[0].clamp(min=1e-300) * _RELATIVE_ZERO
-    return eigen_ridge(eigenvalues[keep], left[:, keep], targets)
 
 
 def fixed_part(start, every_prediction, inputs):

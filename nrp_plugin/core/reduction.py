@@ -36,13 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .kernels import GroupKernels, as_tensor, fix_signs, gram_matrix
+from .kernels import RELATIVE_ZERO, GroupKernels, as_tensor, fix_signs, gram_matrix
 
 DEFAULT_MAX_COMPONENTS = 128
 N_COMPONENT_RULES = ('noise+loo', 'noise', 'loo', 'fixed')
 SCALINGS = ('common', 'whiten', 'none')
 _EPS = 1e-12
-_RELATIVE_ZERO = 1e-10  # eigenvalues below this share of the largest are treated as zero
 
 
 def group_slices(groups):
@@ -85,7 +84,7 @@ def kernel_components(gram, train, test):
     row = gram_train.mean(dim=0, keepdim=True)
     eigenvalues, eigenvectors = torch.linalg.eigh(gram_train - row - row.T + row.mean())
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
-    keep = eigenvalues > eigenvalues[0].clamp(min=_EPS) * _RELATIVE_ZERO
+    keep = eigenvalues > eigenvalues[0].clamp(min=_EPS) * RELATIVE_ZERO
     eigenvalues, eigenvectors = eigenvalues[keep], fix_signs(eigenvectors[:, keep])
     roots = eigenvalues.sqrt()
     cross = gram[test][:, train]
@@ -104,7 +103,7 @@ def dense_components(train_block, test_block):
     mean = train_block.mean(dim=0, keepdim=True)
     centred = train_block - mean
     left, singular, right = torch.linalg.svd(centred, full_matrices=False)
-    keep = singular > singular[0].clamp(min=_EPS) * np.sqrt(_RELATIVE_ZERO)
+    keep = singular > singular[0].clamp(min=_EPS) * np.sqrt(RELATIVE_ZERO)
     left, singular, right = left[:, keep], singular[keep], right[keep]
     signs = torch.sign(left[left.abs().argmax(dim=0), torch.arange(left.shape[1], device=left.device)])
     projection = right.T * signs
@@ -467,7 +466,7 @@ class GroupReduction:
             block = features[:, columns]
             mean = block.mean(dim=0, keepdim=True)
             left, singular, right = torch.linalg.svd(block - mean, full_matrices=False)
-            keep = singular > singular[0].clamp(min=_EPS) * np.sqrt(_RELATIVE_ZERO)
+            keep = singular > singular[0].clamp(min=_EPS) * np.sqrt(RELATIVE_ZERO)
             left, singular, right = left[:, keep], singular[keep], right[keep]
             signs = torch.sign(left[left.abs().argmax(dim=0), torch.arange(left.shape[1])])
             variances = singular ** 2 / n_rows

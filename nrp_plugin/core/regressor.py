@@ -4,7 +4,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
-from . import network
+from . import combination, network
 from .device import resolve_device
 from .kernels import GroupKernels
 from .reduction import DEFAULT_MAX_COMPONENTS, GroupReduction
@@ -39,7 +39,7 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         ``False`` is the paper's network.
     paper_candidate : bool
         With ``linear_path``: also train the paper's network and predict with the convex combination of the two
-        networks that does best on the validation rows (:func:`nrp_plugin.core.network.train`).
+        networks that does best on the validation rows (:func:`nrp_plugin.core.combination.train`).
     max_components : int
     device : {'auto', 'cpu', 'cuda'}
         ``'auto'`` uses CUDA when present.
@@ -122,9 +122,9 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
         standardised = torch.as_tensor((targets - self.target_mean_) / self.target_scale_)
         seed = int(np.random.SeedSequence([int(self.random_state or 0), 0]).generate_state(1)[0])
         kernels = self._kernels(X) if config.linear_path else None
-        params, layout, info = network.train(inputs.unsqueeze(0), standardised.unsqueeze(0),
-                                           self.reduction_.group_sizes_, config, [seed], device,
-                                           linear_kernels=kernels)
+        params, layout, info = combination.train(inputs.unsqueeze(0), standardised.unsqueeze(0),
+                                               self.reduction_.group_sizes_, config, [seed], device,
+                                               linear_kernels=kernels)
         self.params_ = {name: value.detach().cpu() for name, value in params.items()}
         self.layout_ = layout
         self.best_epoch_ = int(info['best_epoch'][0])

@@ -1,15 +1,117 @@
-"""The strong linear reference: ridge regression with its penalty chosen on the training rows only.
+"""Ridge regression with an intercept, each target's penalty chosen by exact leave-one-out on the rows it is fitted
+on, so no test row is ever seen.
 
-scikit-learn's ``RidgeCV`` chooses each target's penalty by efficient leave-one-out cross-validation
-on the rows it is fitted on, so no test row is ever seen. The penalty grid is relative to the inputs'
-scale (the mean non-zero eigenvalue of ``X^T X``), which makes it independent of the features' units.
+One implementation serves every ridge of the package: :func:`eigen_ridge`, in the eigenbasis of the fit rows'
+centred kernel ``Xc Xc^T``. :func:`kernel_ridge` reaches that basis from a kernel (the linear path's ridge on every
+component of every layer, :mod:`.linear_start`), :func:`column_ridge` from centred columns; :func:`fit_predict_ridge`
+(the strong linear reference, ``nrp_ridge``) and :func:`ridge_coefficients` (the linear path's start on the inputs)
+take features. It computes what scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes (the tests
+compare the two).
+
+The penalty grid is relative to the inputs' scale, the mean non-zero eigenvalue of the centred ``X X^T`` (equal
+to that of ``X^T X``), which makes it independent of the features' units.
 """
 import numpy as np
 import torch
-from sklearn.linear_model import RidgeCV
 
-#: Penalties tried, relative to the mean non-zero eigenvalue of the centred ``X^T X``.
+from .kernels import RELATIVE_ZERO
+
+#: Penalties tried, relative to the mean non-zero eigenvalue of the centred ``X X^T``.
 RELATIVE_ALPHAS = np.logspace(-8, 6, 29)
+#: Floor of the largest eigenvalue in the zero test, so that an all-zero kernel has no non-zero eigenvalue.
+_TINY = 1e-300
+
+
+def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALPHAS):
+    """Kernel ridge with an intercept, each target's penalty chosen by exact leave-one-out.
+
+    The kernel of the fit rows, centred on them, is ``Q diag(eigenvalues) Q^T``. Penalties are
+    ``relative_alphas`` times the mean non-zero eigenvalue; the leave-one-out residual of a target is
+    ``(y - fitted) / (1 - h)`` with leverage ``h = 1/n + sum_j Q_ij^2 eigenvalue_j / (eigenvalue_j + alpha)``
+    (scikit-learn's ``RidgeCV`` computes the same). Of penalties with equal leave-one-out errors the first in the
+    grid is chosen. Without a non-zero eigenvalue the penalties are ``relative_alphas`` themselves.
+
+    Parameters
+    ----------
+    eigenvalues : Tensor, shape (r,), positive
+        The non-zero eigenvalues.
+    eigenvectors : Tensor, shape (n, r)
+    targets : Tensor, shape (n, n_targets)
+    relative_alphas : ndarray, shape (n_alphas,)
+        Penalty grid relative to the mean non-zero eigenvalue, ascending.
+
+    Returns
+    -------
+    dual : Tensor, shape (n, n_targets)
+        Coefficients on the centred kernel: fitted values are ``K_centred @ dual + intercept``.
+    intercept : Tensor, shape (n_targets,)
+    relative_alpha : ndarray, shape (n_targets,)
+    loo_error : Tensor, shape (n_targets,)
+        The chosen penalty's leave-one-out mean squared error.
+    loo_prediction : Tensor, shape (n, n_targets)
+        Each row's prediction by the ridge fitted without it (the chosen penalty).
+    """
+    n = targets.shape[0]
+    intercept = targets.mean(dim=0)
+    centred = targets - intercept
+    projected = eigenvectors.T @ centred
+    squared = eigenvectors ** 2
+    scale = float(eigenvalues.sum()) / max(1, len(eigenvalues)) or 1.0
+    best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
+    best_alpha = torch.zeros_like(best_error)
+    for index, relative in enumerate(relative_alphas):
+        alpha = float(relative) * scale
+        shrink = eigenvalues / (eigenvalues + alpha)
+        fitted = eigenvectors @ (shrink[:, None] * projected)
+        leverage = 1.0 / n + squared @ shrink
+        residual = (centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)
+        error = (residual ** 2).mean(dim=0)
+        better = error < best_error
+        best_error = torch.where(better, error, best_error)
+        best_residual = residual if index == 0 else torch.where(better, residual, best_residual)
+        best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
+    dual = eigenvectors @ (projected / (eigenvalues[:, None] + best_alpha[None, :]))
+    return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
+
+
+def kernel_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
+    """:func:`eigen_ridge` on the centred kernel of the fit rows, from its eigendecomposition.
+
+    Parameters
+    ----------
+    kernel : Tensor, shape (n, n)
+        Centred on the fit rows (``Xc Xc^T``).
+    targets : Tensor, shape (n, n_targets)
+    relative_alphas : ndarray, shape (n_alphas,)
+
+    Returns
+    -------
+    As :func:`eigen_ridge`.
+    """
+    eigenvalues, eigenvectors = torch.linalg.eigh((kernel + kernel.T) / 2)
+    keep = eigenvalues > eigenvalues[-1].clamp(min=_TINY) * RELATIVE_ZERO
+    return eigen_ridge(eigenvalues[keep], eigenvectors[:, keep], targets, relative_alphas)
+
+
+def column_ridge(centred, targets, relative_alphas=RELATIVE_ALPHAS):
+    """:func:`eigen_ridge` on centred columns, from their SVD: the kernel ``centred centred^T`` has eigenvectors
+    ``U`` and eigenvalues ``s^2``, at a cost in ``p`` rather than in ``n``.
+
+    Parameters
+    ----------
+    centred : Tensor, shape (n, p)
+        Columns centred on the fit rows.
+    targets : Tensor, shape (n, n_targets)
+    relative_alphas : ndarray, shape (n_alphas,)
+
+    Returns
+    -------
+    As :func:`eigen_ridge`; ``centred.T @ dual`` are the weights on the columns.
+    """
+    left, singular, _ = torch.linalg.svd(centred, full_matrices=False)
+    eigenvalues = singular ** 2
+    keep = eigenvalues > eigenvalues[0].clamp(min=_TINY) * RELATIVE_ZERO
+    return eigen_ridge(eigenvalues[keep], left[:, keep], targets, relative_alphas)
 
 
 def fit_predict_ridge(train_inputs, train_targets, test_inputs, relative_alphas=RELATIVE_ALPHAS):
@@ -18,9 +120,9 @@ def fit_predict_ridge(train_inputs, train_targets, test_inputs, relative_alphas=
     Parameters
     ----------
     train_inputs : Tensor or ndarray, shape (n_train, n_inputs)
-    train_targets : Tensor or ndarray, shape (n_train, n_targets)
+    train_targets : Tensor or ndarray, shape (n_train, n_targets) or (n_train,)
     test_inputs : Tensor or ndarray, shape (n_test, n_inputs)
-    relative_alphas : ndarray
+    relative_alphas : ndarray, shape (n_alphas,)
         Penalty grid relative to the inputs' scale.
 
     Returns
@@ -30,25 +132,9 @@ def fit_predict_ridge(train_inputs, train_targets, test_inputs, relative_alphas=
         The chosen penalties, relative to the inputs' scale (at the grid's first or last value means
         the leave-one-out curve kept falling beyond the grid).
     """
-    model = _ridge_cv(_numpy(train_inputs), _numpy(train_targets), relative_alphas)
-    x_test = _numpy(test_inputs)
-    return model.predict(x_test).reshape(len(x_test), -1), np.atleast_1d(model.alpha_) / model.input_scale_
-
-
-def _ridge_cv(x_train, y_train, relative_alphas):
-    """``RidgeCV`` over ``relative_alphas`` times the inputs' scale; the scale is kept as ``input_scale_``."""
-    centred = x_train - x_train.mean(axis=0)
-    rank = max(1, min(centred.shape[0] - 1, centred.shape[1]))  # non-zero eigenvalues of a centred X^T X
-    scale = float((centred ** 2).sum() / rank) or 1.0
-    model = RidgeCV(alphas=relative_alphas * scale, alpha_per_target=True, fit_intercept=True).fit(x_train, y_train)
-    model.input_scale_ = scale
-    return model
-
-
-def _numpy(values):
-    if torch.is_tensor(values):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=np.float64)
+    mean, weights, intercept, relative_alpha = _fit(train_inputs, train_targets, relative_alphas)
+    prediction = (_float64(test_inputs) - mean) @ weights + intercept
+    return prediction.numpy(), relative_alpha
 
 
 def ridge_coefficients(train_inputs, train_targets, relative_alphas=RELATIVE_ALPHAS):
@@ -57,13 +143,46 @@ def ridge_coefficients(train_inputs, train_targets, relative_alphas=RELATIVE_ALP
     Parameters
     ----------
     train_inputs : Tensor or ndarray, shape (n_rows, n_inputs)
-    train_targets : Tensor or ndarray, shape (n_rows, n_targets)
+    train_targets : Tensor or ndarray, shape (n_rows, n_targets) or (n_rows,)
+    relative_alphas : ndarray, shape (n_alphas,)
 
     Returns
     -------
     weights : ndarray, shape (n_inputs, n_targets)
     intercept : ndarray, shape (n_targets,)
+        ``prediction = inputs @ weights + intercept``.
     """
-    x_train = _numpy(train_inputs)
-    model = _ridge_cv(x_train, _numpy(train_targets), relative_alphas)
-    return model.coef_.reshape(-1, x_train.shape[1]).T, np.atleast_1d(model.intercept_)
+    mean, weights, intercept, _ = _fit(train_inputs, train_targets, relative_alphas)
+    return weights.numpy(), (intercept - mean @ weights).numpy()
+
+
+def _fit(train_inputs, train_targets, relative_alphas):
+    """Ridge on the training rows, in float64 on the CPU: from the kernel when there are more columns than rows,
+    from the columns' SVD otherwise.
+
+    Returns
+    -------
+    mean : Tensor, shape (n_inputs,)
+        The inputs' training mean.
+    weights : Tensor, shape (n_inputs, n_targets)
+        On the centred inputs.
+    intercept : Tensor, shape (n_targets,)
+        The targets' training mean: ``prediction = (inputs - mean) @ weights + intercept``.
+    relative_alpha : ndarray, shape (n_targets,)
+    """
+    inputs = _float64(train_inputs)
+    targets = _float64(train_targets).reshape(len(inputs), -1)
+    mean = inputs.mean(dim=0)
+    centred = inputs - mean
+    if centred.shape[1] > centred.shape[0]:
+        dual, intercept, relative_alpha, _, _ = kernel_ridge(centred @ centred.T, targets, relative_alphas)
+    else:
+        dual, intercept, relative_alpha, _, _ = column_ridge(centred, targets, relative_alphas)
+    return mean, centred.T @ dual, intercept, relative_alpha
+
+
+def _float64(values):
+    """``values`` as a float64 tensor on the CPU (an ndarray's memory shared where it can be)."""
+    if torch.is_tensor(values):
+        return values.detach().to(device='cpu', dtype=torch.float64)
+    return torch.from_numpy(np.require(np.asarray(values, dtype=np.float64), requirements='W'))

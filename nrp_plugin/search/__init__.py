@@ -5,7 +5,7 @@ validation table and the L1 x L2 heat-map. Depends on :mod:`nrp_plugin.core` onl
 """
 from .grid import SearchGrid
 from .nested import nested_search, search_score, select_configurations
-from .report import depth_comparison, l1_l2_matrix, plot_heatmap, write_report
+from .summary import depth_comparison, l1_l2_matrix, plot_heatmap, write_search_summary
 
 __all__ = ['SearchGrid', 'nested_search', 'search_score', 'select_configurations', 'depth_comparison',
-           'l1_l2_matrix', 'plot_heatmap', 'write_report']
+           'l1_l2_matrix', 'plot_heatmap', 'write_search_summary']

@@ -11,12 +11,12 @@ cross-validation so that it never sees a test image: for every outer split,
 3. the configuration with the lowest inner-validation MAE is retrained on all outer training rows and
    evaluated on the outer test rows, exactly as the plain metric evaluates its fixed configuration.
 
-All outer splits of one configuration train together as one batch (:func:`nrp_plugin.core.network.train`).
+All outer splits of one configuration train together as one batch (:func:`nrp_plugin.core.combination.train`).
 A layer subset keeps the columns of the chosen groups of the prepared inputs; those were reduced with
 a PCA fitted on each split's outer training rows only, so the subset selection adds no leak.
 
 Use it through the metric, ``NRPErrorMetric(search=SearchGrid.default())``, or on prepared data with
-:func:`nested_search`; :func:`nrp_plugin.search.report.write_report` writes the validation table and the L1 x L2 heat-map.
+:func:`nested_search`; :func:`nrp_plugin.search.summary.write_search_summary` writes the validation table and the L1 x L2 heat-map.
 """
 from collections import Counter
 from dataclasses import replace

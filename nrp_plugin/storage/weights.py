@@ -1,11 +1,11 @@
 """The one place where pretrained weight files are found, checked and fetched.
 
-Every pretrained model of this package asks :func:`resolve_weights` for its file. The file is looked
+Every pretrained model of this package asks :func:`resolve_weights` for its file (the files are described in
+:mod:`nrp_plugin.registry`; a ``torchvision:<arch>:pretrained`` spec describes torchvision's). The file is looked
 for, in this order:
 
 1. an explicit path passed by the caller (``path=...``);
-2. the file named by the spec's environment variable (``NRP_CORNET_S_WEIGHTS``,
-   ``NRP_RESNET50_WEIGHTS``);
+2. the file named by the spec's environment variable (e.g. ``NRP_CORNET_S_WEIGHTS``);
 3. caches, by file name: ``$NRP_PLUGIN_WEIGHTS_DIR`` (when set), ``<nrp_plugin cache>/weights``,
    torch's hub cache ``$TORCH_HOME/hub/checkpoints`` (where torchvision keeps its downloads), and
    spec-specific places such as Brain-Score's weight cache ``$BRAINSCORE_HOME/...``;
@@ -14,13 +14,12 @@ for, in this order:
    ``NRP_PLUGIN_OFFLINE=1`` skips this step.
 
 Whatever the source, a file is accepted only if its hash matches the published one, so an
-identifier such as ``cornet_s`` always means the same weights (and Brain-Score's result caches,
+identifier always means the same weights (and Brain-Score's result caches,
 keyed on the identifier, never mix two sets of weights). A missing file raises
 :class:`WeightsUnavailableError` naming the file, where to put it and the untrained alternative; a
 file with the wrong hash raises :class:`WeightsChecksumError`. No network stack trace reaches the
 user: network failures are reported in one line inside these errors.
 """
-import dataclasses
 import hashlib
 import http.client
 import os
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import atomic_path, cache_root
+from .hashing import file_digest
 
 OFFLINE_ENV = 'NRP_PLUGIN_OFFLINE'
 WEIGHTS_DIR_ENV = 'NRP_PLUGIN_WEIGHTS_DIR'
@@ -85,42 +85,7 @@ class WeightSpec:
     extra_locations: tuple = ()
 
 
-CORNET_S = WeightSpec(
-    name='cornet_s',
-    filename='cornet_s_epoch43.pth.tar',
-    url='https://brainscore-storage.s3.amazonaws.com/brainscore-vision/models/cornet_s/cornet_s_epoch43.pth.tar',
-    algorithm='sha1',
-    digest='a4bfd8eda33b45fd945da1b972ab0b7cad38d60f',
-    env_var='NRP_CORNET_S_WEIGHTS',
-    alternative="'cornet_s_untrained' (same architecture, seeded random weights, no download)",
-    # where Brain-Score's own CORnet-S plugin stores the same file
-    extra_locations=('BRAINSCORE_HOME|~/.brain-score|brainscore-vision/models/cornet_s/cornet_s_epoch43.pth.tar',),
-)
-
-RESNET50 = WeightSpec(
-    name='resnet50',
-    filename='resnet50-0676ba61.pth',
-    url='https://download.pytorch.org/models/resnet50-0676ba61.pth',
-    algorithm='sha256',
-    digest='0676ba61',
-    env_var='NRP_RESNET50_WEIGHTS',
-    alternative=("'resnet50_untrained_prunedNN' (NN = 00, 10, ..., 80: same architecture and pruning, seeded random "
-                 "weights, no download)"),
-)
-
-SPECS = {spec.name: spec for spec in (CORNET_S, RESNET50)}
-
 _verified = {}  # (path, size, mtime_ns, algorithm, digest) -> True, so a file is hashed once per process
-
-
-def get_spec(spec):
-    """Return a :class:`WeightSpec` given one or its name (looked up in :data:`SPECS` at call time)."""
-    if isinstance(spec, WeightSpec):
-        return spec
-    try:
-        return SPECS[spec]
-    except KeyError:
-        raise KeyError(f"No weight spec named {spec!r}; known: {sorted(SPECS)}") from None
 
 
 def torch_hub_checkpoints():
@@ -141,7 +106,6 @@ def cache_directories():
 
 def candidate_locations(spec):
     """Every cache path where ``spec``'s file is looked for, in order (the env var excluded)."""
-    spec = get_spec(spec)
     paths = [directory / spec.filename for directory in cache_directories()]
     for entry in spec.extra_locations:
         env_var, default_root, relative = entry.split('|')
@@ -152,16 +116,7 @@ def candidate_locations(spec):
 
 def download_destination(spec):
     """Where a download is written: torch's hub cache, shared with torchvision."""
-    return torch_hub_checkpoints() / get_spec(spec).filename
-
-
-def file_digest(path, algorithm):
-    """Hex digest of a file."""
-    hasher = hashlib.new(algorithm)
-    with open(path, 'rb') as handle:
-        while chunk := handle.read(_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+    return torch_hub_checkpoints() / spec.filename
 
 
 def _digest_matches(actual, expected):
@@ -171,7 +126,6 @@ def _digest_matches(actual, expected):
 
 def verify_file(path, spec):
     """Raise :class:`WeightsChecksumError` unless ``path`` has ``spec``'s published hash."""
-    spec = get_spec(spec)
     path = Path(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, spec.algorithm, spec.digest)
@@ -208,7 +162,6 @@ def download(spec, destination=None, timeout=DOWNLOAD_TIMEOUT_S):
     WeightsChecksumError
         When the downloaded bytes do not have the published hash; nothing is left on disk.
     """
-    spec = get_spec(spec)
     destination = Path(destination) if destination is not None else download_destination(spec)
     try:
         with atomic_path(destination) as tmp:
@@ -255,8 +208,8 @@ def resolve_weights(spec, path=None, allow_download=None):
 
     Parameters
     ----------
-    spec : WeightSpec or str
-        The file, or its name in :data:`SPECS` (``'cornet_s'``, ``'resnet50'``).
+    spec : WeightSpec
+        The published file (this package's models' are in :mod:`nrp_plugin.registry`).
     path : path, optional
         An explicit file. When given (or when the spec's environment variable is set) it must exist
         and pass the hash check; no other place is tried.
@@ -270,7 +223,6 @@ def resolve_weights(spec, path=None, allow_download=None):
     WeightsChecksumError
         A file was found but is not the published one.
     """
-    spec = get_spec(spec)
     explicit, source = (path, 'argument') if path is not None else (os.environ.get(spec.env_var), spec.env_var)
     if explicit:
         explicit = Path(os.path.expanduser(str(explicit)))
@@ -290,6 +242,28 @@ def resolve_weights(spec, path=None, allow_download=None):
     return download(spec)
 
 
+def offline_locations(root, specs=()):
+    """Environment settings under which every place a weight file is looked for or written lies in ``root`` and
+    nothing is downloaded: for a reproducible offline run (and for tests).
+
+    Parameters
+    ----------
+    root : path
+    specs : iterable of WeightSpec
+        Their environment variables (which name a file explicitly) are unset too.
+
+    Returns
+    -------
+    dict of str -> str or None
+        Each variable and its value; None: unset it.
+    """
+    root = Path(root)
+    settings = {'TORCH_HOME': str(root / 'torch'), 'BRAINSCORE_HOME': str(root / 'brainscore'),
+                'NRP_PLUGIN_HOME': str(root / 'nrp'), WEIGHTS_DIR_ENV: None, OFFLINE_ENV: '1'}
+    settings.update({spec.env_var: None for spec in specs})
+    return settings
+
+
 def load_checkpoint(path):
     """``torch.load`` a verified checkpoint onto the CPU.
 
@@ -304,9 +278,3 @@ def load_checkpoint(path):
         return torch.load(path, map_location='cpu', weights_only=True)
     except (pickle.UnpicklingError, RuntimeError):  # torch reports a refused object as either
         return torch.load(path, map_location='cpu', weights_only=False)
-
-
-def with_digest(spec, digest, algorithm=None):
-    """A copy of ``spec`` expecting another hash (for one's own checkpoints and for tests)."""
-    spec = get_spec(spec)
-    return dataclasses.replace(spec, digest=digest, algorithm=algorithm or spec.algorithm)

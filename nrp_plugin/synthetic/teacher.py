@@ -4,8 +4,10 @@ The network (:class:`TeacherNet`) has four stages, ``v1`` -> ``v2`` -> ``v4`` ->
 stage is a fixed bank of Gabor and colour-opponent filters; the later stages have random zero-mean
 kernels drawn from a seeded numpy generator. The ``v4`` stage output (16 channels x 2 x 2 = 64
 features) drives the synthetic V4 sites, the ``it`` stage output (32 channels, globally pooled) the
-IT sites. Images reach it exactly as Brain-Score feeds a ``PytorchWrapper`` model: through
-``load_preprocess_images(paths, image_size=TEACHER_IMAGE_SIZE)`` in batches of 64.
+IT sites. Images reach it exactly as Brain-Score feeds a ``PytorchWrapper`` model: in batches of 64,
+through :func:`preprocess_images`, which does what Brain-Score's ``load_preprocess_images(paths,
+image_size=TEACHER_IMAGE_SIZE)`` does. The teacher as a Brain-Score model is
+:func:`nrp_plugin.brainscore.teacher_model.teacher_brain_model`.
 
 Each region's sites read a small population of hidden *subunits* (:class:`Readout`; 16 per region),
 as IT and V4 population responses are dominated by a few shared tuning dimensions. Subunit ``k``
@@ -24,17 +26,19 @@ receptive field on the 2 x 2 grid times a sparse channel mix; IT: a sparse chann
 ``z`` standardises over images. Trial responses add Gaussian noise of standard deviation
 ``noise * noise_factor_i * std(m_i)``. At ``nonlinearity=0`` every ``m_i`` is affine in the features.
 """
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 TEACHER_IMAGE_SIZE = 96
 LAYERS = ('v1', 'v2', 'v4', 'it')
 REGION_LAYERS = {'V1': 'v1', 'V2': 'v2', 'V4': 'v4', 'IT': 'it'}
 BATCH_SIZE = 64  # Brain-Score's ActivationsExtractorHelper default; batches are padded the same way
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 _V1_CHANNELS = 24
 
 
@@ -113,17 +117,45 @@ class TeacherNet(nn.Module):
         return self.it(self.v4(self.v2(self.v1(images))))
 
 
-def preprocessing():
-    """The image preprocessing the registered teacher model uses: a callable ``paths -> (n, 3, 96, 96)``."""
-    from brainscore_vision.model_helpers.activations.pytorch import load_preprocess_images
-    return functools.partial(load_preprocess_images, image_size=TEACHER_IMAGE_SIZE)
+def _load_image(path):
+    """An image file as an RGB PIL image (binary, alpha and palette images pasted onto RGB)."""
+    with Image.open(path) as image:
+        mode = image.mode.upper()
+        if 'L' not in mode and 'A' not in mode and 'P' not in mode:
+            return image.copy()
+        rgb = Image.new('RGB', image.size)
+        rgb.paste(image)
+        return rgb
+
+
+def preprocess_images(paths, image_size=TEACHER_IMAGE_SIZE):
+    """Images as the teacher reads them: what Brain-Score's ``load_preprocess_images`` returns.
+
+    Each file is read as RGB, resized to ``image_size`` x ``image_size`` (bilinear, antialiased),
+    scaled to [0, 1] and normalised with ImageNet's channel means and standard deviations, with
+    torchvision's transforms, as Brain-Score's ``imagenet`` preprocessing does
+    (``tests/test_teacher_model.py`` checks the two agree value for value).
+
+    Parameters
+    ----------
+    paths : sequence of path
+    image_size : int
+
+    Returns
+    -------
+    ndarray, shape (len(paths), 3, image_size, image_size), float32
+    """
+    from torchvision import transforms
+    transform = transforms.Compose([transforms.Resize((image_size, image_size)), transforms.ToTensor(),
+                                    transforms.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
+    return np.stack([transform(_load_image(path)).numpy() for path in paths])
 
 
 def teacher_features(paths, seed=0, layers=('v4', 'it')):
     """Stage outputs for image files, computed on the CPU exactly as Brain-Score's wrapper does.
 
     Paths are processed in batches of 64, the last batch padded by repeating its last path, each batch
-    preprocessed by :func:`preprocessing` and run through :class:`TeacherNet`; outputs are flattened in
+    preprocessed by :func:`preprocess_images` and run through :class:`TeacherNet`; outputs are flattened in
     C order (channel, y, x), as ``PytorchWrapper`` flattens them.
 
     Parameters
@@ -139,7 +171,6 @@ def teacher_features(paths, seed=0, layers=('v4', 'it')):
         ``{layer: ndarray of shape (len(paths), n_features), float32}``.
     """
     model = TeacherNet(seed).cpu()
-    preprocess = preprocessing()
     captured = {}
     hooks = [getattr(model, layer).register_forward_hook(
         lambda _module, _input, output, name=layer: captured.__setitem__(name, output)) for layer in layers]
@@ -150,7 +181,7 @@ def teacher_features(paths, seed=0, layers=('v4', 'it')):
             batch = paths[start:start + BATCH_SIZE]
             n_real = len(batch)
             batch = batch + [batch[-1]] * (BATCH_SIZE - n_real)
-            images = torch.stack([torch.from_numpy(image) for image in preprocess(batch)])
+            images = torch.stack([torch.from_numpy(image) for image in preprocess_images(batch)])
             with torch.no_grad():
                 model(images)
             for layer in layers:
@@ -319,40 +350,3 @@ def trial_responses(expected, noise_sd, n_repetitions, rng):
     """
     noise = rng.standard_normal((expected.shape[0], n_repetitions, expected.shape[1]))
     return (expected[:, None, :] + noise * noise_sd[None, None, :]).astype(np.float32)
-
-
-def teacher_brain_model(identifier='SyntheticMajajHong2015-teacher', seed=0):
-    """The teacher as a Brain-Score model: ``ModelCommitment`` over a ``PytorchWrapper``.
-
-    Parameters
-    ----------
-    identifier : str
-    seed : int
-        Teacher seed; must match the world's ``teacher_seed`` for its activations to be the world's features.
-
-    Returns
-    -------
-    brainscore_vision.model_helpers.brain_transformation.ModelCommitment
-        With ``region_layer_map`` V1->v1, V2->v2, V4->v4, IT->it, ``visual_degrees`` 8, and the
-        attribute ``nrp_layers = {'V4': ['v4'], 'IT': ['it']}``.
-    """
-    from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
-    from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
-    wrapper = PytorchWrapper(identifier=identifier, model=TeacherNet(seed), preprocessing=preprocessing())
-    wrapper.image_size = TEACHER_IMAGE_SIZE
-    commitment = ModelCommitment(identifier=identifier, activations_model=wrapper, layers=list(LAYERS),
-                                 region_layer_map=dict(REGION_LAYERS), visual_degrees=8)
-    commitment.nrp_layers = {'V4': [REGION_LAYERS['V4']], 'IT': [REGION_LAYERS['IT']]}
-    return commitment
-
-
-def recorded_features(model, stimuli, region):
-    """What ``model`` records for ``region`` on ``stimuli`` through Brain-Score's ``start_recording`` and
-    ``look_at``, as an array of shape (n_stimuli, n_features) in the stimulus set's row order."""
-    model.start_recording(region, time_bins=[(70, 170)])
-    activations = model.look_at(stimuli)
-    if 'time_bin' in activations.dims:
-        activations = activations.squeeze('time_bin')
-    activations = activations.transpose('presentation', 'neuroid')
-    row = {stimulus_id: index for index, stimulus_id in enumerate(activations['stimulus_id'].values)}
-    return activations.values[[row[stimulus_id] for stimulus_id in stimuli['stimulus_id']]]

@@ -18,8 +18,8 @@ import warnings
 
 import numpy as np
 import torch
-from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
 
+from ..brainscore.assemblies import feature_response_assemblies
 from ..brainscore.nrp_metric import NRPErrorMetric, prepare
 from ..core import scoring
 from . import worlds
@@ -30,23 +30,6 @@ LINEAR_TARGET = 1.05
 NONLINEAR_TARGET = 0.85
 MLP_GATE = 0.9
 MLP_TARGET = 1.10
-
-
-def assemblies(world):
-    """``(source, target)`` NeuroidAssemblies of a generated world (layers on the ``layer`` coordinate)."""
-    n = world.features.shape[0]
-    stimulus_ids = [f'stimulus{i:05d}' for i in range(n)]
-    # two coordinates per dimension, as Brain-Score's assemblies carry (a lone one becomes the dimension's index)
-    presentation = {'stimulus_id': ('presentation', stimulus_ids), 'stimulus_index': ('presentation', np.arange(n))}
-    source = NeuroidAssembly(world.features, dims=['presentation', 'neuroid'], coords={
-        **presentation,
-        'neuroid_id': ('neuroid', [f'unit{j}' for j in range(world.features.shape[1])]),
-        'layer': ('neuroid', list(world.groups))})
-    target = NeuroidAssembly(world.responses, dims=['presentation', 'neuroid'], coords={
-        **presentation,
-        'neuroid_id': ('neuroid', [f'site{j}' for j in range(world.responses.shape[1])]),
-        'region': ('neuroid', ['site'] * world.responses.shape[1])})
-    return source, target
 
 
 def mlp_predictions(data, random_state=0):
@@ -93,7 +76,7 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
     """
     metric = metric or NRPErrorMetric()
     world = worlds.generate(spec)
-    source, target = assemblies(world)
+    source, target = feature_response_assemblies(world.features, world.groups, world.responses)
     spec_kwargs = dict(splits=n_splits, stratification_coord=None)
     metric = NRPErrorMetric(config=metric.config, max_components=metric.max_components, device=metric.device,
                             crossvalidation_kwargs=spec_kwargs, random_state=metric.random_state)
@@ -117,7 +100,7 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
     row['kept'] = ' '.join(f'{low}-{high}' for low, high in zip(kept.min(axis=1), kept.max(axis=1)))
     row['best_epoch_median'] = float(np.median(score.attrs['best_epoch']))
     row['best_epoch_max'] = int(np.max(score.attrs['best_epoch']))
-    # with the validated combination (core/network.py): the paper's network's epochs and the linear path's weight
+    # with the validated combination (core/combination.py): the paper's network's epochs and the linear path's weight
     paper_epochs = score.attrs.get('paper_best_epoch')
     row['paper_best_epoch_max'] = int(np.max(paper_epochs)) if paper_epochs else -1
     weights = score.attrs.get('linear_path_weight')

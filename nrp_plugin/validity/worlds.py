@@ -26,7 +26,7 @@ Recorded sites respond to the latent (never to the features directly) through a 
 Each site's noise-free signal is standardised over stimuli (unit variance, zero mean), then Gaussian
 response noise with standard deviation ``response_noise`` is added. The noise floor of a world, the
 MAE of a perfect predictor of the signal, is ``E|noise| = response_noise * sqrt(2 / pi)``
-(:attr:`World.floor`; :attr:`World.empirical_floor` is the same on the drawn noise).
+(:attr:`World.floor`).
 
 Everything is drawn from ``numpy.random.default_rng(seed)``, so a spec always gives the same world.
 """
@@ -119,11 +119,6 @@ class World:
     def floor(self):
         """Expected MAE of the noise-free signal, ``E|noise|``."""
         return float(self.spec.response_noise * np.sqrt(2 / np.pi))
-
-    @property
-    def empirical_floor(self):
-        """MAE of the noise-free signal on this world's drawn noise."""
-        return float(np.abs(self.responses - self.signal).mean())
 
 
 def _spectrum(spec, rng, layer):

@@ -1,5 +1,5 @@
-"""Reports of a nested search: the validation table, the one- vs two-hidden-layer comparison and the
-L1 x L2 heat-map (the paper's Fig. 3A)."""
+"""The summary of a nested search: the validation table, the one- vs two-hidden-layer comparison and the
+L1 x L2 heat-map (the paper's Fig. 3A), and :func:`write_search_summary`, which writes them."""
 import csv
 import itertools
 import json
@@ -32,8 +32,8 @@ def l1_l2_matrix(table):
     return l1_sizes, l2_sizes, matrix
 
 
-def write_report(score, directory, title='NRP grid search'):
-    """Write the search's report for a Score from the metric with a ``search`` grid.
+def write_search_summary(score, directory, title='NRP grid search'):
+    """Write the search's summary for a Score from the metric with a ``search`` grid.
 
     Files: ``search_table.csv`` and ``search_table.md`` (inner-validation MAE per configuration, mean over
     splits, sorted best first), ``search_heatmap.png`` (validation MAE over L1 x L2, as the paper's

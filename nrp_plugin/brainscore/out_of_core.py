@@ -10,7 +10,8 @@ else, so no stimulus's entries depend on another stimulus (a split's training bl
 when its test images do), and the in-memory path forms the same matrix, bit for bit, from the same features.
 
 :func:`record_layers` runs the network once over the stimuli with Brain-Score's own preprocessing and
-hooks (the wrapper's batch function), writing each batch of every layer to a
+hooks (through :class:`nrp_plugin.brainscore.extractor.Extractor`, the one adapter over Brain-Score's private
+extractor members), writing each batch of every layer to a
 :class:`nrp_plugin.storage.ColumnChunkedFile` in a scratch folder; :func:`recorded_blocks` then forms each
 wide layer's Gram matrix one column chunk at a time (a layer no wider than the number of stimuli is kept as
 it is). The process holds one batch, one chunk and the ``n x n`` kernel, never a whole layer.
@@ -39,6 +40,7 @@ from ..core.kernels import feature_chunk_size, gram_matrix
 from ..storage.activation_store import ActivationStore, store_key
 from ..storage.cache import cache_root, remove_stale_folders
 from ..storage.column_file import ColumnChunkedFile
+from .extractor import Extractor
 from .source_layers import KERNEL_BASIS
 
 __all__ = ['OutOfCoreActivations', 'SCRATCH_ENV', 'build_assembly', 'recorded_blocks', 'record_layers',
@@ -63,15 +65,9 @@ def remove_stale_scratch(root):
     remove_stale_folders(root, 'nrp-record-*-*', lambda name: int(name.split('-')[2]))
 
 
-def _helper(extractor):
-    return getattr(extractor, '_extractor', None)
-
-
 def supports_out_of_core(extractor):
     """Whether ``extractor`` is a Brain-Score ``PytorchWrapper`` whose batches this module can record."""
-    helper = _helper(extractor)
-    return (isinstance(getattr(extractor, '_model', None), torch.nn.Module)
-            and callable(getattr(helper, '_get_batch_activations', None)) and hasattr(helper, '_batch_size'))
+    return Extractor.supports(extractor)
 
 
 def weights_fingerprint(module):
@@ -118,18 +114,15 @@ def record_layers(extractor, stimulus_set, layers, directory, progress=False):
         After the extractor's stimulus-set hooks (its rows are the files' rows).
     files : dict of str -> ColumnChunkedFile
     """
-    helper = _helper(extractor)
-    for hook in helper._stimulus_set_hooks.copy().values():
-        stimulus_set = hook(stimulus_set)
+    adapter = Extractor(extractor)
+    stimulus_set = adapter.apply_stimulus_set_hooks(stimulus_set)
     paths = _stimulus_paths(stimulus_set)
     ids = np.asarray(stimulus_set['stimulus_id'])
-    n, batch_size = len(paths), int(helper._batch_size)
+    n, batch_size = len(paths), adapter.batch_size
     files = {}
     for start in tqdm(range(0, n, batch_size), desc='activations', unit_scale=batch_size, disable=not progress):
         inputs = paths[start:start + batch_size]
-        batch = helper._get_batch_activations(inputs, layer_names=list(layers), batch_size=batch_size)
-        for hook in helper._batch_activations_hooks.copy().values():
-            batch = hook(batch)
+        batch = adapter.batch(inputs, layers)
         for index, layer in enumerate(layers):
             values = np.asarray(batch[layer]).reshape(len(inputs), -1)
             finite = np.isfinite(values).all(axis=1)
@@ -205,7 +198,7 @@ def _trial_coords(paths, extractor):
     Formed here rather than read from the helper, which only knows the images it has run itself: layers served
     from the activation store in a new process never went through it.
     """
-    if getattr(_helper(extractor), '_microsaccade_helper', None) is None:
+    if extractor is None or not Extractor(extractor).has_microsaccades:
         return {}
     zeros = np.zeros(len(np.unique(np.asarray(paths))))
     return {f'microsaccade_shift_{axis}_{unit}': ('presentation', zeros)
@@ -240,19 +233,17 @@ class OutOfCoreActivations:
     def _supports(self, stimuli, kwargs):
         """A stimulus set, no varying responses asked for, and no hooks on the extractor (those requests go to
         Brain-Score's own path)."""
-        helper = _helper(self._extractor)
         return (hasattr(stimuli, 'get_stimulus') and 'stimulus_id' in getattr(stimuli, 'columns', ())
-                and not kwargs.get('require_variance')
-                and not helper._batch_activations_hooks and not helper._stimulus_set_hooks)
+                and not kwargs.get('require_variance') and not Extractor(self._extractor).has_hooks)
 
     def _layer_key(self, stimuli_hash, layer):
-        helper = _helper(self._extractor)
+        adapter = Extractor(self._extractor)
         if self._weights is None:
-            self._weights = weights_fingerprint(self._extractor._model)
-        parameter = next(self._extractor._model.parameters(), None)
-        return store_key(format=FORMAT_VERSION, model=str(getattr(self._extractor, 'identifier', '')),
+            self._weights = weights_fingerprint(adapter.network)
+        parameter = next(adapter.network.parameters(), None)
+        return store_key(format=FORMAT_VERSION, model=str(adapter.identifier or ''),
                          weights=self._weights, stimuli=stimuli_hash, layer=layer,
-                         resolution=str(getattr(helper, '_resolution', None)), torch=torch.__version__,
+                         resolution=str(adapter.resolution), torch=torch.__version__,
                          device=str(parameter.device.type if parameter is not None else 'cpu'),
                          gram_device=str(resolve_device(self.device).type))
 

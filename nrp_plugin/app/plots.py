@@ -1,0 +1,207 @@
+"""The figures of a comparison run, drawn with matplotlib (Agg backend) from the rows of
+:func:`nrp_plugin.app.tables.build_rows`.
+
+Every error bar is the corrected 95% half-width (``*_ci95``, :func:`nrp_plugin.app.statistics.split_interval`);
+a point or bar whose per-split values are missing has no error bar. Each figure's caption says so, and a figure
+that shows least squares on the NRP inputs says what it is (:data:`nrp_plugin.app.tables.MAPPING_LEGEND`).
+Nothing here writes a file: :func:`figures` hands over each figure with its file name, and
+:func:`nrp_plugin.app.report.plot_all` saves and closes it.
+"""
+import textwrap
+
+import numpy as np
+
+from .statistics import MAPPINGS, ordered_unique
+from .tables import MAPPING_LEGEND, MAPPING_TITLES
+
+#: Plot captions: what the error bars are.
+ERROR_BAR_CAPTION = ('Error bars: 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over the '
+                     'cross-validation splits, not the naive SEM (the splits overlap).')
+NRP_ERROR_LABEL = "NRP-error (MAE of the NRP's test predictions)"
+
+
+def _caption(fig, text, y=None, va='top'):
+    """A caption of ``text`` wrapped to the figure's width, at height ``y`` (figure coordinates) or, by
+    default, under everything already drawn (tick labels included; kept in the PNG by
+    ``bbox_inches='tight'``)."""
+    if y is None:
+        bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+        y, va = bottom - 0.02, 'top'
+    fig.text(0.5, y, textwrap.fill(text, max(40, int(17 * fig.get_figwidth()))), ha='center', va=va, fontsize=7)
+
+
+def _bar_error(value):
+    """An error-bar length for matplotlib: NaN (no bar) when the interval is unknown, never a false 0."""
+    return np.nan if value is None else value
+
+
+def figures(rows):
+    """The comparison's figures, one family of benchmarks after another.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`nrp_plugin.app.tables.build_rows`.
+
+    Yields
+    ------
+    name : str
+        The PNG's file name, ``<family>_<figure>.png``.
+    figure : matplotlib.figure.Figure
+        The figure, drawn and captioned. The consumer saves and closes it before the next one is drawn.
+
+    Notes
+    -----
+    Per family: NRP-error against PLS score per region, V4 vs IT NRP-error per model, least squares on the
+    NRP inputs vs the NRP in test MAE, NRP-error against sparsity, one line per plot family and region
+    (:func:`sparsity_groups`; only when one of them has two sparsities or more) and the mapping x measure
+    panels (:func:`mapping_measure_figure`).
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    for family in ordered_unique(r['family'] for r in rows):
+        family_rows = [r for r in rows if r['family'] == family]
+        regions = ordered_unique(r['region'] for r in family_rows)
+        models = ordered_unique(r['model'] for r in family_rows)
+        get = {(r['model'], r['region']): r for r in family_rows}
+
+        fig, axes = plt.subplots(1, len(regions), figsize=(5 * len(regions), 4), squeeze=False)
+        for ax, region in zip(axes[0], regions):
+            for index, model in enumerate(models):  # one colour per model in every panel
+                row = get.get((model, region))
+                if row and row['pls_score'] is not None and row['nrp_error'] is not None:
+                    ax.errorbar(row['pls_score'], row['nrp_error'], xerr=_bar_error(row['pls_score_ci95']),
+                                yerr=_bar_error(row['nrp_error_ci95']), fmt='o', color=f'C{index % 10}',
+                                label=model, capsize=2)
+            ax.set_xlabel('PLS score (ceiled r², higher is better) ± 95% CI')
+            ax.set_ylabel(f'{NRP_ERROR_LABEL},\nlower is better; ± 95% CI', fontsize=8)
+            ax.set_title(f'{family} {region}')
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        if handles:  # labels beside the points overlap when models score alike: one legend below
+            fig.legend(handles, labels, loc='lower center', bbox_to_anchor=(0.5, 0.08), ncol=min(len(labels), 4),
+                       fontsize=7, frameon=False)
+        fig.subplots_adjust(bottom=0.3)
+        _caption(fig, ERROR_BAR_CAPTION + " PLS score's interval: from PLS r's by the delta method (2 |r| / "
+                 'internal consistency).', y=0.0, va='bottom')
+        yield f'{family}_nrp_error_vs_pls_score.png', fig
+
+        x = np.arange(len(models))
+        fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(models)), 4))
+        width = 0.8 / max(1, len(regions))
+        for i, region in enumerate(regions):
+            values = [get.get((m, region), {}).get('nrp_error') for m in models]
+            errors = [_bar_error(get.get((m, region), {}).get('nrp_error_ci95')) for m in models]
+            ax.bar(x + i * width, [v if v is not None else np.nan for v in values], width, yerr=errors,
+                   capsize=2, label=region)
+        ax.set_xticks(x + width * (len(regions) - 1) / 2, models, rotation=30, ha='right', fontsize=8)
+        ax.set_ylabel(f'{NRP_ERROR_LABEL}\n± 95% CI', fontsize=8)
+        ax.set_title(f'{family}: V4 vs IT NRP-error')
+        ax.legend()
+        _caption(fig, ERROR_BAR_CAPTION)
+        yield f'{family}_v4_vs_it_nrp_error.png', fig
+
+        labels = [f'{r["model"]} {r["region"]}' for r in family_rows]
+        x = np.arange(len(labels))
+        fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 4))
+        for offset, key, err, label in ((-0.2, 'linear_mae', 'linear_mae_ci95', MAPPING_TITLES['linear']),
+                                        (0.2, 'nrp_error', 'nrp_error_ci95', 'NRP')):
+            ax.bar(x + offset, [r[key] if r[key] is not None else np.nan for r in family_rows], 0.4,
+                   yerr=[_bar_error(r[err]) for r in family_rows], capsize=2, label=label)
+        ax.set_xticks(x, labels, rotation=40, ha='right', fontsize=7)
+        ax.set_ylabel('test MAE ± 95% CI')
+        ax.set_title(f'{family}: least squares on the NRP inputs vs NRP, test MAE', fontsize=10)
+        ax.legend(loc='lower right')
+        _caption(fig, f"{ERROR_BAR_CAPTION} LSQ (NRP inputs): least squares with an intercept on the NRP's "
+                 "prepared inputs (per-layer principal components chosen on each split's training stimuli), not "
+                 "on the layers' activations as the paper's linear baseline was.")
+        yield f'{family}_linear_vs_nrp_mae.png', fig
+
+        by_sparsity = sparsity_groups(family_rows)
+        if any(len({s for s, _, _ in points}) >= 2 for points in by_sparsity.values()):
+            fig, ax = plt.subplots(figsize=(5, 4))
+            for (plot_family, region), points in sorted(by_sparsity.items()):
+                s, e, half = np.array(points).T
+                ax.errorbar(100 * s, e, yerr=half, marker='o', capsize=2, label=f'{plot_family} {region}')
+            ax.set_xlabel('sparsity (% of weights zero)')
+            ax.set_ylabel(f'{NRP_ERROR_LABEL}\n± 95% CI', fontsize=8)
+            ax.set_title(f"{family}: pruned {', '.join(sorted({name for name, _ in by_sparsity}))}")
+            ax.legend(fontsize=7)
+            _caption(fig, ERROR_BAR_CAPTION)
+            yield f'{family}_nrp_error_vs_sparsity.png', fig
+        yield f'{family}_mapping_x_measure.png', mapping_measure_figure(family_rows, regions, models, family)
+
+
+def sparsity_groups(rows):
+    """The points of the sparsity plot: NRP-error against sparsity per plot family and region.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`nrp_plugin.app.tables.build_rows`; a row is drawn when its ``plot_family`` (what the
+        model's metadata says it is drawn with), ``sparsity`` and ``nrp_error`` are all known.
+
+    Returns
+    -------
+    dict
+        ``{(plot_family, region): [(sparsity, nrp_error, half_width), ...]}``, each list sorted; the
+        half-width is NaN where the interval is unknown.
+    """
+    groups = {}
+    for row in rows:
+        if row.get('plot_family') is not None and row['sparsity'] is not None and row['nrp_error'] is not None:
+            groups.setdefault((row['plot_family'], row['region']), []).append(
+                (row['sparsity'], row['nrp_error'], _bar_error(row['nrp_error_ci95'])))
+    return {key: sorted(points) for key, points in groups.items()}
+
+
+def mapping_measure_figure(family_rows, regions, models, family):
+    """The mapping x measure panels of one family of benchmarks.
+
+    One row of panels per region, one column per measure (ceiled MAE, ceiled r²): grouped bars per model,
+    one bar per mapping; a mapping the run did not report is marked 'n/a', not drawn as 0. The bars carry
+    no intervals (the table's ``*_ci95`` columns have them); the caption says what each mapping is.
+
+    Parameters
+    ----------
+    family_rows : list of dict
+        The family's rows (:func:`nrp_plugin.app.tables.build_rows`).
+    regions, models : list of str
+        The regions (rows of panels) and models (bar groups), in order.
+    family : str
+        The benchmark family, for the titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    get = {(r['model'], r['region']): r for r in family_rows}
+    measures = (('score_mae', 'ceiled MAE score\n(MAE_mean − MAE)/(MAE_mean − floor)'),
+                ('score_r', 'ceiled r score\nr² / internal consistency'))
+    fig, axes = plt.subplots(len(regions), len(measures), figsize=(6 * len(measures), 3.2 * len(regions)),
+                             squeeze=False)
+    x = np.arange(len(models))
+    width = 0.8 / len(MAPPINGS)
+    for i, region in enumerate(regions):
+        for j, (measure, label) in enumerate(measures):
+            ax = axes[i][j]
+            for k, mapping in enumerate(MAPPINGS):
+                values = [get.get((m, region), {}).get(f'{mapping}_{measure}') for m in models]
+                positions = x + (k - (len(MAPPINGS) - 1) / 2) * width
+                ax.bar(positions, [v if v is not None else np.nan for v in values], width, color=f'C{k}',
+                       label=MAPPING_TITLES[mapping])
+                for position, value in zip(positions, values):
+                    if value is None:
+                        ax.text(position, 0, 'n/a', rotation=90, ha='center', va='bottom', fontsize=6,
+                                color=f'C{k}')
+            ax.axhline(0, color='black', linewidth=0.5)
+            ax.set_xticks(x, models, rotation=25, ha='right', fontsize=7)
+            ax.set_ylabel(label, fontsize=8)
+            ax.set_title(f'{family} {region}', fontsize=9)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='upper center', ncol=len(MAPPINGS), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    _caption(fig, MAPPING_LEGEND + " No error bars here: the MAEs' corrected intervals are in table.csv "
+             '(`<mapping>_mae_ci95`).')
+    return fig

@@ -1,0 +1,371 @@
+"""The statistics of a comparison's tables: pure numpy and scipy, no plotting and no files.
+
+Every interval is the corrected resampled t of Nadeau & Bengio (2003) over the cross-validation splits
+(:func:`resampled_t`): a single mapping's per-split figure (:func:`split_interval`), a paired difference
+between two mappings or two models on the same splits (:func:`paired_difference`), and the across-model
+Spearman correlation with what it can and cannot say (:func:`spearman_inference`). The formulas and
+references are in docs/compare.md.
+"""
+import math
+
+import numpy as np
+
+MAPPINGS = ('pls', 'ridge', 'linear', 'nrp')
+#: The figures :func:`mapping_figures` gives per mapping (besides its per-split MAEs).
+MEASURES = ('mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r')
+#: The mapping contrasts, ``(a, b)`` for ``a - b``, tested in MAE on the same splits.
+CONTRASTS = (('nrp', 'linear'), ('nrp', 'pls'), ('nrp', 'ridge'), ('ridge', 'linear'))
+DEFAULT_TRAIN_SIZE = 0.9
+#: How every interval is computed, in words (``stats.md``'s method section).
+METHOD = ('Every interval is from the corrected resampled t of Nadeau & Bengio (2003) over the k '
+          'cross-validation splits, which overlap (the same Brain-Score splits for every mapping and model). '
+          'A single mapping\'s score (e.g. NRP-error, PLS r): 95% CI = mean ± t_{k-1, 0.975} · sqrt((1/k + '
+          'n_test/n_train) s²), s² the variance of its per-split values. A difference between two mappings or '
+          'two models is paired per split and tested the same way on the per-split differences d: t = mean(d) / '
+          'sqrt((1/k + n_test/n_train) s²), k - 1 degrees of freedom; 95% CI = mean(d) ± t_{k-1, 0.975} · SE. '
+          'See docs/compare.md.')
+
+
+def ordered_unique(values):
+    """The distinct ``values`` in the order they first appear.
+
+    Parameters
+    ----------
+    values : iterable
+        Any values comparable with ``==`` (hashable or not).
+
+    Returns
+    -------
+    list
+    """
+    seen = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def resampled_t(differences, test_train_ratio, alpha=0.05, corrected=True):
+    """Paired t over repeated random train/test splits, with Nadeau & Bengio's (2003) correction.
+
+    Parameters
+    ----------
+    differences : array-like, shape (k,)
+        Per-split difference of two mappings' (or models') test errors, on the same splits.
+    test_train_ratio : float
+        n_test / n_train of each split (1/9 for Brain-Score's 90/10 splits).
+    alpha : float
+        1 - the confidence level of the interval.
+    corrected : bool
+        True: variance ``(1/k + n_test/n_train) * s^2`` (the corrected resampled t); False: the naive
+        ``s^2 / k``, which ignores that the splits' training and test sets overlap and so is too small.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``se``, ``t``, ``df`` (k - 1), ``p`` (two-sided), ``ci_low``, ``ci_high``, ``n_splits``;
+        the numbers are None with fewer than 2 splits. A zero variance gives ``se`` 0 and ``t``/``p`` None.
+    """
+    from scipy import stats as scipy_stats
+    d = np.asarray(differences, dtype=float)
+    k = d.size
+    out = {'mean': float(d.mean()) if k else None, 'se': None, 't': None, 'df': k - 1 if k else None, 'p': None,
+           'ci_low': None, 'ci_high': None, 'n_splits': int(k)}
+    if k < 2 or not np.all(np.isfinite(d)):
+        return out
+    factor = (1.0 / k + float(test_train_ratio)) if corrected else 1.0 / k
+    se = math.sqrt(factor * d.var(ddof=1))
+    half = float(scipy_stats.t.ppf(1 - alpha / 2, k - 1)) * se
+    out.update(se=se, ci_low=out['mean'] - half, ci_high=out['mean'] + half)
+    if se > 0:
+        t = out['mean'] / se
+        out.update(t=float(t), p=float(2 * scipy_stats.t.sf(abs(t), k - 1)))
+    return out
+
+
+def split_ratio(train_size):
+    """n_test / n_train for a training fraction ``train_size`` (Brain-Score's 0.9 when None)."""
+    train_size = DEFAULT_TRAIN_SIZE if train_size is None else float(train_size)
+    return (1.0 - train_size) / train_size
+
+
+def paired_difference(a_splits, b_splits, train_size=None, alpha=0.05):
+    """Per-split ``a - b`` on the same splits with the corrected resampled t; None when they do not pair."""
+    a, b = np.asarray(a_splits, dtype=float), np.asarray(b_splits, dtype=float)
+    if a.size == 0 or a.shape != b.shape:
+        return None
+    return resampled_t(a - b, split_ratio(train_size), alpha)
+
+
+def split_interval(values, train_size=None, alpha=0.05):
+    """Mean of one mapping's per-split figure with its corrected resampled t interval.
+
+    The per-split values (e.g. the NRP-error of each split, or PLS r) come from overlapping random
+    splits, so the naive SEM ``s / sqrt(k)`` is too small. The interval uses Nadeau & Bengio's (2003)
+    variance ``(1/k + n_test/n_train) s^2`` with ``k - 1`` degrees of freedom, as for differences
+    (:func:`resampled_t`).
+
+    Parameters
+    ----------
+    values : array-like, shape (k,)
+        One figure per split.
+    train_size : float, optional
+        Training fraction of each split (Brain-Score's 0.9 when None).
+    alpha : float
+        1 - the confidence level.
+
+    Returns
+    -------
+    dict or None
+        ``mean``, ``se``, ``half_width`` (``t_{k-1, 1-alpha/2} * se``), ``ci_low``, ``ci_high``, ``df``,
+        ``n_splits``; the interval entries are None with fewer than 2 splits or a non-finite value.
+        None when there are no values.
+    """
+    values = np.asarray(values if values is not None else [], dtype=float).ravel()
+    if values.size == 0:
+        return None
+    test = resampled_t(values, split_ratio(train_size), alpha)
+    half = None if test['ci_high'] is None else test['ci_high'] - test['mean']
+    return {'mean': test['mean'], 'se': test['se'], 'half_width': half, 'ci_low': test['ci_low'],
+            'ci_high': test['ci_high'], 'df': test['df'], 'n_splits': test['n_splits']}
+
+
+def split_half_width(values, train_size=None, alpha=0.05):
+    """The corrected half-width (95% by default) of :func:`split_interval`; None when it cannot be computed."""
+    interval = split_interval(values, train_size, alpha)
+    return None if interval is None else interval['half_width']
+
+
+def ceiled_mae(mae, mae_mean, floor):
+    """The MAE-ceiled score ``(MAE_mean - MAE) / (MAE_mean - floor)``, unclipped.
+
+    Parameters
+    ----------
+    mae, mae_mean, floor : float or None
+        A mapping's test MAE, the MAE of predicting the training mean and the noise floor.
+
+    Returns
+    -------
+    float or None
+        0 at the training mean, 1 at the noise floor; None when a figure is missing or
+        ``mae_mean == floor``.
+    """
+    if None in (mae, mae_mean, floor) or mae_mean == floor:
+        return None
+    return (mae_mean - mae) / (mae_mean - floor)
+
+
+def ceiled_r(r, ceiling):
+    """The r-ceiled score ``r^2 / ceiling``, as Brain-Score's ``explained_variance`` ceils ``-pls`` scores.
+
+    Parameters
+    ----------
+    r : float or None
+        Pearson r (median over sites, mean over splits).
+    ceiling : float or None
+        The internal-consistency ceiling.
+
+    Returns
+    -------
+    float or None
+        None when ``r`` is missing or the ceiling is missing or 0.
+    """
+    if r is None or not ceiling:
+        return None
+    return r ** 2 / ceiling
+
+
+def mapping_figures(pls, nrp, train_size=None):
+    """The 2 x 2 for one (model, region): per mapping its MAE, r and both ceiled scores.
+
+    Parameters
+    ----------
+    pls, nrp : dict
+        The ``-pls`` and ``-nrp`` records (:func:`nrp_plugin.app.compare.summarize`); {} when missing.
+    train_size : float, optional
+        Training fraction of the splits (Brain-Score's 0.9 when None), for the corrected intervals.
+
+    Returns
+    -------
+    figures : dict
+        ``{mapping: {'mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r', 'split_mae'}}``:
+        ``mae_error`` is the naive SEM the metric reports, ``mae_ci95`` the corrected 95% half-width
+        (:func:`split_interval`) over ``split_mae``. A mapping the run did not report (e.g. no ridge) has
+        None everywhere and an empty ``split_mae``.
+    """
+    raw = {'pls': (pls.get('pls_mae'), pls.get('pls_mae_error'), pls.get('raw_r'), pls.get('split_pls_mae')),
+           'ridge': (nrp.get('ridge_mae'), nrp.get('ridge_mae_error'), nrp.get('ridge_pearson'),
+                     nrp.get('split_ridge_mae')),
+           'linear': (nrp.get('linear_mae'), nrp.get('linear_mae_error'), nrp.get('linear_pearson'),
+                      nrp.get('split_linear_mae')),
+           'nrp': (nrp.get('nrp_error'), nrp.get('nrp_error_sem'), nrp.get('pearson'), nrp.get('split_nrp_error'))}
+    floor, mae_mean, ceiling = nrp.get('ceiling'), nrp.get('mean_predictor_mae'), pls.get('ceiling')
+    return {mapping: {'mae': mae, 'mae_error': error, 'mae_ci95': split_half_width(splits, train_size),
+                      'r': r, 'score_mae': ceiled_mae(mae, mae_mean, floor),
+                      'score_r': ceiled_r(r, ceiling), 'split_mae': list(splits or [])}
+            for mapping, (mae, error, r, splits) in raw.items()}
+
+
+def ceiled_r_half_width(r, r_half, ceiling):
+    """Half-width of ``r^2 / ceiling`` from that of r by the delta method (``2 |r| / ceiling``).
+
+    Parameters
+    ----------
+    r, r_half : float or None
+        Pearson r and the half-width of its interval.
+    ceiling : float or None
+        The internal-consistency ceiling.
+
+    Returns
+    -------
+    float or None
+        None when a figure is missing or the ceiling is missing or 0.
+    """
+    if None in (r, r_half) or not ceiling:
+        return None
+    return 2 * abs(r) * r_half / ceiling
+
+
+def ceiled_mae_half_width(mae_half, mae_mean, floor):
+    """Half-width of :func:`ceiled_mae` from that of the MAE, ``MAE_mean`` and the floor held fixed.
+
+    Parameters
+    ----------
+    mae_half, mae_mean, floor : float or None
+        The half-width of the MAE's interval, the training-mean MAE and the noise floor.
+
+    Returns
+    -------
+    float or None
+        ``mae_half / |MAE_mean - floor|``; None when a figure is missing or ``mae_mean == floor``.
+    """
+    if None in (mae_half, mae_mean, floor) or mae_mean == floor:
+        return None
+    return mae_half / abs(mae_mean - floor)
+
+
+def _rank_rows(matrix):
+    """Ranks (0..n-1) along the last axis of ``matrix`` (no ties: continuous draws)."""
+    return np.argsort(np.argsort(matrix, axis=-1), axis=-1).astype(float)
+
+
+def spearman_inference(x, y, x_se=None, y_se=None, alpha=0.05, draws=2000, random_state=0):
+    """Spearman's rho between two scores of the same models, with what can be said about it.
+
+    Parameters
+    ----------
+    x, y : array-like, shape (n_models,)
+    x_se, y_se : array-like, shape (n_models,), optional
+        Standard errors of each model's scores (the corrected resampled SE over splits); with them,
+        ``measurement_ci`` is the interval of rho over ``draws`` normal perturbations of the scores.
+
+    Returns
+    -------
+    dict
+        ``rho``; ``p_permutation`` (exact over all n! orders for n <= 8, else 20,000 seeded
+        permutations; two-sided); ``ci_low``/``ci_high``: Fisher-z interval with Bonett & Wright's
+        (2000) variance (1 + rho^2/2) / (n - 3), only for n >= 4 and |rho| < 1, about models like these
+        ones; ``measurement_ci``: how far rho moves under the scores' own measurement error (not a
+        statement about other models).
+    """
+    import itertools
+    from scipy.stats import norm, spearmanr
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = x.size
+    out = {'n_models': int(n), 'rho': None, 'p_permutation': None, 'ci_low': None, 'ci_high': None,
+           'measurement_ci': None}
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return out
+    rho = float(spearmanr(x, y)[0])
+    out['rho'] = rho
+    rx, ry = _rank_rows(x), _rank_rows(y)
+    if n <= 8:
+        perms = np.array(list(itertools.permutations(range(n))))
+    else:
+        perms = np.stack([np.random.default_rng(random_state + i).permutation(n) for i in range(20000)])
+    permuted = np.array([np.corrcoef(rx, ry[p])[0, 1] for p in perms])
+    out['p_permutation'] = float(np.mean(np.abs(permuted) >= abs(rho) - 1e-12))
+    if n >= 4 and abs(rho) < 1:
+        z, se = math.atanh(rho), math.sqrt((1 + rho ** 2 / 2) / (n - 3))
+        q = float(norm.ppf(1 - alpha / 2))
+        out.update(ci_low=math.tanh(z - q * se), ci_high=math.tanh(z + q * se))
+    if x_se is not None and y_se is not None:
+        xs, ys = np.nan_to_num(np.asarray(x_se, float)), np.nan_to_num(np.asarray(y_se, float))
+        rng = np.random.default_rng(random_state)
+        dx = _rank_rows(x + rng.standard_normal((draws, n)) * xs)
+        dy = _rank_rows(y + rng.standard_normal((draws, n)) * ys)
+        dx -= dx.mean(axis=1, keepdims=True)
+        dy -= dy.mean(axis=1, keepdims=True)
+        rhos = (dx * dy).sum(axis=1) / np.sqrt((dx ** 2).sum(axis=1) * (dy ** 2).sum(axis=1))
+        out['measurement_ci'] = [float(np.quantile(rhos, alpha / 2)), float(np.quantile(rhos, 1 - alpha / 2))]
+    return out
+
+
+def _split_se(splits, train_size):
+    test = resampled_t(np.asarray(splits, dtype=float), split_ratio(train_size)) if splits else None
+    return test['se'] if test and test['se'] is not None else 0.0
+
+
+def spearman(rows, min_models=3):
+    """Spearman rank correlation across models between NRP score and PLS score, per family and region.
+
+    The measurement interval perturbs each model's NRP score by its corrected SE (from the per-split
+    NRP-errors, over MAE_mean - floor) and its PLS score by that of r^2/ceiling (delta method, 2r/ceiling).
+    """
+    result = {}
+    for family, region in ordered_unique((r['family'], r['region']) for r in rows):
+        sub = [r for r in rows if r['family'] == family and r['region'] == region
+               and r['nrp_score'] is not None and r['pls_score'] is not None]
+        entry = {'n_models': len(sub), 'rho': None}
+        if len(sub) >= min_models:
+            x_se, y_se = [], []
+            for r in sub:
+                span = (r['mean_predictor_mae'] or 0) - (r['noise_floor'] or 0)
+                x_se.append(_split_se(r['split_nrp_mae'], r['train_size']) / span if span else 0.0)
+                ceiling, pls_r = r['internal_consistency'], r['pls_raw_r']
+                r_se = _split_se(r['split_pls_r'], r['train_size'])
+                y_se.append(2 * abs(pls_r) * r_se / ceiling if ceiling and pls_r is not None else 0.0)
+            entry = spearman_inference([r['nrp_score'] for r in sub], [r['pls_score'] for r in sub], x_se, y_se)
+        result.setdefault(family, {})[region] = entry
+    return result
+
+
+def model_differences(rows):
+    """Every pair of models in a family and region, on the same splits: per-split differences of each
+    mapping's MAE and of PLS r, with the corrected resampled t and its 95% interval."""
+    out = []
+    for family, region in ordered_unique((r['family'], r['region']) for r in rows):
+        sub = [r for r in rows if r['family'] == family and r['region'] == region]
+        for i, a in enumerate(sub):
+            for b in sub[i + 1:]:
+                measures = [(f'{m}_mae', a[f'split_{m}_mae'], b[f'split_{m}_mae']) for m in MAPPINGS]
+                measures.append(('pls_r', a['split_pls_r'], b['split_pls_r']))
+                for measure, sa, sb in measures:
+                    test = paired_difference(sa, sb, a['train_size'])
+                    if test is not None:
+                        out.append({'family': family, 'region': region, 'model_a': a['model'],
+                                    'model_b': b['model'], 'measure': measure, **test})
+    return out
+
+
+def mapping_differences(rows):
+    """Per model and region, the mapping contrasts (:data:`CONTRASTS`) in MAE on the same splits."""
+    out = []
+    for r in rows:
+        for a, b in CONTRASTS:
+            test = paired_difference(r[f'split_{a}_mae'], r[f'split_{b}_mae'], r['train_size'])
+            if test is not None:
+                out.append({'family': r['family'], 'model': r['model'], 'region': r['region'],
+                            'contrast': f'{a} - {b}', 'measure': 'mae', **test})
+    return out
+
+
+def statistics(rows):
+    """Spearman per family/region, mapping contrasts per model/region and model contrasts per region."""
+    paired = [{'family': r['family'], 'model': r['model'], 'region': r['region'],
+               'nrp_minus_linear_mae': r['nrp_minus_linear_mae'], 'ci_low': r['nrp_minus_linear_ci_low'],
+               'ci_high': r['nrp_minus_linear_ci_high'], 't': r['nrp_minus_linear_t'],
+               'p': r['nrp_minus_linear_p']} for r in rows]
+    return {'method': METHOD, 'spearman_nrp_vs_pls_score': spearman(rows),
+            'paired_nrp_minus_linear_mae': paired, 'mapping_differences': mapping_differences(rows),
+            'model_differences': model_differences(rows)}

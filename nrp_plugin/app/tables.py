@@ -1,0 +1,301 @@
+"""The tables of a comparison run: one row per (family, model, region), Markdown, CSV and the JSON payload.
+
+:func:`build_rows` turns score records (:func:`nrp_plugin.app.compare.run_compare`) into rows with both
+benchmarks' scores, the mapping x measure figures and the mapping contrasts (computed by
+:mod:`nrp_plugin.app.statistics`); :func:`markdown_table`, :func:`stats_markdown`, :func:`csv_text` and
+:func:`json_document` are the texts of ``table.md``, ``stats.md``, ``table.csv`` and ``table.json``. Nothing
+here writes a file (:func:`nrp_plugin.app.report.write_report` does).
+"""
+import csv
+import io
+import json
+
+import numpy as np
+
+from .statistics import (CONTRASTS, MAPPINGS, MEASURES, METHOD, ceiled_mae_half_width, ceiled_r_half_width,
+                         mapping_figures, ordered_unique, paired_difference, split_half_width)
+
+#: Short titles for headers and legends; :data:`MAPPING_LEGEND` says what each one is. The data keys keep
+#: the mapping names (``linear_mae`` etc.): ``linear`` is least squares on the NRP's prepared inputs.
+MAPPING_TITLES = {'pls': 'PLS', 'ridge': 'ridge', 'linear': 'LSQ (NRP inputs)', 'nrp': 'NRP'}
+MAPPING_LEGEND = ("PLS: Brain-Score's PLS regression (25 components); ridge: ridge on every non-zero principal "
+                  "component of every layer (each layer scaled to unit total variance), each site's penalty by "
+                  "leave-one-out; LSQ (NRP inputs): least squares with an intercept on the NRP's prepared inputs "
+                  "(per-layer principal components chosen on each split's training stimuli), not on the layers' "
+                  "activations as the paper's linear baseline was; NRP-error: MAE of the NRP's test predictions.")
+INTERVAL_LEGEND = ("±95%: half-width of the 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over "
+                   "the k splits, t_{k−1, 0.975} · sqrt((1/k + n_test/n_train) · s²), s² the variance of the "
+                   "per-split values; naive SEM (splits overlap; understates): std over splits / sqrt(k), which "
+                   "treats the overlapping splits as independent.")
+#: ``(measure, title)`` of the mapping x measure table's columns.
+MEASURE_TITLES = (('mae', 'MAE'), ('r', 'r'), ('score_mae', 'ceiled MAE'), ('score_r', 'ceiled r²'))
+_BASE_COLUMNS = ('family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_raw_r_ci95', 'pls_score',
+                 'pls_score_error', 'pls_score_ci95', 'nrp_error', 'nrp_error_sem', 'nrp_error_ci95', 'nrp_score',
+                 'nrp_score_error', 'nrp_score_ci95', 'nrp_pearson', 'linear_mae', 'linear_mae_error',
+                 'linear_mae_ci95', 'linear_r2', 'linear_r2_error', 'ridge_r2', 'ridge_r2_error',
+                 'mean_predictor_mae', 'noise_floor', 'internal_consistency')
+#: CSV columns. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report (std over splits
+#: / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths.
+COLUMNS = (_BASE_COLUMNS
+           + tuple(f'{m}_{measure}' for m in MAPPINGS for measure in MEASURES
+                   if f'{m}_{measure}' not in _BASE_COLUMNS)
+           + tuple(f'{a}_minus_{b}_{field}' for a, b in CONTRASTS for field in ('mae', 'ci_low', 'ci_high', 'p'))
+           + ('mean_nrp_error_v4_it', 'sparsity'))
+NAIVE_SEM_TITLE = 'naive SEM (splits overlap; understates)'
+#: ``(key, header, digits)`` of the main Markdown table's columns.
+MD_COLUMNS = (('model', 'model', 3), ('region', 'region', 3), ('pls_raw_r', 'PLS r', 3), ('pls_raw_r_ci95', '±95%', 4),
+              ('pls_score', 'PLS score', 3), ('nrp_error', 'NRP-error', 3), ('nrp_error_ci95', '±95%', 4),
+              ('nrp_error_sem', NAIVE_SEM_TITLE, 4), ('nrp_score', 'NRP score', 3), ('nrp_pearson', 'NRP r', 3),
+              ('linear_mae', 'LSQ (NRP inputs) MAE', 3), ('linear_r2', 'LSQ (NRP inputs) R²', 3),
+              ('nrp_minus_linear_mae', 'NRP − LSQ (NRP inputs) MAE', 3), ('nrp_minus_linear_ci', '95% CI', 4),
+              ('mean_nrp_error_v4_it', 'mean NRP-error V4+IT', 3))
+
+
+def build_rows(records):
+    """One row per (family, model, region): both benchmarks' scores, the 2 x 2 and the mapping contrasts.
+
+    Parameters
+    ----------
+    records : list of dict
+        Score records (:func:`nrp_plugin.app.compare.summarize` plus ``family``, ``model``, ``region``,
+        ``kind``, ``train_size``).
+
+    Returns
+    -------
+    rows : list of dict
+        The keys of :data:`COLUMNS` and more. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the
+        benchmarks report; ``*_ci95`` are corrected 95% half-widths (:func:`split_interval`) over the
+        per-split values: ``pls_raw_r_ci95`` over ``split_pls_r``, ``<mapping>_mae_ci95`` and
+        ``nrp_error_ci95`` over ``split_<mapping>_mae``, ``pls_score_ci95`` from ``pls_raw_r_ci95`` by the
+        delta method (``2 |r| / IC``), ``nrp_score_ci95`` = ``nrp_error_ci95 / (MAE_mean - floor)``. None
+        where the per-split values are missing or fewer than 2.
+    """
+    by_key = {}
+    for record in records:
+        by_key[(record['family'], record['model'], record['region'], record['kind'])] = record
+    keys = ordered_unique((r['family'], r['model'], r['region']) for r in records)
+    rows = []
+    for family, model, region in keys:
+        pls = by_key.get((family, model, region, 'pls'), {})
+        nrp = by_key.get((family, model, region, 'nrp'), {})
+        sparsity = nrp.get('sparsity', pls.get('sparsity'))
+        plot_family = nrp.get('plot_family', pls.get('plot_family'))  # None for a record without the field
+        train_size = nrp.get('train_size', pls.get('train_size'))
+        split_pls_r = list(pls.get('split_pls_r') or [])
+        pls_r_half = split_half_width(split_pls_r, train_size)
+        figures = mapping_figures(pls, nrp, train_size)
+        nrp_half = figures['nrp']['mae_ci95']
+        row = {'family': family, 'model': model, 'region': region,
+               'pls_raw_r': pls.get('raw_r'), 'pls_raw_r_error': pls.get('raw_r_error'), 'pls_raw_r_ci95': pls_r_half,
+               'pls_score': pls.get('score'), 'pls_score_error': pls.get('score_error'),
+               'pls_score_ci95': ceiled_r_half_width(pls.get('raw_r'), pls_r_half, pls.get('ceiling')),
+               'nrp_error': nrp.get('nrp_error'), 'nrp_error_sem': nrp.get('nrp_error_sem'),
+               'nrp_error_ci95': nrp_half,
+               'nrp_score': nrp.get('score'), 'nrp_score_error': nrp.get('score_error'),
+               'nrp_score_ci95': ceiled_mae_half_width(nrp_half, nrp.get('mean_predictor_mae'), nrp.get('ceiling')),
+               'nrp_pearson': nrp.get('pearson'), 'linear_mae': nrp.get('linear_mae'),
+               'linear_mae_error': nrp.get('linear_mae_error'), 'linear_r2': nrp.get('linear_r2'),
+               'linear_r2_error': nrp.get('linear_r2_error'), 'ridge_r2': nrp.get('ridge_r2'),
+               'ridge_r2_error': nrp.get('ridge_r2_error'),
+               'mean_predictor_mae': nrp.get('mean_predictor_mae'), 'noise_floor': nrp.get('ceiling'),
+               'internal_consistency': pls.get('ceiling'), 'sparsity': sparsity, 'plot_family': plot_family,
+               'train_size': train_size, 'split_pls_r': split_pls_r}
+        for mapping, values in figures.items():
+            for measure in MEASURES:
+                row[f'{mapping}_{measure}'] = values[measure]
+            row[f'split_{mapping}_mae'] = values['split_mae']
+        for a, b in CONTRASTS:
+            test = paired_difference(figures[a]['split_mae'], figures[b]['split_mae'], row['train_size'])
+            test = test or {}
+            row[f'{a}_minus_{b}_mae'] = test.get('mean')
+            row[f'{a}_minus_{b}_ci_low'] = test.get('ci_low')
+            row[f'{a}_minus_{b}_ci_high'] = test.get('ci_high')
+            row[f'{a}_minus_{b}_p'] = test.get('p')
+            row[f'{a}_minus_{b}_t'] = test.get('t')
+        rows.append(row)
+    means = model_summary(rows)
+    for row in rows:
+        row['mean_nrp_error_v4_it'] = means[(row['family'], row['model'])]['mean_nrp_error']
+    return rows
+
+
+def model_summary(rows):
+    """``{(family, model): {'mean_nrp_error', 'regions', 'sparsity'}}``: the mean NRP-error over the regions
+    (the quantity of the paper's Table 1 column, here for this package's NRP)."""
+    summary = {}
+    for row in rows:
+        entry = summary.setdefault((row['family'], row['model']), {'errors': [], 'regions': [],
+                                                                   'sparsity': row['sparsity']})
+        if row['nrp_error'] is not None:
+            entry['errors'].append(row['nrp_error'])
+            entry['regions'].append(row['region'])
+    for entry in summary.values():
+        errors = entry.pop('errors')
+        entry['mean_nrp_error'] = float(np.mean(errors)) if errors else None
+    return summary
+
+
+def _contrast_title(contrast):
+    """``'nrp - linear'`` -> ``'NRP − LSQ (NRP inputs)'`` (the data keep the mapping names)."""
+    a, b = contrast.split(' - ')
+    return f'{MAPPING_TITLES.get(a, a)} − {MAPPING_TITLES.get(b, b)}'
+
+
+def _measure_title(measure):
+    """``'linear_mae'`` -> ``'LSQ (NRP inputs) MAE'``, ``'pls_r'`` -> ``'PLS r'``."""
+    mapping, _, name = measure.rpartition('_')
+    return f"{MAPPING_TITLES.get(mapping, mapping)} {'MAE' if name == 'mae' else name}"
+
+
+def _fmt(value, digits=3):
+    if value is None:
+        return '–'
+    if isinstance(value, float):
+        return f'{value:.{digits}f}'
+    return str(value)
+
+
+def _ci(low, high, digits=4):
+    if low is None or high is None:
+        return '–'
+    return f'[{low:.{digits}f}, {high:.{digits}f}]'
+
+
+def markdown_table(rows):
+    """The main table and the mapping x measure table, per family (missing figures as '–').
+
+    Each table is followed by a legend that says what the mappings are (:data:`MAPPING_LEGEND`) and
+    what the intervals are (:data:`INTERVAL_LEGEND`).
+    """
+    families = ordered_unique(r['family'] for r in rows)
+    out = []
+    for family in families:
+        out.append(f'**{family}**\n')
+        out.append('| ' + ' | '.join(title for _, title, _ in MD_COLUMNS) + ' |')
+        out.append('|' + '---|' * len(MD_COLUMNS))
+        for row in rows:
+            if row['family'] == family:
+                cells = dict(row, nrp_minus_linear_ci=_ci(row['nrp_minus_linear_ci_low'],
+                                                          row['nrp_minus_linear_ci_high']))
+                out.append('| ' + ' | '.join(cells[key] if key == 'nrp_minus_linear_ci' else _fmt(cells[key], digits)
+                                             for key, _, digits in MD_COLUMNS) + ' |')
+        out.append('')
+        out.append(f'{MAPPING_LEGEND} {INTERVAL_LEGEND} 95% CI of NRP − LSQ (NRP inputs) MAE: the same corrected '
+                   f't on the per-split differences. Mean NRP-error V4+IT: the quantity of the paper\'s Table 1 '
+                   f'column, for this package\'s NRP.')
+        out.append('')
+        out.append(f'**{family}: mapping x measure** (MAE: lower is better; r: median over sites, mean over '
+                   f'splits; ceiled MAE = (MAE_mean − MAE)/(MAE_mean − floor), unclipped; ceiled r² = '
+                   f'r²/internal consistency; – = not reported; intervals of the MAEs: `<mapping>_mae_ci95` in '
+                   f'table.csv)\n')
+        header = ['model', 'region'] + [f'{MAPPING_TITLES[m]} {title}' for _, title in MEASURE_TITLES
+                                        for m in MAPPINGS]
+        out.append('| ' + ' | '.join(header) + ' |')
+        out.append('|' + '---|' * len(header))
+        for row in rows:
+            if row['family'] == family:
+                cells = [row['model'], row['region']] + [_fmt(row[f'{m}_{measure}']) for measure, _ in MEASURE_TITLES
+                                                         for m in MAPPINGS]
+                out.append('| ' + ' | '.join(cells) + ' |')
+        out.append('')
+        out.append(MAPPING_LEGEND)
+        out.append('')
+    return '\n'.join(out)
+
+
+def stats_markdown(stats):
+    """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs."""
+    out = ['## Method', '', stats.get('method', METHOD), '', MAPPING_LEGEND, '',
+           '## Spearman rank correlation across models: NRP score vs PLS score', '',
+           '| family | region | models | rho | exact permutation p | 95% CI (Fisher z, n ≥ 4) | '
+           'rho under measurement error (95%) |', '|---|---|---|---|---|---|---|']
+    for family, regions in stats['spearman_nrp_vs_pls_score'].items():
+        for region, entry in regions.items():
+            mci = entry.get('measurement_ci')
+            out.append(f"| {family} | {region} | {entry['n_models']} | {_fmt(entry['rho'])} | "
+                       f"{_fmt(entry.get('p_permutation'))} | {_ci(entry.get('ci_low'), entry.get('ci_high'), 2)} | "
+                       f"{_ci(*(mci or (None, None)), 2)} |")
+    out += ['', 'rho needs ≥ 3 models with both scores, not all tied. With n models the smallest possible '
+            'two-sided permutation p is 2/n! (0.083 for 4 models): few models can never show a significant '
+            'rank agreement or disagreement, and the Fisher interval then spans most of [-1, 1]. The '
+            'measurement interval says only how stable the ranking of *these* models is under their '
+            'scores\' measurement error.', '',
+            '## Mapping contrasts in MAE, per model and region (same splits)', '',
+            'Negative: the first mapping predicts better. The JSON keeps the mapping names (`linear` = LSQ '
+            '(NRP inputs)).', '',
+            '| family | model | region | contrast | mean difference | 95% CI | t | p | splits |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for e in stats['mapping_differences']:
+        out.append(f"| {e['family']} | {e['model']} | {e['region']} | {_contrast_title(e['contrast'])} | "
+                   f"{_fmt(e['mean'], 4)} | "
+                   f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} | {e['n_splits']} |")
+    out += ['', '## Model contrasts, per region (same splits)', '',
+            'Measure "<mapping> MAE": model A − model B MAE (negative: A better); "PLS r": A − B median r '
+            '(positive: A better).', '',
+            '| family | region | model A | model B | measure | mean difference | 95% CI | t | p |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for e in stats['model_differences']:
+        out.append(f"| {e['family']} | {e['region']} | {e['model_a']} | {e['model_b']} | "
+                   f"{_measure_title(e['measure'])} | {_fmt(e['mean'], 4)} | {_ci(e['ci_low'], e['ci_high'])} | "
+                   f"{_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} |")
+    return '\n'.join(out) + '\n'
+
+
+def csv_text(rows):
+    """``table.csv``: the :data:`COLUMNS` of every row, missing figures as empty cells.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`build_rows`.
+
+    Returns
+    -------
+    str
+    """
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator='\n')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: ('' if row.get(key) is None else row.get(key)) for key in COLUMNS})
+    return buffer.getvalue()
+
+
+def provenance(records):
+    """What produced the table: the distinct cache-key payloads' shared parts (code, versions, data)."""
+    keys = [r.get('key') for r in records if isinstance(r.get('key'), dict)]
+    shared = {}
+    for field in ('code', 'versions', 'format'):
+        values = ordered_unique(json.dumps(k.get(field), sort_keys=True) for k in keys)
+        shared[field] = [json.loads(v) for v in values]
+    shared['data'] = {r['benchmark']: r['key'].get('data') for r in records if isinstance(r.get('key'), dict)}
+    shared['mixed'] = any(len(shared[field]) > 1 for field in ('code', 'versions'))
+    return shared
+
+
+def json_document(records, rows, stats, run_info=None):
+    """The payload of ``table.json``.
+
+    Parameters
+    ----------
+    records : list of dict
+        The score records the rows were built from (:func:`nrp_plugin.app.compare.run_compare`).
+    rows : list of dict
+        Rows of :func:`build_rows`.
+    stats : dict
+        :func:`nrp_plugin.app.statistics.statistics` of the rows.
+    run_info : dict, optional
+        The run's settings.
+
+    Returns
+    -------
+    dict
+        ``run``, ``provenance`` (:func:`provenance`), ``rows``, ``models`` (per model
+        :func:`model_summary` with its ``family`` and ``model``), ``stats`` and ``scores`` (the records
+        without ``cached``).
+    """
+    summary = model_summary(rows)
+    return {'run': run_info or {}, 'provenance': provenance(records), 'rows': rows,
+            'models': [{'family': f, 'model': m, **entry} for (f, m), entry in summary.items()],
+            'stats': stats,
+            'scores': [{k: v for k, v in r.items() if k != 'cached'} for r in records]}
