@@ -42,8 +42,10 @@ setup(
         'matplotlib',
         'tqdm',
         'pillow',
+        'himalaya>=0.4.6',
+        'distributed',
     ],
-    extras_require={'test': ['pytest>=7']},
+    extras_require={'test': ['pytest>=7'], 'cluster': ['dask-jobqueue']},
     entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.app.cli:main']},
     cmdclass={'build_py': BuildWithPlugins},
 )

@@ -183,8 +183,33 @@ def _number(model, benchmark):
     return (sum(map(ord, model)) * 7 + sum(map(ord, benchmark)) * 3) % 97 / 100 + 0.01
 
 
+#: The fake models whose NRP scores also report the banded ridge and the kernel ridge (``banded_ridge_*``,
+#: ``kernel_ridge_*``); the others' do not, as a metric from before these references.
+REFERENCE_MODELS = ('model_b', 'resnet50_untrained_pruned80')
+#: The banded ridge's per-split layer weights (mean over sites) and the kernel ridge's per-split bandwidths.
+FAKE_LAYER_WEIGHTS = [[0.7, 0.3], [0.6, 0.4], [0.5, 0.5]]
+FAKE_BANDWIDTHS = [1.0, 2.0, 4.0]
+
+
+def reference_offsets(value):
+    """Per-split offsets of the fake banded ridge and kernel ridge MAEs from the NRP's, for a score whose number is
+    ``value``: the banded ridge's mean offset (0.06 + 0.01 (1 + value)) is below least squares' (0.1033) while its
+    first split's (0.06 + 0.05 (1 + value)) is above least squares' (0.1), and the kernel ridge is below both."""
+    banded = 0.06 + np.array([0.05, -0.04, 0.02]) * (1 + value)
+    kernel = 0.02 + np.array([0.01, -0.01, 0.0])
+    return banded, kernel
+
+
+def _mapping_attrs(prefix, per_neuroid, r2, pearson):
+    """A fake mapping's attrs as ``nrp_plugin.brainscore.nrp_metric.mapping_attrs`` names them."""
+    return {f'{prefix}_mae': float(per_neuroid.mean()), f'{prefix}_mae_error': 0.003, f'{prefix}_r2': r2,
+            f'{prefix}_r2_error': 0.02, f'{prefix}_pearson': pearson,
+            f'{prefix}_raw': _split_neuroid(per_neuroid, [f'n{i}' for i in range(per_neuroid.shape[1])])}
+
+
 def fake_score(model, benchmark):
-    """A Score shaped as the real benchmarks return them."""
+    """A Score shaped as the real benchmarks return them; the NRP scores of :data:`REFERENCE_MODELS` also carry
+    the banded ridge's and kernel ridge's attrs (:func:`reference_offsets`)."""
     value = _number(model, benchmark)
     if benchmark.endswith('-pls'):
         raw = Score(value ** 0.5)
@@ -201,6 +226,12 @@ def fake_score(model, benchmark):
                      split_nrp_error=[float(v) for v in per_neuroid.mean(axis=1)],
                      linear_raw=_split_neuroid(linear, [f'n{i}' for i in range(4)]),
                      raw=_split_neuroid(per_neuroid, [f'n{i}' for i in range(4)]))
+    if model in REFERENCE_MODELS:
+        banded, kernel = reference_offsets(value)
+        raw.attrs.update(_mapping_attrs('banded_ridge', per_neuroid + banded[:, None], 0.25, 0.35 + value / 10),
+                         banded_ridge_layer_weights=[list(w) for w in FAKE_LAYER_WEIGHTS])
+        raw.attrs.update(_mapping_attrs('kernel_ridge', per_neuroid + kernel[:, None], 0.3, 0.38 + value / 10),
+                         kernel_ridge_bandwidth=list(FAKE_BANDWIDTHS))
     score = Score(1 - value)
     score.attrs.update(raw=raw, error=0.03, ceiling=Score(0.3), nrp_error=float(raw), nrp_error_sem=0.005)
     return score

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from helpers import assembly, world
-from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric, RidgeErrorMetric
+from nrp_plugin.brainscore.nrp_metric import (BandedRidgeErrorMetric, KernelRidgeErrorMetric, LinearErrorMetric,
+                                               NRPErrorMetric, RidgeErrorMetric)
 
-METRICS = [NRPErrorMetric, LinearErrorMetric, RidgeErrorMetric]
+METRICS = [NRPErrorMetric, LinearErrorMetric, RidgeErrorMetric, BandedRidgeErrorMetric, KernelRidgeErrorMetric]
 
 
 @pytest.fixture(scope='module')

@@ -66,19 +66,24 @@ def test_interrupt_leaves_no_table_and_resumes(fakes, tmp_path, capsys, monkeypa
     assert '12 scores (10 computed, 2 from the cache' in capsys.readouterr().out
 
 
-def test_scoring_failure_is_one_line_and_keeps_old_tables(fakes, tmp_path, capsys, monkeypatch):
-    assert _compare(tmp_path / 'out') == 0
-    before = (tmp_path / 'out' / 'table.csv').read_text()
-    capsys.readouterr()
+def test_a_model_that_fails_gets_a_row_saying_why_and_the_others_go_on(fakes, tmp_path, capsys, monkeypatch):
+    real = compare.score_model
 
-    def broken(model, benchmark):
-        raise RuntimeError('boom')
+    def broken_for_one(model, benchmark):
+        if model.identifier == MODELS[1]:
+            raise RuntimeError('boom')
+        return real(model, benchmark)
 
-    monkeypatch.setattr(compare, 'score_model', broken)
-    assert _compare(tmp_path / 'out', '--no-cache') == 1
-    err = capsys.readouterr().err
-    assert err.strip() == 'nrp-plugin compare: RuntimeError: boom'
-    assert (tmp_path / 'out' / 'table.csv').read_text() == before
+    monkeypatch.setattr(compare, 'score_model', broken_for_one)
+    assert _compare(tmp_path / 'out') == 3
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith('nrp-plugin')]
+    assert err == [f'nrp-plugin compare: 1 of 3 models could not be scored (their rows say why): '
+                   f'{MODELS[1]}']
+    table = (tmp_path / 'out' / 'table.md').read_text()
+    assert f'| {MODELS[1]} | RuntimeError: boom |' in table
+    document = json.loads((tmp_path / 'out' / 'table.json').read_text())
+    assert document['failed'] == [{'model': MODELS[1], 'reason': 'RuntimeError: boom'}]
+    assert {row['model'] for row in document['rows']} == set(MODELS[:3]) - {MODELS[1]}
 
 
 def test_grid_file_must_exist(fakes, tmp_path, capsys):

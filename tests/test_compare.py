@@ -9,7 +9,8 @@ import pytest
 from nrp_plugin.app import checks, compare, plots, report, result_cache, statistics, tables
 from nrp_plugin.brainscore.nrp_metric import _split_neuroid
 from nrp_plugin.synthetic import config as world
-from helpers import FAMILY, METADATA, MODELS, REGISTERED, FakeBenchmark, FakeModel, fake_score
+from helpers import (FAKE_BANDWIDTHS, FAKE_LAYER_WEIGHTS, FAMILY, METADATA, MODELS, REFERENCE_MODELS, REGISTERED,
+                     FakeBenchmark, FakeModel, fake_score)
 
 def _run(cache, models=MODELS, **kwargs):
     return compare.run_compare(models=models, families=[FAMILY], cache_directory=cache, progress=False, **kwargs)
@@ -57,6 +58,12 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 # not reported by these fakes: missing, never 0
                 assert row['ridge_mae'] is None and row['ridge_score_mae'] is None and row['pls_mae'] is None
                 assert row['ridge_mae_ci95'] is None and row['pls_raw_r_ci95'] is None  # no per-split values
+                # banded and kernel ridge: reported for some models only, None (never 0) for the others
+                for mapping in ('banded_ridge', 'kernel_ridge'):
+                    if row['model'] in REFERENCE_MODELS:
+                        assert row[f'{mapping}_mae'] == pytest.approx(raw[f'{mapping}_mae'])
+                    else:
+                        assert row[f'{mapping}_mae'] is None and row[f'{mapping}_score_mae'] is None
     table = json.loads((tmp_path / 'out' / 'table.json').read_text())
     for model in MODELS:
         errors = [r['nrp_error'] for r in rows if r['model'] == model]
@@ -66,6 +73,10 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
     assert len(csv_lines) == 1 + len(rows) and csv_lines[0].startswith('family,model,region,pls_raw_r')
     header = csv_lines[0].split(',')
     assert all(line.split(',')[header.index('ridge_mae')] == '' for line in csv_lines[1:])
+    for line, row in zip(csv_lines[1:], rows):
+        cell = line.split(',')[header.index('banded_ridge_mae')]
+        assert (float(cell) == pytest.approx(row['banded_ridge_mae']) if row['model'] in REFERENCE_MODELS
+                else cell == '')
     # every record and the table say what produced them
     assert all(r['key']['code'] == table['provenance']['code'][0] for r in table['scores'])
     assert {'torch', 'brainscore_vision', 'brainscore_core'} <= set(table['provenance']['versions'][0])
@@ -312,7 +323,7 @@ def test_two_concurrent_runs_on_one_cache_both_finish(fakes, tmp_path):
 
 def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
     made = []
-    monkeypatch.setattr(compare, 'nrp_metric', lambda grid: made.append(grid) or f'metric-{grid}')
+    monkeypatch.setattr(compare, 'nrp_metric', lambda grid, config=None: made.append(grid) or f'metric-{grid}')
     seen = {}
 
     def recording(model, benchmark):
@@ -376,7 +387,8 @@ def test_end_to_end_matches_brainscore_scores(installed_plugins, tmp_path, monke
 
 
 def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, monkeypatch):
-    """With ``ridge_*`` attrs on the NRP metric and ``mae*`` on the PLS metric, every 2 x 2 cell is filled."""
+    """With ``ridge_*`` attrs on the NRP metric and ``mae*`` on the PLS metric, every 2 x 2 cell is filled (for a
+    model whose NRP metric also reports the banded and kernel ridge); best linear may then be PLS or ridge."""
     def with_ridge(model, benchmark):
         score = fake_score(model, benchmark)
         raw = score.attrs['raw']
@@ -391,7 +403,7 @@ def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, mo
         return score
 
     monkeypatch.setattr(FakeBenchmark, '__call__', lambda self, model: with_ridge(model.identifier, self.identifier))
-    rows = tables.build_rows(_run(tmp_path / 'cache', models=['model_a']))
+    rows = tables.build_rows(_run(tmp_path / 'cache', models=['model_b']))
     for row in rows:
         assert all(row[f'{m}_{measure}'] is not None for m in statistics.MAPPINGS for measure in statistics.MEASURES)
         assert row['ridge_score_r'] == pytest.approx(0.5 ** 2 / 0.8)
@@ -400,9 +412,18 @@ def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, mo
         # ridge is linear - 0.05 on every split: the paired difference is exactly -0.05 with zero width
         assert row['ridge_minus_linear_mae'] == pytest.approx(-0.05)
         assert row['ridge_minus_linear_ci_high'] - row['ridge_minus_linear_ci_low'] == pytest.approx(0, abs=1e-12)
+        # best linear by hand: the lowest mean of the per-split MAEs among PLS (0.6 on every split), ridge,
+        # banded ridge and least squares; model_b's V4 NRP-error is near 0.05 (ridge wins), its IT one near 0.62
+        # (PLS wins)
+        means = {m: np.mean(row[f'split_{m}_mae']) for m in ('pls', 'ridge', 'banded_ridge', 'linear')}
+        assert row['best_linear'] == min(means, key=means.get)
+        assert row['best_linear'] == {'V4': 'ridge', 'IT': 'pls'}[row['region']]
+        assert row['nrp_minus_best_linear_mae'] == pytest.approx(
+            np.mean(np.subtract(row['split_nrp_mae'], row[f"split_{row['best_linear']}_mae"])))
     stats = statistics.statistics(rows)
     contrasts = {e['contrast'] for e in stats['mapping_differences']}
-    assert contrasts == {'nrp - linear', 'nrp - pls', 'nrp - ridge', 'ridge - linear'}
+    assert contrasts == {'nrp - linear', 'nrp - pls', 'nrp - ridge', 'nrp - banded_ridge', 'nrp - kernel_ridge',
+                         'nrp - best_linear', 'ridge - linear', 'banded_ridge - pls'}
     assert 'NRP ceiled MAE' in tables.markdown_table(rows)
 
 
@@ -462,3 +483,185 @@ def test_tables_and_plots_show_corrected_intervals_and_say_what_each_mapping_is(
     linear_plot = texts[f'{FAMILY}_linear_vs_nrp_mae.png']
     assert 'LSQ (NRP inputs)' in linear_plot and 'least squares with an intercept' in linear_plot
     assert 'LSQ (NRP inputs)' in texts[f'{FAMILY}_mapping_x_measure.png']
+
+
+def _fake_split_maes(model, region, mapping):
+    """Per-split MAE (mean over neuroids) of a mapping as the fake NRP score reports it, read from its attrs."""
+    attrs = fake_score(model, f'{FAMILY}.{region}-nrp').attrs['raw'].attrs
+    return np.asarray(attrs['raw' if mapping == 'nrp' else f'{mapping}_raw'].values).mean(axis=1)
+
+
+def _corrected_t(d, test_train_ratio=1 / 9):
+    """The corrected resampled t of per-split differences d by hand (Nadeau & Bengio 2003): mean, 95% interval, p."""
+    from scipy.stats import t
+    d = np.asarray(d, dtype=float)
+    k = d.size
+    se = np.sqrt((1 / k + test_train_ratio) * np.var(d, ddof=1))
+    half = t.ppf(0.975, k - 1) * se
+    return d.mean(), d.mean() - half, d.mean() + half, 2 * t.sf(abs(d.mean() / se), k - 1)
+
+
+def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_path):
+    """The records, rows, CSV, JSON, Markdown and the mapping x measure figure carry the banded ridge and the kernel
+    ridge as the fake NRP scores report them; models whose scores do not report them read as missing."""
+    from scipy.stats import t
+    records = _run(tmp_path / 'cache')
+    rows, stats, table_md, paths = report.write_report(records, tmp_path / 'out')
+    for record in (r for r in records if r['kind'] == 'nrp'):
+        attrs = fake_score(record['model'], record['benchmark']).attrs['raw'].attrs
+        for mapping in ('banded_ridge', 'kernel_ridge'):
+            if record['model'] in REFERENCE_MODELS:
+                for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):
+                    assert record[f'{mapping}_{suffix}'] == pytest.approx(attrs[f'{mapping}_{suffix}'])
+                assert record[f'split_{mapping}_mae'] == pytest.approx(
+                    list(_fake_split_maes(record['model'], record['region'], mapping)))
+            else:
+                assert record[f'{mapping}_mae'] is None and record[f'split_{mapping}_mae'] == []
+        reported = record['model'] in REFERENCE_MODELS
+        assert record['banded_ridge_layer_weights'] == (FAKE_LAYER_WEIGHTS if reported else [])
+        assert record['kernel_ridge_bandwidth'] == (FAKE_BANDWIDTHS if reported else [])
+    t975 = t.ppf(0.975, 2)
+    for row in rows:
+        if row['model'] not in REFERENCE_MODELS:
+            assert all(row[f'{m}_{measure}'] is None for m in ('banded_ridge', 'kernel_ridge')
+                       for measure in statistics.MEASURES)
+            assert row['banded_ridge_r2'] is None and row['kernel_ridge_bandwidth'] == []
+            continue
+        attrs = fake_score(row['model'], f"{FAMILY}.{row['region']}-nrp").attrs['raw'].attrs
+        for mapping, r2 in (('banded_ridge', 0.25), ('kernel_ridge', 0.3)):
+            splits = _fake_split_maes(row['model'], row['region'], mapping)
+            assert row[f'{mapping}_mae'] == pytest.approx(attrs[f'{mapping}_mae'])
+            assert row[f'{mapping}_r2'] == r2 and row[f'{mapping}_r2_error'] == 0.02
+            assert row[f'{mapping}_score_mae'] == pytest.approx((1.5 - attrs[f'{mapping}_mae']) / (1.5 - 0.3))
+            assert row[f'{mapping}_score_r'] == pytest.approx(attrs[f'{mapping}_pearson'] ** 2 / 0.8)
+            assert row[f'{mapping}_mae_ci95'] == pytest.approx(
+                t975 * np.sqrt((1 / 3 + 1 / 9) * np.var(splits, ddof=1)))
+        assert row['banded_ridge_layer_weights'] == FAKE_LAYER_WEIGHTS
+        assert row['kernel_ridge_bandwidth'] == FAKE_BANDWIDTHS
+    # the JSON and the CSV
+    table = json.loads((tmp_path / 'out' / 'table.json').read_text())
+    assert [r['kernel_ridge_mae'] for r in table['rows']] == [r['kernel_ridge_mae'] for r in rows]
+    assert all('banded_ridge_layer_weights' in s for s in table['scores'] if s['kind'] == 'nrp')
+    header, *lines = (tmp_path / 'out' / 'table.csv').read_text().splitlines()
+    header = header.split(',')
+    for column in ('banded_ridge_mae', 'kernel_ridge_mae', 'banded_ridge_r2', 'kernel_ridge_score_r',
+                   'nrp_minus_banded_ridge_p_holm', 'best_linear'):
+        assert column in header, column
+    for line, row in zip(lines, rows):
+        cell = line.split(',')[header.index('kernel_ridge_score_mae')]
+        assert cell == '' if row['kernel_ridge_score_mae'] is None else float(cell) == pytest.approx(
+            row['kernel_ridge_score_mae'])
+    # Markdown: two more columns per measure, their definitions in the legend
+    assert '| banded ridge MAE | LSQ (NRP inputs) MAE | kernel ridge (RBF) MAE | NRP MAE |' in table_md
+    assert 'banded ridge: ridge on every non-zero principal component of every layer with one penalty per layer' \
+        in table_md and 'kernel ridge (RBF): kernel ridge with a Gaussian kernel' in table_md
+    # the figure: one bar per mapping, the new ones at the rows' values (NaN where not reported)
+    regions, models = ['V4', 'IT'], list(MODELS)
+    fig = plots.mapping_measure_figure(rows, regions, models, FAMILY)
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels == [tables.MAPPING_TITLES[m] for m in statistics.MAPPINGS]
+    assert 'banded ridge' in labels and 'kernel ridge (RBF)' in labels
+    get = {(r['model'], r['region']): r for r in rows}
+    for i, region in enumerate(regions):
+        for j, measure in enumerate(('score_mae', 'score_r')):
+            ax = fig.axes[i * 2 + j]
+            for mapping in ('banded_ridge', 'kernel_ridge'):
+                heights = [bar.get_height() for bar in ax.containers[statistics.MAPPINGS.index(mapping)]]
+                expected = [get[(m, region)][f'{mapping}_{measure}'] for m in models]
+                assert heights == [pytest.approx(e) if e is not None else pytest.approx(np.nan, nan_ok=True)
+                                   for e in expected]
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_nrp_minus_best_linear_holds_the_nrp_to_the_linear_mapping_with_the_lowest_mean_mae(fakes, tmp_path):
+    """Best linear is chosen from PLS, ridge, banded ridge and least squares by the mean over splits (not split by
+    split, and never the kernel ridge); the contrast is the corrected resampled t on the paired differences."""
+    rows, stats, _, _ = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out', plots=False)
+    entries = {(e['model'], e['region']): e for e in stats['mapping_differences'] if e['contrast'] == 'nrp - best_linear'}
+    assert len(entries) == len(rows)
+    for row in rows:
+        model, region = row['model'], row['region']
+        nrp = _fake_split_maes(model, region, 'nrp')
+        linear = _fake_split_maes(model, region, 'linear')
+        if model in REFERENCE_MODELS:
+            banded = _fake_split_maes(model, region, 'banded_ridge')
+            kernel = _fake_split_maes(model, region, 'kernel_ridge')
+            # the fakes make the choice matter: least squares is lower on the first split, the banded ridge on
+            # average, and the kernel ridge (not linear) lower than both
+            assert linear[0] < banded[0] and banded.mean() < linear.mean() and kernel.mean() < banded.mean()
+            expected, chosen = 'banded_ridge', banded
+        else:
+            expected, chosen = 'linear', linear
+        assert row['best_linear'] == expected and entries[(model, region)]['best_linear'] == expected
+        assert row['best_linear_mae'] == pytest.approx(chosen.mean())
+        mean, low, high, p = _corrected_t(nrp - chosen)
+        assert row['nrp_minus_best_linear_mae'] == pytest.approx(mean)
+        assert (row['nrp_minus_best_linear_ci_low'], row['nrp_minus_best_linear_ci_high']) == (
+            pytest.approx(low), pytest.approx(high))
+        assert row['nrp_minus_best_linear_p'] == pytest.approx(p)
+        entry = entries[(model, region)]
+        assert (entry['mean'], entry['ci_low'], entry['ci_high'], entry['p']) == (
+            pytest.approx(mean), pytest.approx(low), pytest.approx(high), pytest.approx(p))
+    stats_md = (tmp_path / 'out' / 'stats.md').read_text()
+    assert '| NRP − best linear (banded ridge) |' in stats_md and '| NRP − best linear (LSQ (NRP inputs)) |' in stats_md
+    assert 'lowest mean MAE over the splits' in stats_md and 'not the per-split minimum' in stats_md
+
+
+def _holm_by_hand(p_values):
+    """Holm's adjusted p-values by the textbook formula: p_(i) adjusted = max over j <= i of min(1, (m - j + 1) p_(j)),
+    with 1-based ranks j of the sorted p-values."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda index: p_values[index])
+    adjusted = [0.0] * m
+    for i in range(1, m + 1):
+        adjusted[order[i - 1]] = max(min(1.0, (m - j + 1) * p_values[order[j - 1]]) for j in range(1, i + 1))
+    return adjusted
+
+
+def test_contrast_p_values_are_holm_corrected_across_models_and_regions(fakes, tmp_path):
+    """Per contrast, the p-values of every model and region of the family, Holm-corrected together; the banded
+    ridge's is over the models that report it only."""
+    rows, stats, _, _ = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out', plots=False)
+    for a, b in (('nrp', 'banded_ridge'), ('banded_ridge', 'pls'), ('nrp', 'best_linear'), ('nrp', 'linear')):
+        contrast = f'{a} - {b}'
+        entries = [e for e in stats['mapping_differences'] if e['contrast'] == contrast and e['p'] is not None]
+        expected = _holm_by_hand([e['p'] for e in entries])
+        assert [e['p_holm'] for e in entries] == pytest.approx(expected), contrast
+        by_key = {(e['model'], e['region']): e['p_holm'] for e in entries}
+        for row in rows:
+            assert row[f'{a}_minus_{b}_p_holm'] == (pytest.approx(by_key[(row['model'], row['region'])])
+                                                     if (row['model'], row['region']) in by_key else None)
+    banded = [e for e in stats['mapping_differences'] if e['contrast'] == 'nrp - banded_ridge']
+    assert {e['model'] for e in banded} == set(REFERENCE_MODELS) and len(banded) == 4
+    # the fakes' banded ridge differs from the NRP by a model-dependent amount: four distinct p-values, so the
+    # correction is not a plain multiplication
+    assert len({round(e['p'], 12) for e in banded}) == 4
+    assert all(e['p'] <= e['p_holm'] <= 1 for e in banded) and max(e['p_holm'] for e in banded) < 1
+    # banded ridge − PLS needs the PLS MAE per split, which these fakes do not report
+    assert not [e for e in stats['mapping_differences'] if e['contrast'] == 'banded_ridge - pls']
+    stats_md = (tmp_path / 'out' / 'stats.md').read_text()
+    assert "Holm's (1979) step-down correction" in stats_md and '| Holm p |' in stats_md
+
+
+def test_records_without_the_new_mappings_still_render(fakes, tmp_path):
+    """Records cached before the banded and kernel ridge were reported have none of their keys: the tables, the
+    statistics and the plots read them as not reported (None, never 0) and best linear falls back on least squares."""
+    records = [{k: v for k, v in r.items() if 'banded_ridge' not in k and 'kernel_ridge' not in k}
+               for r in _run(tmp_path / 'cache')]
+    assert not any('banded_ridge_mae' in r for r in records)
+    rows, stats, table_md, paths = report.write_report(records, tmp_path / 'out')
+    for row in rows:
+        for mapping in ('banded_ridge', 'kernel_ridge'):
+            assert all(row[f'{mapping}_{measure}'] is None for measure in statistics.MEASURES)
+            assert row[f'{mapping}_r2'] is None and row[f'split_{mapping}_mae'] == []
+            assert row[f'nrp_minus_{mapping}_mae'] is None and row[f'nrp_minus_{mapping}_p_holm'] is None
+        assert row['best_linear'] == 'linear'
+        assert row['nrp_minus_best_linear_mae'] == pytest.approx(row['nrp_minus_linear_mae'])
+        assert row['nrp_minus_best_linear_ci_low'] == pytest.approx(row['nrp_minus_linear_ci_low'])
+    assert {e['contrast'] for e in stats['mapping_differences']} == {'nrp - linear', 'nrp - best_linear'}
+    header, *lines = (tmp_path / 'out' / 'table.csv').read_text().splitlines()
+    column = header.split(',').index('banded_ridge_mae')
+    assert all(line.split(',')[column] == '' for line in lines)
+    assert '| kernel ridge (RBF) MAE |' in table_md
+    assert f'{FAMILY}_mapping_x_measure.png' in {p.name for p in paths}

@@ -166,3 +166,34 @@ def test_statistics_and_tables_need_no_plotting():
             "assert statistics.split_interval([0.1, 0.2, 0.4], train_size=0.9)['half_width'] > 0\n"
             "assert tables.csv_text([]).startswith('family,model,region')\n")
     subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_holm_matches_a_hand_computation():
+    """Sorted p-values times (m - rank), a running maximum, capped at 1, returned in the input order."""
+    # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> running maximum 0.06
+    assert statistics.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert statistics.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # 0.5 x 2 capped at 1, then the maximum
+    assert statistics.holm([0.02]) == pytest.approx([0.02])  # one test: unchanged
+    # a test without a p-value is left out of m and stays None
+    assert statistics.holm([0.01, None, 0.04, float('nan')]) == [pytest.approx(0.02), None, pytest.approx(0.04),
+                                                                 None]
+    # ties: both get the larger multiple
+    assert statistics.holm([0.01, 0.01, 0.2]) == pytest.approx([0.03, 0.03, 0.2])
+    assert statistics.holm([]) == []
+    entries = [{'g': 'a', 'p': 0.01}, {'g': 'b', 'p': 0.3}, {'g': 'a', 'p': 0.02}, {'g': 'b', 'p': None}]
+    statistics.holm_within(entries, lambda entry: entry['g'])
+    assert [e['p_holm'] for e in entries] == [pytest.approx(0.02), pytest.approx(0.3), pytest.approx(0.02), None]
+
+
+def test_best_linear_is_the_lowest_mean_over_splits_among_the_linear_mappings():
+    nrp = [0.5, 0.5, 0.5]
+    # least squares wins the first split, banded ridge on average; kernel ridge is lower but is not linear
+    splits = {'nrp': nrp, 'linear': [0.60, 0.70, 0.70], 'banded_ridge': [0.65, 0.62, 0.62],
+              'kernel_ridge': [0.1, 0.1, 0.1], 'ridge': [], 'pls': None}
+    assert statistics.best_linear(splits) == 'banded_ridge'
+    assert statistics.best_linear(dict(splits, pls=[0.6, 0.6, 0.6])) == 'pls'  # 0.6 < 0.63
+    assert statistics.best_linear(dict(splits, ridge=[0.65, 0.62, 0.62])) == 'ridge'  # a tie: the first listed
+    assert statistics.best_linear(dict(splits, banded_ridge=[0.6, 0.6])) == 'linear'  # not on the NRP's splits
+    assert statistics.best_linear(dict(splits, banded_ridge=[0.6, float('nan'), 0.6])) == 'linear'
+    assert statistics.best_linear(dict(splits, nrp=[])) is None
+    assert statistics.best_linear({'nrp': nrp, 'kernel_ridge': [0.1, 0.1, 0.1]}) is None

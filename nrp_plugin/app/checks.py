@@ -66,15 +66,16 @@ def _unknown_message(what, names, candidates, own):
     return f"unknown {what}: " + '; '.join(parts)
 
 
-def check_identifiers(models=(), benchmarks=(), registered=None):
+def check_identifiers(models=(), benchmarks=(), registered=None, specs=True):
     """Raise :class:`CompareError` naming unknown model/benchmark identifiers and their closest
     registered ones (difflib). Benchmark families are suggested as families. Model specs
     (``torchvision:...``, ``file.py:function``; :mod:`nrp_plugin.app.model_specs`) are built and checked
-    instead of looked up."""
+    instead of looked up (``specs=False``: left to the caller)."""
     from . import model_specs
     spec_problem = None
     try:
-        model_specs.check_specs(models)
+        if specs:
+            model_specs.check_specs(models)
     except model_specs.ModelSpecError as error:
         spec_problem = str(error)
     models = [m for m in models if not model_specs.is_spec(m)]

@@ -101,24 +101,34 @@ def _compare(args):
     import time
     from pathlib import Path
     from ..brainscore import majajhong
-    from . import checks, compare, result_cache
+    from . import checks, cluster, compare, result_cache
     os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
     os.environ.setdefault('RESULTCACHING_DISABLE', '1')
     _warn_if_stale()
+    from . import model_specs, zoo
     try:
         _set_device(args.device)
         regions = list(dict.fromkeys(args.regions))
+        models = zoo.expand_models(args.models)
+        if models != list(args.models):
+            print(f'models ({len(models)}): {" ".join(models)}', flush=True)
         problems = []
         for check in (lambda: checks.check_families(args.benchmarks, regions),
-                      lambda: checks.check_identifiers(models=args.models)):
+                      lambda: checks.check_identifiers(models=models, specs=False)):
             try:
                 check()
             except checks.CompareError as error:
                 problems.append(str(error))
+        failures = model_specs.spec_problems(models)  # such a model gets a row saying why; the others go on
+        if failures and len(failures) == len(models):
+            problems.append(' | '.join(failures.values()))
         if problems:
             raise checks.CompareError(' | '.join(problems))
+        args.models, args.failures = models, failures
+        args.nrp_config = compare.load_nrp_config(args.nrp_config)
+        args.cluster_options = cluster.parse_cluster_options(args.cluster_option)
         grid = compare.load_search_grid(args.search, args.grid)
         out = checks.check_writable(Path(args.out))
         cache_directory = result_cache.result_cache_dir(out) if args.cache_in_out else result_cache.result_cache_dir()
@@ -140,21 +150,49 @@ def _compare(args):
             signal.signal(signal.SIGTERM, previous)
 
 
+def _distributed(args):
+    """Whether the run goes to Dask workers (``--workers``, ``--scheduler`` or ``--cluster``)."""
+    return bool(args.workers or args.scheduler or args.cluster)
+
+
+def _records(args, regions, grid, cache_directory):
+    """Every record of the run: in this process, or from Dask workers (:mod:`nrp_plugin.app.cluster`)."""
+    import torch
+    from . import cluster, compare
+    settings = dict(families=args.benchmarks, regions=regions, cache_directory=cache_directory,
+                    use_cache=not args.no_cache, search_grid=grid, reference_pls=args.reference_pls,
+                    out_of_core=not args.in_memory, nrp_config=args.nrp_config)
+    if not _distributed(args):
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return compare.run_compare(models=args.models, progress=not args.quiet, failures=args.failures, **settings)
+    client, close = cluster.start_client(workers=args.workers, scheduler=args.scheduler, cluster=args.cluster,
+                                         cluster_options=args.cluster_options, threads=args.threads or 1)
+    try:
+        print(f'Dask: {client}', flush=True)
+        todo = [model for model in args.models if model not in args.failures]
+        records = cluster.run_distributed(todo, client, settings, threads=args.threads or 1)
+    finally:
+        close()
+    failed = [compare.failure_record(model, reason) for model, reason in args.failures.items()]
+    return records + failed
+
+
 def _run_compare(args, regions, grid, out, cache_directory, started):
     import time
     from ..brainscore import majajhong
-    from . import compare, report
+    from . import report
     try:
-        records = compare.run_compare(models=args.models, families=args.benchmarks, regions=regions,
-                                      cache_directory=cache_directory, use_cache=not args.no_cache,
-                                      search_grid=grid, progress=not args.quiet,
-                                      reference_pls=args.reference_pls, out_of_core=not args.in_memory)
+        records = _records(args, regions, grid, cache_directory)
+        scored = [record for record in records if record.get('kind') != 'failed']
         info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
                 'pls': 'brainscore pls' if args.reference_pls else 'pls_torch',
                 'activations': 'in memory' if args.in_memory else 'out of core',
-                'device': args.device, 'search': grid is not None, 'cache': str(cache_directory),
+                'device': args.device, 'search': grid is not None, 'nrp_config': args.nrp_config,
+                'cache': str(cache_directory), 'threads': args.threads,
+                'workers': args.workers, 'scheduler': args.scheduler, 'cluster': args.cluster,
                 'wall_seconds': round(time.time() - started, 1),
-                'recomputed': sum(not r['cached'] for r in records)}
+                'recomputed': sum(not r['cached'] for r in scored)}
         rows, stats, table_md, plots = report.write_report(records, out, run_info=info)
     except KeyboardInterrupt:
         return _fail('compare', f'interrupted; finished scores are kept in {cache_directory} and a rerun '
@@ -165,13 +203,18 @@ def _run_compare(args, regions, grid, out, cache_directory, started):
             return _fail('compare', str(unavailable))
         return _fail('compare', f'{type(error).__name__}: {error}', 1)
     print(table_md)
-    _write_layers(records, out)
+    _write_layers(scored, out)
     print(report.stats_markdown(stats))
-    print(f"{len(records)} scores ({info['recomputed']} computed, {len(records) - info['recomputed']} from the "
+    failed = [record for record in records if record.get('kind') == 'failed']
+    print(f"{len(scored)} scores ({info['recomputed']} computed, {len(scored) - info['recomputed']} from the "
           f"cache {cache_directory}) in {info['wall_seconds']} s")
     print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(plots)} plots:')
     for path in plots:
         print(f'  {path}')
+    if failed:
+        print(f'nrp-plugin compare: {len(failed)} of {len(args.models)} models could not be scored '
+              f'(their rows say why): {", ".join(record["model"] for record in failed)}', file=sys.stderr)
+        return 3
     return 0
 
 
@@ -319,7 +362,9 @@ def build_parser():
     from .compare import DEFAULT_FAMILIES, DEFAULT_MODELS
     cmp = commands.add_parser('compare', help='score models on V4/IT under PLS and NRP; write tables and plots')
     cmp.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), metavar='M',
-                     help='model identifiers (default: %(default)s)')
+                     help='registered identifiers, specs (torchvision:<arch>, path/to/file.py:function), patterns '
+                          '(torchvision:resnet*, torchvision:*) or files listing them one per line '
+                          '(default: %(default)s)')
     cmp.add_argument('--benchmarks', nargs='+', default=list(DEFAULT_FAMILIES), metavar='FAMILY',
                      help='benchmark families, e.g. SyntheticMajajHong2015 MajajHong2015 MajajHong2015public; '
                           'each is scored as <family>.<region>-pls and -nrp (default: %(default)s)')
@@ -338,6 +383,18 @@ def build_parser():
     cmp.add_argument('--reference-pls', action='store_true',
                      help="score -pls benchmarks with Brain-Score's own (scikit-learn) pls instead of pls_torch, "
                           "which gives the same scores faster")
+    cmp.add_argument('--nrp-config', metavar='JSON|paper',
+                     help="NRP benchmarks score with NRPErrorMetric(config=...): 'paper', or a JSON object of "
+                          "NRPConfig fields, e.g. '{\"max_epochs\": 50}'")
+    cmp.add_argument('--threads', type=int, metavar='N',
+                     help='torch threads per model (default: all cores in one process, 1 per Dask worker)')
+    cmp.add_argument('--workers', type=int, metavar='N',
+                     help='score the models on N Dask worker processes (a LocalCluster; with --cluster, N batch jobs)')
+    cmp.add_argument('--scheduler', metavar='ADDRESS', help='score the models on a running Dask scheduler')
+    cmp.add_argument('--cluster', choices=['slurm', 'pbs', 'sge', 'lsf'],
+                     help='start Dask workers through the batch system (dask-jobqueue)')
+    cmp.add_argument('--cluster-option', action='append', metavar='KEY=VALUE',
+                     help='keyword argument of the dask-jobqueue cluster (e.g. cores=8, memory=32GB, walltime=04:00:00)')
     cmp.add_argument('--in-memory', action='store_true',
                      help="record activations with Brain-Score's own extractor, every layer in memory (the "
                           "reference path), instead of out of core with the on-disk activation store")

@@ -50,11 +50,32 @@ def load_search_grid(search=False, grid_path=None):
 # ----------------------------------------------------------------------------------------------
 # scoring (module-level so tests can replace them)
 
-def nrp_metric(search_grid=None):
-    """The metric NRP benchmarks score with in this run (None: the benchmark's own default)."""
-    if search_grid is None:
+def nrp_metric(search_grid=None, config=None):
+    """The metric NRP benchmarks score with in this run (None: the benchmark's own default): with a nested search,
+    or with another configuration (an :class:`nrp_plugin.core.network.NRPConfig` field dict, or ``'paper'``)."""
+    if search_grid is None and config is None:
         return None
-    return NRPErrorMetric(search=search_grid)
+    return NRPErrorMetric(search=search_grid, config=config)
+
+
+def load_nrp_config(text):
+    """``--nrp-config``: ``'paper'`` or a JSON object of :class:`nrp_plugin.core.network.NRPConfig` fields; None
+    when not given. CompareError naming the problem otherwise."""
+    if text is None:
+        return None
+    if text == 'paper':
+        return text
+    import json
+    from ..core.network import NRPConfig
+    try:
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError('not a JSON object')
+        NRPConfig(**fields)
+    except (ValueError, TypeError) as error:
+        raise CompareError(f"--nrp-config {text!r}: {error}; give 'paper' or a JSON object of NRPConfig fields, e.g. "
+                           f"'{{\"max_epochs\": 50}}'") from None
+    return fields
 
 
 def load_model(identifier):
@@ -179,8 +200,9 @@ def _split_means(values, aggregate=np.mean):
         return [float(v) for v in aggregate(array, axis=1)]
 
 
-# the mappings the NRP metric reports beside the NRP, as attrs ``<name>_mae``, ``<name>_raw``, ...
-NRP_SIDE_MAPPINGS = ('linear', 'ridge')
+# the mappings the NRP metric reports beside the NRP, as attrs ``<name>_mae``, ``<name>_raw``, ...: least squares on
+# the NRP inputs, ridge, banded ridge and RBF kernel ridge (nrp_plugin.brainscore.nrp_metric)
+NRP_SIDE_MAPPINGS = ('linear', 'ridge', 'banded_ridge', 'kernel_ridge')
 
 
 def summarize(score, kind):
@@ -193,7 +215,9 @@ def summarize(score, kind):
     linear path started from ridge on every component (``linear_start_every_component``) and the linear-path
     network's weight in the validated combination with the paper's network (``linear_path_weight``), and for each
     of :data:`NRP_SIDE_MAPPINGS` its ``<m>_mae``, ``<m>_mae_error``, ``<m>_r2``, ``<m>_r2_error``,
-    ``<m>_pearson`` and per-split MAE ``split_<m>_mae``: None / [] when the metric does not report it
+    ``<m>_pearson`` and per-split MAE ``split_<m>_mae``, with the banded ridge's per-split layer weights
+    (``banded_ridge_layer_weights``: per split, each layer's weight, mean over sites) and the kernel ridge's
+    per-split bandwidth (``kernel_ridge_bandwidth``): None / [] when the metric does not report it
     (e.g. no ridge mapping), never 0.
     """
     attrs = score.attrs
@@ -221,6 +245,11 @@ def summarize(score, kind):
         for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):
             record[f'{mapping}_{suffix}'] = _float(raw_attrs.get(f'{mapping}_{suffix}'))
         record[f'split_{mapping}_mae'] = _split_means(raw_attrs.get(f'{mapping}_raw'))
+    weights, bandwidth = raw_attrs.get('banded_ridge_layer_weights'), raw_attrs.get('kernel_ridge_bandwidth')
+    # per split: a split's layers may differ from another's (layers chosen inside each split)
+    record['banded_ridge_layer_weights'] = ([] if weights is None else
+                                            [[float(w) for w in np.ravel(split)] for split in weights])
+    record['kernel_ridge_bandwidth'] = [] if bandwidth is None else [float(b) for b in np.ravel(bandwidth)]
     return record
 
 
@@ -253,9 +282,133 @@ def pls_metric():
     return load_metric('pls_torch', crossvalidation_kwargs=dict(stratification_coord='object_name'))
 
 
+class ModelFailed(RuntimeError):
+    """A model that could not be scored: a one-line reason (its row in the tables says it)."""
+
+
+#: Errors that end a whole run rather than one model's scores (the user's interrupt)
+FATAL = (KeyboardInterrupt, SystemExit)
+
+
+def failure_reason(error):
+    """One line saying why a model could not be scored."""
+    import torch
+    if isinstance(error, getattr(torch, 'OutOfMemoryError', ())):
+        kind = 'out of GPU memory'
+    elif isinstance(error, MemoryError):
+        kind = 'out of memory'
+    else:
+        kind = type(error).__name__
+    text = ' '.join(str(error).split())
+    return f'{kind}: {text[:300]}' if text else kind
+
+
+def failure_record(model_id, reason):
+    """The record of a model that could not be scored (``kind='failed'``)."""
+    return {'kind': 'failed', 'model': model_id, 'reason': reason}
+
+
+class Comparison:
+    """One run's settings, benchmarks (each loaded once, with the metric this run scores it with) and result cache.
+
+    Parameters are those of :func:`run_compare`.
+    """
+
+    def __init__(self, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None, use_cache=True,
+                 search_grid=None, progress=True, reference_pls=False, out_of_core=True, nrp_config=None):
+        self.cache = ResultCache(cache_directory if cache_directory is not None else result_cache_dir())
+        self.benchmarks = benchmark_identifiers(families, regions)
+        self.regions = list(regions)
+        self.use_cache, self.search_grid, self.progress = use_cache, search_grid, progress
+        self.reference_pls, self.out_of_core, self.nrp_config = reference_pls, out_of_core, nrp_config
+        self._loaded, self._payloads = {}, {}
+
+    def benchmark(self, benchmark_id, kind):
+        """Load a benchmark once per run, with the metric this run scores it with (no model needed)."""
+        if benchmark_id not in self._loaded:
+            benchmark = load_benchmark(benchmark_id)
+            if kind == 'nrp':
+                metric = nrp_metric(self.search_grid, self.nrp_config)
+                if metric is not None:
+                    benchmark.metric = metric
+            if kind == 'pls' and not self.reference_pls:
+                benchmark._similarity_metric = pls_metric()
+            self._loaded[benchmark_id] = benchmark
+            self._payloads[benchmark_id] = metric_configuration(kind, benchmark_metric(benchmark, kind))
+        return self._loaded[benchmark_id]
+
+    def cached(self, model_id):
+        """Whether every score of ``model_id`` is in the result cache (no model is built to know it)."""
+        for benchmark_id in self.benchmarks:
+            kind = benchmark_id.rsplit('-', 1)[1]
+            self.benchmark(benchmark_id, kind)
+            if self.cache.get(key_payload(cache_identifier(model_id), benchmark_id, self._payloads[benchmark_id])) is None:
+                return False
+        return True
+
+    def model_records(self, model_id):
+        """Every score of one model, from the cache or computed (and then cached).
+
+        Raises
+        ------
+        ModelFailed
+            When the model cannot be built or scored (an error in its code, weights that cannot be had, too little
+            memory or scratch disk); the reason is one line. Data that cannot be had and interrupts end the run
+            instead.
+        """
+        from ..brainscore.majajhong import DataUnavailableError
+        cache_id = cache_identifier(model_id)
+        model_obj = None
+        records = []
+        bench_bar = _progress(self.benchmarks, desc=model_id, unit='benchmark', leave=False, disable=not self.progress)
+        try:
+            for benchmark_id in bench_bar:
+                family, rest = benchmark_id.split('.', 1)
+                region, kind = rest.rsplit('-', 1)
+                # the key is known without building the model: a hit costs a benchmark load (once per run);
+                # a spec (torchvision:..., file.py:function) is keyed with its file's or weights' hash
+                benchmark = self.benchmark(benchmark_id, kind)
+                payload = key_payload(cache_id, benchmark_id, self._payloads[benchmark_id])
+                record = self.cache.get(payload) if self.use_cache else None
+                cached = record is not None
+                if record is None:
+                    if model_obj is None:
+                        model_obj = self._build(model_id, benchmark)
+                    score = score_model(model_obj, benchmark)
+                    record = summarize(score, kind)
+                    record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,
+                                  sparsity=model_sparsity(model_obj), plot_family=model_plot_family(model_obj),
+                                  train_size=train_size(benchmark), model_loaded=loaded_model_identity(model_obj),
+                                  **score_layers(score, model_obj, region))
+                    record = self.cache.put(payload, record)
+                records.append(dict(record, cached=cached))
+        except (DataUnavailableError,) + FATAL:  # data that cannot be had fails every model alike
+            raise
+        except Exception as error:  # noqa: BLE001 - one model's failure is its row, the others go on
+            raise ModelFailed(failure_reason(error)) from error
+        return records
+
+    def _build(self, model_id, benchmark):
+        model_obj = load_model(model_id)
+        # each layer's activations computed once for all of this model's benchmarks; an uncommitted model's layers
+        # are chosen later, from every candidate layer, so each pass records them all
+        candidates = list(getattr(model_obj, 'layers', []))
+        by_region = {region: model_layers(model_obj, [region]) or candidates for region in self.regions}
+        prefetch = list(dict.fromkeys(layer for layers in by_region.values() for layer in layers))
+        # Brain-Score's own pls reads features, not the out-of-core Gram form
+        memo = memoize_model(model_obj, prefetch=prefetch, out_of_core=self.out_of_core and not self.reference_pls,
+                             progress=self.progress)
+        if isinstance(memo, OutOfCoreActivations):
+            check_scratch_space(model_obj, model_id, by_region, n_scored_stimuli(benchmark), scratch_root())
+        else:
+            check_activation_memory(model_obj, model_id, by_region, n_scored_stimuli(benchmark))
+        return model_obj
+
+
 def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None,
-                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False, out_of_core=True):
-    """Score every model on every ``<family>.<region>-<pls|nrp>`` benchmark.
+                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False, out_of_core=True,
+                nrp_config=None, failures=None):
+    """Score every model on every ``<family>.<region>-<pls|nrp>`` benchmark, one model after another.
 
     Parameters
     ----------
@@ -266,7 +419,6 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
         False: recompute every score (the results are still written to the cache).
     search_grid : SearchGrid, optional
         Replace every NRP benchmark's metric with ``NRPErrorMetric(search=search_grid)``.
-
     reference_pls : bool
         Score ``-pls`` benchmarks with Brain-Score's own ``pls`` (scikit-learn, slow) instead of
         ``pls_torch`` (same scores, see :func:`pls_metric`).
@@ -274,6 +426,10 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
         Record a ``PytorchWrapper`` model's layers out of core and keep them in the activation store
         (:mod:`nrp_plugin.brainscore.out_of_core`; same scores, bounded memory). False: Brain-Score's own
         extractor, every layer in memory (the reference path).
+    nrp_config : dict or 'paper', optional
+        Score NRP benchmarks with ``NRPErrorMetric(config=nrp_config)`` (:func:`load_nrp_config`).
+    failures : dict of str -> str, optional
+        Models already known to fail, with why: not tried again, reported as failed.
 
     Returns
     -------
@@ -282,70 +438,27 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
         ``benchmark``, ``family``, ``region``, ``sparsity`` (:func:`model_sparsity`), ``plot_family``
         (:func:`model_plot_family`), ``train_size``, ``model_loaded`` (what
         the loaded model's ``metadata`` said about its weights), ``key`` (the cache key's payload,
-        :func:`nrp_plugin.app.result_cache.key_payload`) and ``cached``.
+        :func:`nrp_plugin.app.result_cache.key_payload`) and ``cached``; and one :func:`failure_record` per model
+        that could not be scored (the other models go on).
 
     Notes
     -----
     Each benchmark is loaded once per run before the cache lookup, so the key holds the metric
     the benchmark really scores with; the model is built only when one of its scores is missing.
     """
-    cache = ResultCache(cache_directory if cache_directory is not None else result_cache_dir())
-    benchmarks = benchmark_identifiers(families, regions)
-    loaded_benchmarks, payloads = {}, {}
-
-    def benchmark_for(benchmark_id, kind):
-        """Load a benchmark once per run, with the metric this run scores it with (no model needed)."""
-        if benchmark_id not in loaded_benchmarks:
-            benchmark = load_benchmark(benchmark_id)
-            if kind == 'nrp' and search_grid is not None:
-                benchmark.metric = nrp_metric(search_grid)
-            if kind == 'pls' and not reference_pls:
-                benchmark._similarity_metric = pls_metric()
-            loaded_benchmarks[benchmark_id] = benchmark
-            payloads[benchmark_id] = metric_configuration(kind, benchmark_metric(benchmark, kind))
-        return loaded_benchmarks[benchmark_id]
-
+    comparison = Comparison(families, regions, cache_directory, use_cache, search_grid, progress, reference_pls,
+                            out_of_core, nrp_config)
     records = []
-    model_bar = _progress(list(models), desc='models', unit='model', disable=not progress)
-    for model_id in model_bar:
-        cache_id = cache_identifier(model_id)
-        model_obj = None
-        bench_bar = _progress(benchmarks, desc=model_id, unit='benchmark', leave=False, disable=not progress)
-        for benchmark_id in bench_bar:
-            family, rest = benchmark_id.split('.', 1)
-            region, kind = rest.rsplit('-', 1)
-            # the key is known without building the model: a hit costs a benchmark load (once per run);
-            # a spec (torchvision:..., file.py:function) is keyed with its file's or weights' hash
-            benchmark = benchmark_for(benchmark_id, kind)
-            payload = key_payload(cache_id, benchmark_id, payloads[benchmark_id])
-            record = cache.get(payload) if use_cache else None
-            cached = record is not None
-            if record is None:
-                if model_obj is None:
-                    model_obj = load_model(model_id)
-                    # each layer's activations computed once for all of this model's benchmarks; an uncommitted
-                    # model's layers are chosen later, from every candidate layer, so each pass records them all
-                    candidates = list(getattr(model_obj, 'layers', []))
-                    by_region = {region: model_layers(model_obj, [region]) or candidates for region in regions}
-                    prefetch = list(dict.fromkeys(layer for layers in by_region.values() for layer in layers))
-                    # Brain-Score's own pls reads features, not the out-of-core Gram form
-                    memo = memoize_model(model_obj, prefetch=prefetch, out_of_core=out_of_core and not reference_pls,
-                                         progress=progress)
-                    if isinstance(memo, OutOfCoreActivations):
-                        check_scratch_space(model_obj, model_id, by_region, n_scored_stimuli(benchmark),
-                                            scratch_root())
-                    else:
-                        check_activation_memory(model_obj, model_id, by_region, n_scored_stimuli(benchmark))
-                score = score_model(model_obj, benchmark)
-                record = summarize(score, kind)
-                record.update(model=model_id, benchmark=benchmark_id, family=family, region=region,
-                              sparsity=model_sparsity(model_obj), plot_family=model_plot_family(model_obj),
-                              train_size=train_size(benchmark),
-                              model_loaded=loaded_model_identity(model_obj), **score_layers(score, model_obj, region))
-                record = cache.put(payload, record)
-            records.append(dict(record, cached=cached))
-        del model_obj
-    if cache.rejected:
-        log(f'result cache: {len(cache.rejected)} unreadable or mismatched file(s) recomputed, e.g. '
-            f'{cache.rejected[0]}')
+    for model_id in _progress(list(models), desc='models', unit='model', disable=not progress):
+        if failures and model_id in failures:
+            records.append(failure_record(model_id, failures[model_id]))
+            continue
+        try:
+            records.extend(comparison.model_records(model_id))
+        except ModelFailed as error:
+            log(f'{model_id}: {error}')
+            records.append(failure_record(model_id, str(error)))
+    if comparison.cache.rejected:
+        log(f'result cache: {len(comparison.cache.rejected)} unreadable or mismatched file(s) recomputed, e.g. '
+            f'{comparison.cache.rejected[0]}')
     return records

@@ -414,11 +414,11 @@ def load_spec_model(spec):
     return model
 
 
-def check_specs(models):
-    """Build every spec among ``models`` once and check its layers on a probe image; raise
-    :class:`ModelSpecError` naming every problem (one line), before any scoring. Registered identifiers are
-    left to the identifier check."""
-    problems = []
+def spec_problems(models):
+    """Build every spec among ``models`` once and check its layers on a probe image: ``{spec: one-line problem}``
+    for those that cannot be scored (empty when all can). Registered identifiers are left to the identifier
+    check."""
+    problems = {}
     for spec in models:
         if not is_spec(spec):
             continue
@@ -426,6 +426,12 @@ def check_specs(models):
             built, _, _ = _build(spec)
             _layers(spec, built)
         except ModelSpecError as error:
-            problems.append(str(error))
+            problems[spec] = str(error)
+    return problems
+
+
+def check_specs(models):
+    """Raise :class:`ModelSpecError` naming every problem of :func:`spec_problems` (one line), before any scoring."""
+    problems = spec_problems(models)
     if problems:
-        raise ModelSpecError(' | '.join(problems))
+        raise ModelSpecError(' | '.join(problems.values()))

@@ -159,7 +159,9 @@ def mapping_measure_figure(family_rows, regions, models, family):
     """The mapping x measure panels of one family of benchmarks.
 
     One row of panels per region, one column per measure (ceiled MAE, ceiled r²): grouped bars per model,
-    one bar per mapping; a mapping the run did not report is marked 'n/a', not drawn as 0. The bars carry
+    one bar per mapping of :data:`nrp_plugin.app.statistics.MAPPINGS` (PLS, ridge, banded ridge, least squares
+    on the NRP inputs, RBF kernel ridge, NRP); a mapping the run did not report (e.g. records from before the
+    banded and kernel ridge were reported) is marked 'n/a', not drawn as 0. The bars carry
     no intervals (the table's ``*_ci95`` columns have them); the caption says what each mapping is.
 
     Parameters

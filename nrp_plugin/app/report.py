@@ -46,13 +46,23 @@ def plot_all(rows, out):
     return paths
 
 
+def failed_markdown(failed):
+    """The table.md section listing the models that could not be scored and why ('' when none)."""
+    if not failed:
+        return ''
+    lines = ['', '', '**Models that could not be scored**', '', '| model | why |', '|---|---|']
+    lines += [f"| {record['model']} | {record['reason'].replace('|', '/')} |" for record in failed]
+    return '\n'.join(lines)
+
+
 def write_report(records, out, run_info=None, plots=True):
     """Write ``table.csv``, ``table.md``, ``table.json``, ``stats.md`` and the plots into ``out``.
 
     Parameters
     ----------
     records : list of dict
-        Score records (:func:`nrp_plugin.app.compare.run_compare`).
+        Score records (:func:`nrp_plugin.app.compare.run_compare`); failure records (``kind='failed'``) are listed
+        in ``table.md`` and ``table.json`` (``failed``) with why.
     out : pathlib.Path
         The folder to write into.
     run_info : dict, optional
@@ -70,10 +80,14 @@ def write_report(records, out, run_info=None, plots=True):
         The text of ``table.md`` (without its final newline).
     plot_paths : list of pathlib.Path
     """
+    failed = [record for record in records if record.get('kind') == 'failed']
+    records = [record for record in records if record.get('kind') != 'failed']
     rows = build_rows(records)
     stats = statistics(rows)
-    table_md = markdown_table(rows)
-    atomic_write_text(out / 'table.json', json.dumps(json_document(records, rows, stats, run_info), indent=1))
+    table_md = markdown_table(rows) + failed_markdown(failed)
+    document = json_document(records, rows, stats, run_info)
+    document['failed'] = [{'model': record['model'], 'reason': record['reason']} for record in failed]
+    atomic_write_text(out / 'table.json', json.dumps(document, indent=1))
     atomic_write_text(out / 'table.csv', csv_text(rows))
     atomic_write_text(out / 'table.md', table_md + '\n')
     atomic_write_text(out / 'stats.md', stats_markdown(stats))

@@ -3,19 +3,40 @@
 Every interval is the corrected resampled t of Nadeau & Bengio (2003) over the cross-validation splits
 (:func:`resampled_t`): a single mapping's per-split figure (:func:`split_interval`), a paired difference
 between two mappings or two models on the same splits (:func:`paired_difference`), and the across-model
-Spearman correlation with what it can and cannot say (:func:`spearman_inference`). The formulas and
-references are in docs/compare.md.
+Spearman correlation with what it can and cannot say (:func:`spearman_inference`). The NRP is also held to
+the best linear mapping of each model and region (:func:`best_linear`), and the p-values of one mapping contrast
+are Holm-corrected across models and regions (:func:`holm`). The formulas and references are in docs/compare.md.
 """
 import math
 
 import numpy as np
 
-MAPPINGS = ('pls', 'ridge', 'linear', 'nrp')
+#: The mappings of the mapping x measure table, linear ones first: Brain-Score's PLS, ridge, banded ridge, least
+#: squares on the NRP inputs, RBF kernel ridge, the NRP.
+MAPPINGS = ('pls', 'ridge', 'banded_ridge', 'linear', 'kernel_ridge', 'nrp')
+#: The linear mappings "best linear" is chosen from (:func:`best_linear`), in the order that breaks a tie.
+LINEAR_MAPPINGS = ('pls', 'ridge', 'banded_ridge', 'linear')
 #: The figures :func:`mapping_figures` gives per mapping (besides its per-split MAEs).
 MEASURES = ('mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r')
-#: The mapping contrasts, ``(a, b)`` for ``a - b``, tested in MAE on the same splits.
-CONTRASTS = (('nrp', 'linear'), ('nrp', 'pls'), ('nrp', 'ridge'), ('ridge', 'linear'))
+#: The mapping contrasts, ``(a, b)`` for ``a - b``, tested in MAE on the same splits; ``best_linear`` is the
+#: row's :func:`best_linear` mapping.
+CONTRASTS = (('nrp', 'linear'), ('nrp', 'pls'), ('nrp', 'ridge'), ('nrp', 'banded_ridge'), ('nrp', 'kernel_ridge'),
+             ('nrp', 'best_linear'), ('ridge', 'linear'), ('banded_ridge', 'pls'))
 DEFAULT_TRAIN_SIZE = 0.9
+#: How "best linear" is chosen, in words (``stats.md`` and docs/compare.md).
+BEST_LINEAR_METHOD = ('Best linear: per family, model and region, of PLS (when its per-split MAE is reported), '
+                      'ridge, banded ridge and LSQ (NRP inputs), the mapping with the lowest mean MAE over the '
+                      'splits (ties: in that order), among those reported on as many splits as the NRP; '
+                      'NRP − best linear is then the paired per-split difference against that one mapping (not the '
+                      'per-split minimum over the mappings). The p-value and interval do not account for the '
+                      'choice, which favours the linear side.')
+#: How the p-values of one contrast are corrected across models and regions (``stats.md``).
+HOLM_METHOD = ('Holm p: Holm\'s (1979) step-down correction of the p-values of one mapping contrast across the '
+               'models and regions of one family of benchmarks: the m p-values (tests without one, e.g. a zero '
+               'variance, are left out) are sorted, the i-th smallest (i = 1..m) multiplied by m − i + 1, made '
+               'non-decreasing by a running maximum and capped at 1. It controls the family-wise error rate of '
+               'that contrast; nothing is corrected across contrasts or in the model contrasts, and the 95% '
+               'intervals are not adjusted.')
 #: How every interval is computed, in words (``stats.md``'s method section).
 METHOD = ('Every interval is from the corrected resampled t of Nadeau & Bengio (2003) over the k '
           'cross-validation splits, which overlap (the same Brain-Score splits for every mapping and model). '
@@ -191,15 +212,15 @@ def mapping_figures(pls, nrp, train_size=None):
         ``{mapping: {'mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r', 'split_mae'}}``:
         ``mae_error`` is the naive SEM the metric reports, ``mae_ci95`` the corrected 95% half-width
         (:func:`split_interval`) over ``split_mae``. A mapping the run did not report (e.g. no ridge) has
-        None everywhere and an empty ``split_mae``.
+        None everywhere and an empty ``split_mae`` (a record from before a mapping was reported has no key for
+        it and reads the same). Keys in the order of :data:`MAPPINGS`.
     """
     raw = {'pls': (pls.get('pls_mae'), pls.get('pls_mae_error'), pls.get('raw_r'), pls.get('split_pls_mae')),
-           'ridge': (nrp.get('ridge_mae'), nrp.get('ridge_mae_error'), nrp.get('ridge_pearson'),
-                     nrp.get('split_ridge_mae')),
-           'linear': (nrp.get('linear_mae'), nrp.get('linear_mae_error'), nrp.get('linear_pearson'),
-                      nrp.get('split_linear_mae')),
+           **{mapping: (nrp.get(f'{mapping}_mae'), nrp.get(f'{mapping}_mae_error'), nrp.get(f'{mapping}_pearson'),
+                        nrp.get(f'split_{mapping}_mae')) for mapping in ('ridge', 'banded_ridge', 'linear', 'kernel_ridge')},
            'nrp': (nrp.get('nrp_error'), nrp.get('nrp_error_sem'), nrp.get('pearson'), nrp.get('split_nrp_error'))}
     floor, mae_mean, ceiling = nrp.get('ceiling'), nrp.get('mean_predictor_mae'), pls.get('ceiling')
+    raw = {mapping: raw[mapping] for mapping in MAPPINGS}
     return {mapping: {'mae': mae, 'mae_error': error, 'mae_ci95': split_half_width(splits, train_size),
                       'r': r, 'score_mae': ceiled_mae(mae, mae_mean, floor),
                       'score_r': ceiled_r(r, ceiling), 'split_mae': list(splits or [])}
@@ -348,24 +369,125 @@ def model_differences(rows):
     return out
 
 
+def best_linear(split_maes, reference='nrp'):
+    """The linear mapping a mapping is held to in "NRP − best linear": the lowest mean MAE over the splits.
+
+    Parameters
+    ----------
+    split_maes : dict
+        ``{mapping: per-split MAEs}`` of one family, model and region (missing or empty: not reported).
+    reference : str
+        The mapping it is contrasted with; a candidate must be reported on as many splits as it.
+
+    Returns
+    -------
+    str or None
+        Of :data:`LINEAR_MAPPINGS` with per-split MAEs, all finite, on as many splits as ``reference``, the one
+        whose mean over the splits is lowest (a tie goes to the first in :data:`LINEAR_MAPPINGS`); None when the
+        reference has no per-split MAEs or no candidate qualifies. The choice is made once per (family, model,
+        region) from the means, not split by split.
+    """
+    n_splits = len(split_maes.get(reference) or [])
+    best, best_mean = None, None
+    for mapping in LINEAR_MAPPINGS:
+        values = np.asarray(split_maes.get(mapping) or [], dtype=float)
+        if n_splits == 0 or values.size != n_splits or not np.all(np.isfinite(values)):
+            continue
+        mean = float(values.mean())
+        if best is None or mean < best_mean:
+            best, best_mean = mapping, mean
+    return best
+
+
+def holm(p_values):
+    """Holm's (1979) step-down adjusted p-values, in the order given.
+
+    Parameters
+    ----------
+    p_values : sequence of float or None
+        One family of tests; None (or NaN) is a test without a p-value and is left out of the count.
+
+    Returns
+    -------
+    list of float or None
+        With ``m`` the number of p-values, the i-th smallest (i = 1..m) times ``m - i + 1``, made non-decreasing
+        in that order by a running maximum and capped at 1; None where the input is None or NaN.
+    """
+    present = sorted((float(p), index) for index, p in enumerate(p_values)
+                     if p is not None and np.isfinite(p))
+    m = len(present)
+    adjusted = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(present):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[index] = running
+    return adjusted
+
+
+def holm_within(entries, group, p_key='p', out_key='p_holm'):
+    """Set ``entry[out_key]`` to the Holm-adjusted ``entry[p_key]`` (:func:`holm`) within each ``group(entry)``.
+
+    Parameters
+    ----------
+    entries : list of dict
+        Changed in place.
+    group : callable
+        The family of tests an entry belongs to (a hashable value).
+    p_key, out_key : str
+        The key of the unadjusted p-value (None: no test) and the key to write.
+    """
+    for key in ordered_unique(group(entry) for entry in entries):
+        members = [entry for entry in entries if group(entry) == key]
+        for entry, adjusted in zip(members, holm([entry.get(p_key) for entry in members])):
+            entry[out_key] = adjusted
+
+
 def mapping_differences(rows):
-    """Per model and region, the mapping contrasts (:data:`CONTRASTS`) in MAE on the same splits."""
+    """Per model and region, the mapping contrasts (:data:`CONTRASTS`) in MAE on the same splits.
+
+    Each entry has the corrected resampled t (:func:`paired_difference`) and ``p_holm``, its p-value
+    Holm-corrected across the models and regions of its family and contrast (:func:`holm`); an
+    ``nrp - best_linear`` entry also names the mapping (``best_linear``, :func:`best_linear`).
+    """
     out = []
     for r in rows:
+        chosen = r.get('best_linear')
+        if 'best_linear' not in r:  # rows not made by tables.build_rows
+            chosen = best_linear({m: r.get(f'split_{m}_mae') for m in MAPPINGS})
+        splits = dict(r, split_best_linear_mae=r.get(f'split_{chosen}_mae') if chosen else [])
         for a, b in CONTRASTS:
-            test = paired_difference(r[f'split_{a}_mae'], r[f'split_{b}_mae'], r['train_size'])
+            test = paired_difference(splits.get(f'split_{a}_mae') or [], splits.get(f'split_{b}_mae') or [],
+                                     r['train_size'])
             if test is not None:
-                out.append({'family': r['family'], 'model': r['model'], 'region': r['region'],
-                            'contrast': f'{a} - {b}', 'measure': 'mae', **test})
+                entry = {'family': r['family'], 'model': r['model'], 'region': r['region'],
+                         'contrast': f'{a} - {b}', 'measure': 'mae', **test}
+                if b == 'best_linear':
+                    entry['best_linear'] = chosen
+                out.append(entry)
+    holm_within(out, lambda entry: (entry['family'], entry['contrast']))
     return out
 
 
 def statistics(rows):
-    """Spearman per family/region, mapping contrasts per model/region and model contrasts per region."""
+    """Spearman per family/region, mapping contrasts per model/region and model contrasts per region.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`nrp_plugin.app.tables.build_rows`.
+
+    Returns
+    -------
+    dict
+        ``method``, ``best_linear_method`` and ``holm_method`` (in words), ``spearman_nrp_vs_pls_score``
+        (:func:`spearman`), ``paired_nrp_minus_linear_mae``, ``mapping_differences`` (:func:`mapping_differences`,
+        with Holm-corrected ``p_holm``) and ``model_differences`` (:func:`model_differences`).
+    """
     paired = [{'family': r['family'], 'model': r['model'], 'region': r['region'],
                'nrp_minus_linear_mae': r['nrp_minus_linear_mae'], 'ci_low': r['nrp_minus_linear_ci_low'],
                'ci_high': r['nrp_minus_linear_ci_high'], 't': r['nrp_minus_linear_t'],
                'p': r['nrp_minus_linear_p']} for r in rows]
-    return {'method': METHOD, 'spearman_nrp_vs_pls_score': spearman(rows),
+    return {'method': METHOD, 'best_linear_method': BEST_LINEAR_METHOD, 'holm_method': HOLM_METHOD,
+            'spearman_nrp_vs_pls_score': spearman(rows),
             'paired_nrp_minus_linear_mae': paired, 'mapping_differences': mapping_differences(rows),
             'model_differences': model_differences(rows)}

@@ -12,17 +12,26 @@ import json
 
 import numpy as np
 
-from .statistics import (CONTRASTS, MAPPINGS, MEASURES, METHOD, ceiled_mae_half_width, ceiled_r_half_width,
-                         mapping_figures, ordered_unique, paired_difference, split_half_width)
+from .statistics import (BEST_LINEAR_METHOD, CONTRASTS, HOLM_METHOD, MAPPINGS, MEASURES, METHOD, best_linear,
+                         ceiled_mae_half_width, ceiled_r_half_width, holm_within, mapping_figures, ordered_unique,
+                         paired_difference, split_half_width)
 
 #: Short titles for headers and legends; :data:`MAPPING_LEGEND` says what each one is. The data keys keep
 #: the mapping names (``linear_mae`` etc.): ``linear`` is least squares on the NRP's prepared inputs.
-MAPPING_TITLES = {'pls': 'PLS', 'ridge': 'ridge', 'linear': 'LSQ (NRP inputs)', 'nrp': 'NRP'}
+MAPPING_TITLES = {'pls': 'PLS', 'ridge': 'ridge', 'banded_ridge': 'banded ridge', 'linear': 'LSQ (NRP inputs)',
+                  'kernel_ridge': 'kernel ridge (RBF)', 'nrp': 'NRP'}
+#: Titles of the contrasts' sides: the mappings and the row's best linear mapping.
+CONTRAST_TITLES = dict(MAPPING_TITLES, best_linear='best linear')
 MAPPING_LEGEND = ("PLS: Brain-Score's PLS regression (25 components); ridge: ridge on every non-zero principal "
                   "component of every layer (each layer scaled to unit total variance), each site's penalty by "
-                  "leave-one-out; LSQ (NRP inputs): least squares with an intercept on the NRP's prepared inputs "
-                  "(per-layer principal components chosen on each split's training stimuli), not on the layers' "
-                  "activations as the paper's linear baseline was; NRP-error: MAE of the NRP's test predictions.")
+                  "leave-one-out; banded ridge: ridge on every non-zero principal component of every layer with one "
+                  "penalty per layer (himalaya's multiple-kernel ridge; the layers' weights and each site's penalty "
+                  "by 3-fold cross-validation on each split's training stimuli); LSQ (NRP inputs): least squares "
+                  "with an intercept on the NRP's prepared inputs (per-layer principal components chosen on each "
+                  "split's training stimuli), not on the layers' activations as the paper's linear baseline was; "
+                  "kernel ridge (RBF): kernel ridge with a Gaussian kernel on the NRP's prepared inputs (the "
+                  "bandwidth and each site's penalty by 3-fold cross-validation on each split's training "
+                  "stimuli); NRP-error: MAE of the NRP's test predictions.")
 INTERVAL_LEGEND = ("±95%: half-width of the 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over "
                    "the k splits, t_{k−1, 0.975} · sqrt((1/k + n_test/n_train) · s²), s² the variance of the "
                    "per-split values; naive SEM (splits overlap; understates): std over splits / sqrt(k), which "
@@ -33,13 +42,18 @@ _BASE_COLUMNS = ('family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'p
                  'pls_score_error', 'pls_score_ci95', 'nrp_error', 'nrp_error_sem', 'nrp_error_ci95', 'nrp_score',
                  'nrp_score_error', 'nrp_score_ci95', 'nrp_pearson', 'linear_mae', 'linear_mae_error',
                  'linear_mae_ci95', 'linear_r2', 'linear_r2_error', 'ridge_r2', 'ridge_r2_error',
+                 'banded_ridge_r2', 'banded_ridge_r2_error', 'kernel_ridge_r2', 'kernel_ridge_r2_error',
                  'mean_predictor_mae', 'noise_floor', 'internal_consistency')
+#: The figures each mapping contrast gives a row (``<a>_minus_<b>_<field>``; ``t`` is in the JSON only).
+CONTRAST_FIELDS = ('mae', 'ci_low', 'ci_high', 'p', 'p_holm')
 #: CSV columns. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report (std over splits
-#: / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths.
+#: / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths; ``*_p_holm``
+#: the p-values Holm-corrected across the models and regions of one family and contrast.
 COLUMNS = (_BASE_COLUMNS
            + tuple(f'{m}_{measure}' for m in MAPPINGS for measure in MEASURES
                    if f'{m}_{measure}' not in _BASE_COLUMNS)
-           + tuple(f'{a}_minus_{b}_{field}' for a, b in CONTRASTS for field in ('mae', 'ci_low', 'ci_high', 'p'))
+           + ('best_linear', 'best_linear_mae')
+           + tuple(f'{a}_minus_{b}_{field}' for a, b in CONTRASTS for field in CONTRAST_FIELDS)
            + ('mean_nrp_error_v4_it', 'sparsity'))
 NAIVE_SEM_TITLE = 'naive SEM (splits overlap; understates)'
 #: ``(key, header, digits)`` of the main Markdown table's columns.
@@ -68,7 +82,13 @@ def build_rows(records):
         per-split values: ``pls_raw_r_ci95`` over ``split_pls_r``, ``<mapping>_mae_ci95`` and
         ``nrp_error_ci95`` over ``split_<mapping>_mae``, ``pls_score_ci95`` from ``pls_raw_r_ci95`` by the
         delta method (``2 |r| / IC``), ``nrp_score_ci95`` = ``nrp_error_ci95 / (MAE_mean - floor)``. None
-        where the per-split values are missing or fewer than 2.
+        where the per-split values are missing or fewer than 2. ``best_linear`` is the linear mapping
+        with the lowest mean MAE over the splits (:func:`nrp_plugin.app.statistics.best_linear`), ``best_linear_mae``
+        that mean and ``split_best_linear_mae`` its per-split MAEs; each contrast ``<a>_minus_<b>`` of
+        :data:`nrp_plugin.app.statistics.CONTRASTS` has ``_mae`` (mean paired difference), ``_ci_low``, ``_ci_high``,
+        ``_t``, ``_p`` and ``_p_holm`` (Holm-corrected across the family's models and regions). The banded ridge's
+        per-split layer weights and the kernel ridge's per-split bandwidths are kept as
+        ``banded_ridge_layer_weights`` and ``kernel_ridge_bandwidth`` ([] when not reported).
     """
     by_key = {}
     for record in records:
@@ -95,8 +115,11 @@ def build_rows(records):
                'nrp_score_ci95': ceiled_mae_half_width(nrp_half, nrp.get('mean_predictor_mae'), nrp.get('ceiling')),
                'nrp_pearson': nrp.get('pearson'), 'linear_mae': nrp.get('linear_mae'),
                'linear_mae_error': nrp.get('linear_mae_error'), 'linear_r2': nrp.get('linear_r2'),
-               'linear_r2_error': nrp.get('linear_r2_error'), 'ridge_r2': nrp.get('ridge_r2'),
-               'ridge_r2_error': nrp.get('ridge_r2_error'),
+               'linear_r2_error': nrp.get('linear_r2_error'),
+               **{f'{m}_{figure}': nrp.get(f'{m}_{figure}') for m in ('ridge', 'banded_ridge', 'kernel_ridge')
+                  for figure in ('r2', 'r2_error')},
+               'banded_ridge_layer_weights': list(nrp.get('banded_ridge_layer_weights') or []),
+               'kernel_ridge_bandwidth': list(nrp.get('kernel_ridge_bandwidth') or []),
                'mean_predictor_mae': nrp.get('mean_predictor_mae'), 'noise_floor': nrp.get('ceiling'),
                'internal_consistency': pls.get('ceiling'), 'sparsity': sparsity, 'plot_family': plot_family,
                'train_size': train_size, 'split_pls_r': split_pls_r}
@@ -104,8 +127,12 @@ def build_rows(records):
             for measure in MEASURES:
                 row[f'{mapping}_{measure}'] = values[measure]
             row[f'split_{mapping}_mae'] = values['split_mae']
+        chosen = best_linear({mapping: values['split_mae'] for mapping, values in figures.items()})
+        row['best_linear'] = chosen
+        row['split_best_linear_mae'] = list(figures[chosen]['split_mae']) if chosen else []
+        row['best_linear_mae'] = float(np.mean(row['split_best_linear_mae'])) if chosen else None
         for a, b in CONTRASTS:
-            test = paired_difference(figures[a]['split_mae'], figures[b]['split_mae'], row['train_size'])
+            test = paired_difference(row[f'split_{a}_mae'], row[f'split_{b}_mae'], row['train_size'])
             test = test or {}
             row[f'{a}_minus_{b}_mae'] = test.get('mean')
             row[f'{a}_minus_{b}_ci_low'] = test.get('ci_low')
@@ -113,6 +140,8 @@ def build_rows(records):
             row[f'{a}_minus_{b}_p'] = test.get('p')
             row[f'{a}_minus_{b}_t'] = test.get('t')
         rows.append(row)
+    for a, b in CONTRASTS:
+        holm_within(rows, lambda row: row['family'], f'{a}_minus_{b}_p', f'{a}_minus_{b}_p_holm')
     means = model_summary(rows)
     for row in rows:
         row['mean_nrp_error_v4_it'] = means[(row['family'], row['model'])]['mean_nrp_error']
@@ -138,7 +167,7 @@ def model_summary(rows):
 def _contrast_title(contrast):
     """``'nrp - linear'`` -> ``'NRP − LSQ (NRP inputs)'`` (the data keep the mapping names)."""
     a, b = contrast.split(' - ')
-    return f'{MAPPING_TITLES.get(a, a)} − {MAPPING_TITLES.get(b, b)}'
+    return f'{CONTRAST_TITLES.get(a, a)} − {CONTRAST_TITLES.get(b, b)}'
 
 
 def _measure_title(measure):
@@ -204,8 +233,13 @@ def markdown_table(rows):
 
 
 def stats_markdown(stats):
-    """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs."""
+    """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs.
+
+    The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.app.statistics.holm`), and
+    the method section says how "best linear" is chosen and how the p-values are corrected.
+    """
     out = ['## Method', '', stats.get('method', METHOD), '', MAPPING_LEGEND, '',
+           stats.get('best_linear_method', BEST_LINEAR_METHOD), '', stats.get('holm_method', HOLM_METHOD), '',
            '## Spearman rank correlation across models: NRP score vs PLS score', '',
            '| family | region | models | rho | exact permutation p | 95% CI (Fisher z, n ≥ 4) | '
            'rho under measurement error (95%) |', '|---|---|---|---|---|---|---|']
@@ -221,14 +255,19 @@ def stats_markdown(stats):
             'measurement interval says only how stable the ranking of *these* models is under their '
             'scores\' measurement error.', '',
             '## Mapping contrasts in MAE, per model and region (same splits)', '',
-            'Negative: the first mapping predicts better. The JSON keeps the mapping names (`linear` = LSQ '
-            '(NRP inputs)).', '',
-            '| family | model | region | contrast | mean difference | 95% CI | t | p | splits |',
-            '|---|---|---|---|---|---|---|---|---|']
+            'Negative: the first mapping predicts better. Best linear: the linear mapping named in brackets, '
+            'the one with the lowest mean MAE over the splits for that model and region (Method). Holm p: the p '
+            'corrected across the models and regions of the family, per contrast (Method). The JSON keeps the '
+            'mapping names (`linear` = LSQ (NRP inputs), `best_linear`).', '',
+            '| family | model | region | contrast | mean difference | 95% CI | t | p | Holm p | splits |',
+            '|---|---|---|---|---|---|---|---|---|---|']
     for e in stats['mapping_differences']:
-        out.append(f"| {e['family']} | {e['model']} | {e['region']} | {_contrast_title(e['contrast'])} | "
-                   f"{_fmt(e['mean'], 4)} | "
-                   f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} | {e['n_splits']} |")
+        title = _contrast_title(e['contrast'])
+        if e.get('best_linear'):
+            title += f" ({MAPPING_TITLES.get(e['best_linear'], e['best_linear'])})"
+        out.append(f"| {e['family']} | {e['model']} | {e['region']} | {title} | {_fmt(e['mean'], 4)} | "
+                   f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} | "
+                   f"{_fmt(e.get('p_holm'), 4)} | {e['n_splits']} |")
     out += ['', '## Model contrasts, per region (same splits)', '',
             'Measure "<mapping> MAE": model A − model B MAE (negative: A better); "PLS r": A − B median r '
             '(positive: A better).', '',

@@ -18,6 +18,7 @@ from ..core import least_squares, network, scoring
 from ..core.crossval import CrossValidatedData, fit_nrp, mean_predictor_mae, per_layer_subset
 from ..core.device import resolve_device
 from ..core.reduction import DEFAULT_MAX_COMPONENTS, all_components_inputs, group_slices, prepare_blocks
+from ..core.kernel_references import banded_ridge, rbf_kernel_ridge
 from ..core.ridge import RELATIVE_ALPHAS, fit_predict_ridge
 from ..search import SearchGrid, nested_search, search_score
 from .source_layers import input_blocks, source_groups
@@ -45,7 +46,7 @@ def check_split_sizes(n_stimuli, spec):
 
 def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu',
             with_ridge=False, with_kernels=False, layer_choice=None, all_layers=False, n_components='noise+loo',
-            scaling='common'):
+            scaling='common', with_banded_ridge=False):
     """Validate, align and reduce a source/target pair for every split.
 
     The source's activations are read in place (never copied per split); splits are drawn from the
@@ -57,6 +58,9 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     with_ridge : bool
         Also fit the ridge reference on every non-zero component of every layer, per split
         (:func:`ridge_on_components`), while the components are at hand.
+    with_banded_ridge : bool
+        Also fit the banded ridge reference there (one penalty per layer,
+        :func:`nrp_plugin.core.kernel_references.banded_ridge`): ``data.references['banded_ridge']``.
     with_kernels : bool
         Keep each layer's Gram matrix (``data.kernels``) for the NRP's linear path, which then starts at ridge
         on every component (:mod:`nrp_plugin.core.linear_start`).
@@ -99,16 +103,20 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
                              f"layer (source layers: {names}).")
         used = [name for name in names if name in used or all_layers]  # in the source's order
         blocks, names = [blocks[names.index(name)] for name in used], used
-    ridge = {}
+    ridge, banded = {}, {}
 
-    def fit_ridge(split, components):
+    def fit_references(split, components):
         if layer_choice is not None:  # this split's layers only
             components = [components[names.index(str(layer))] for layer in layer_choice[split]['layers']]
-        ridge[split] = ridge_on_components(components, train_targets[split])
+        if with_ridge:
+            ridge[split] = ridge_on_components(components, train_targets[split])
+        if with_banded_ridge:
+            banded[split] = banded_ridge(components, train_targets[split])
 
     train_inputs, test_inputs, sizes, kept, *kernels = prepare_blocks(
         blocks, source_splits, max_components, device, train_targets=train_targets, n_components=n_components,
-        scaling=scaling, on_components=fit_ridge if with_ridge else None, with_kernels=with_kernels)
+        scaling=scaling, on_components=fit_references if with_ridge or with_banded_ridge else None,
+        with_kernels=with_kernels)
     data = CrossValidatedData(train_inputs, test_inputs, train_targets, test_targets,
                               names if layer_choice is not None else group_slices(groups)[0], sizes,
                               neuroid_identifiers(target), [train for train, _ in splits], [test for _, test in splits])
@@ -119,7 +127,26 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     if with_ridge:
         data.ridge_prediction = torch.stack([torch.as_tensor(ridge[s][0]) for s in range(len(splits))]).to(device)
         data.ridge_alpha = np.stack([ridge[s][1] for s in range(len(splits))])
+    if with_banded_ridge:
+        data.references['banded_ridge'] = (torch.stack([banded[s][0] for s in range(len(splits))]).to(device),
+                                           [banded[s][1] for s in range(len(splits))])
     return data
+
+
+def kernel_ridge_prediction(data):
+    """RBF kernel ridge on each split's NRP inputs (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`):
+    the test rows' predictions (S, n_test, n_targets) and each split's choices."""
+    infos = {}
+
+    def fit(key, splits, train_x, train_y, test_x, sizes, kernels):
+        predictions = []
+        for index, split in enumerate(splits):
+            prediction, infos[split] = rbf_kernel_ridge(train_x[index], train_y[index], test_x[index])
+            predictions.append(prediction)
+        return torch.stack(predictions), {}
+
+    prediction, _ = per_layer_subset(data, [(layers,) for layers in data.split_layers()], fit)
+    return prediction, [infos[split] for split in range(data.n_splits)]
 
 
 def ridge_on_components(components, train_targets):
@@ -188,6 +215,19 @@ def linear_attrs(data):
     return mapping_attrs('linear', least_squares_prediction(data), data)
 
 
+def reference_attrs(data, name):
+    """A himalaya reference's figures (``banded_ridge_*`` or ``kernel_ridge_*``, as :func:`mapping_attrs` makes them),
+    plus its per-split choices: ``banded_ridge_layer_weights`` (split x layer, mean over sites) or
+    ``kernel_ridge_bandwidth`` (per split)."""
+    prediction, infos = data.references[name]
+    attrs = mapping_attrs(name, prediction, data)
+    if name == 'banded_ridge':
+        attrs['banded_ridge_layer_weights'] = [np.asarray(info['layer_weights']).mean(axis=1).tolist() for info in infos]
+    else:
+        attrs['kernel_ridge_bandwidth'] = [float(info['bandwidth']) for info in infos]
+    return attrs
+
+
 def ridge_attrs(data):
     """The ridge reference's figures (needs data prepared ``with_ridge``), plus ``ridge_alpha_at_edge``:
     the share of (split, site) penalties at the edge of the grid."""
@@ -218,10 +258,13 @@ class _CrossValidatedMetric(Metric):
     def spec(self):
         return CrossValidationSpec.from_kwargs(self.crossvalidation_kwargs)
 
-    #: whether :meth:`prepare` also fits the ridge reference
+    #: whether :meth:`prepare` also fits the ridge reference, and the banded ridge reference
     with_ridge = False
+    with_banded_ridge = False
     #: whether :meth:`prepare` keeps the layers' Gram matrices (for the NRP's linear path)
     with_kernels = False
+    #: the mapping a single-mapping metric scores: 'linear', 'ridge', 'banded_ridge' or 'kernel_ridge'
+    mapping = None
 
     def prepare(self, source, target, windows=None):
         """:func:`prepare` with this metric's settings.
@@ -237,7 +280,7 @@ class _CrossValidatedMetric(Metric):
         return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
                        with_ridge=self.with_ridge, with_kernels=self.with_kernels, layer_choice=choice,
                        all_layers=getattr(self, 'search', None) is not None, n_components=self.n_components,
-                       scaling=self.scaling)
+                       scaling=self.scaling, with_banded_ridge=self.with_banded_ridge)
 
     def split_predictions(self, source, target, windows=None):
         """Each split's test predictions of this metric's mapping, without a Score.
@@ -251,16 +294,28 @@ class _CrossValidatedMetric(Metric):
         data = self.prepare(source, target, windows)
         return data, self._mapping_prediction(data), {}
 
+    def __call__(self, source, target, windows=None):
+        """The Score of this metric's mapping; ``windows`` chooses the input layers inside each split (:meth:`prepare`)."""
+        return self._single_mapping_score(self.prepare(source, target, windows), self.mapping)
+
     def _mapping_prediction(self, data):
-        return data.ridge_prediction if self.with_ridge else least_squares_prediction(data)
+        if self.mapping == 'ridge':
+            return data.ridge_prediction
+        if self.mapping == 'banded_ridge':
+            return data.references['banded_ridge'][0]
+        if self.mapping == 'kernel_ridge':
+            return kernel_ridge_prediction(data)[0]
+        return least_squares_prediction(data)
 
     def _single_mapping_score(self, data, prefix):
         """A Score of one reference mapping's MAE with its figures in the attrs."""
-        figures = ridge_attrs(data) if prefix == 'ridge' else linear_attrs(data)
+        if prefix == 'kernel_ridge':
+            data.references['kernel_ridge'] = kernel_ridge_prediction(data)
+        figures = {'ridge': ridge_attrs, 'linear': linear_attrs}.get(prefix, lambda data: reference_attrs(data, prefix))(data)
         score = Score(figures[f'{prefix}_mae'])
         score.attrs['error'] = figures[f'{prefix}_mae_error']
         score.attrs[Score.RAW_VALUES_KEY] = figures[f'{prefix}_raw']
-        for name in ('r2', 'r2_error', 'pearson', 'alpha_at_edge'):
+        for name in ('r2', 'r2_error', 'pearson', 'alpha_at_edge', 'layer_weights', 'bandwidth'):
             if f'{prefix}_{name}' in figures:
                 score.attrs[name] = figures[f'{prefix}_{name}']
         score.attrs['mean_predictor_mae'] = _summary(mean_predictor_mae(data))[0]
@@ -338,6 +393,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
         self.random_state = random_state
         self.with_linear = with_linear
         self.with_ridge = with_linear
+        self.with_banded_ridge = with_linear
         self.with_kernels = self.config.linear_path
         self.progress = progress
 
@@ -419,21 +475,24 @@ class NRPErrorMetric(_CrossValidatedMetric):
         score.attrs['split_nrp_error'] = [float(v) for v in per_split]
         if self.with_linear:
             score.attrs.update(linear_attrs(data))
+            data.references['kernel_ridge'] = kernel_ridge_prediction(data)
         if data.ridge_prediction is not None:
             score.attrs.update(ridge_attrs(data))
+        for name in data.references:
+            score.attrs.update(reference_attrs(data, name))
         return score
 
 
 class LinearErrorMetric(_CrossValidatedMetric):
-    """The paper's linear baseline under the NRP protocol: least squares, same splits, MAE.
+    """Least squares on the NRP inputs, under the NRP protocol: same splits, MAE.
 
     Inputs are prepared exactly as for :class:`NRPErrorMetric` (same groups, same components), so the
-    two differ only in the mapping. Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``
-    (mean over neuroids, mean over splits), ``r2_error``, ``pearson`` and ``higher_is_better=False``.
+    two differ only in the mapping. (The paper's linear baseline was linear regression on the layers' activations;
+    with ``NRPErrorMetric(config='paper')``'s inputs, every component unscaled, least squares is that.) Returns a
+    Score of the MAE with attrs ``error``, ``raw``, ``r2`` (mean over neuroids, mean over splits), ``r2_error``,
+    ``pearson`` and ``higher_is_better=False``.
     """
-
-    def __call__(self, source, target, windows=None):
-        return self._single_mapping_score(self.prepare(source, target, windows), 'linear')
+    mapping = 'linear'
 
 
 class RidgeErrorMetric(_CrossValidatedMetric):
@@ -442,11 +501,28 @@ class RidgeErrorMetric(_CrossValidatedMetric):
     Per split, ridge is fitted on every non-zero principal component of every source layer (each layer
     scaled to unit total variance; for one layer this is ridge on its raw centred features), with
     each site's penalty chosen by efficient leave-one-out on the split's training stimuli only
-    (:func:`nrp_plugin.core.ridge.fit_predict_ridge`, what scikit-learn's ``RidgeCV`` computes). Returns a Score of the MAE with attrs ``error``, ``raw``, ``r2``,
-    ``r2_error``, ``pearson``, ``alpha_at_edge`` (share of penalties at the grid's edge) and
-    ``higher_is_better=False``.
+    (:func:`nrp_plugin.core.ridge.fit_predict_ridge`, what scikit-learn's ``RidgeCV`` computes). Returns a Score of
+    the MAE with attrs ``error``, ``raw``, ``r2``, ``r2_error``, ``pearson``, ``alpha_at_edge`` (share of penalties
+    at the grid's edge) and ``higher_is_better=False``.
     """
     with_ridge = True
+    mapping = 'ridge'
 
-    def __call__(self, source, target, windows=None):
-        return self._single_mapping_score(self.prepare(source, target, windows), 'ridge')
+
+class BandedRidgeErrorMetric(_CrossValidatedMetric):
+    """Banded ridge under the NRP protocol: ridge on every component of every layer with one penalty per layer
+    (:func:`nrp_plugin.core.kernel_references.banded_ridge`, himalaya's multiple-kernel ridge), chosen by
+    cross-validation on each split's training stimuli only; same splits, MAE. Attrs as :class:`RidgeErrorMetric`'s,
+    with ``layer_weights`` (per split, each layer's mean weight) instead of ``alpha_at_edge``.
+    """
+    with_banded_ridge = True
+    mapping = 'banded_ridge'
+
+
+class KernelRidgeErrorMetric(_CrossValidatedMetric):
+    """RBF kernel ridge on the NRP inputs under the NRP protocol
+    (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`, himalaya's kernel ridge): each site's penalty and
+    one bandwidth per split chosen by cross-validation on its training stimuli only; same splits, MAE. Attrs as
+    :class:`RidgeErrorMetric`'s, with ``bandwidth`` (per split) instead of ``alpha_at_edge``.
+    """
+    mapping = 'kernel_ridge'

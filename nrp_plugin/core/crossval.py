@@ -3,7 +3,7 @@
 Nothing here knows about Brain-Score: :class:`CrossValidatedData` holds plain tensors, one slice per
 split, built by :func:`nrp_plugin.brainscore.nrp_metric.prepare` from assemblies (or by hand).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -41,6 +41,9 @@ class CrossValidatedData:
         the inputs (``layer``, the best-scoring layer; ``layers``, the NRP's input layers; ``scores``, every
         candidate's score; ``windows``, every candidate's input layers): the mappings then read only each
         split's ``layers``.
+    references : dict of str -> (Tensor, list)
+        Further reference mappings fitted during the preparation: each one's test predictions (S, n_test, n_targets)
+        and per-split choices (e.g. ``'banded_ridge'``).
     """
     train_inputs: torch.Tensor
     test_inputs: torch.Tensor
@@ -56,6 +59,7 @@ class CrossValidatedData:
     ridge_alpha: np.ndarray = None
     kernels: GroupKernels = None
     layer_choice: list = None
+    references: dict = field(default_factory=dict)
 
     @property
     def n_splits(self):

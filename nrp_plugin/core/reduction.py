@@ -17,7 +17,7 @@ Every group (one model layer) is prepared the same way, whatever its width:
      carry linearly useful signal, as in power-law CNN layers;
 3. keep the components' relative variances and divide the whole block by one common scale, the root of
    the kept components' mean variance (``scaling='common'``). Whitening every component
-   (``scaling='whiten'``, this package's first design) gives noise components the weight of signal ones
+   (``scaling='whiten'``) gives noise components the weight of signal ones
    on a wide, low-rank layer; the validity sweep (docs/validity.md) measured what that cost.
 
 ``k`` is chosen per split from that split's training rows, so splits may keep different numbers of

@@ -6,12 +6,17 @@ splits (unstratified, 90/10) and the prepared inputs, exactly as ``load_metric('
 inputs and splits the sweep scores, by test MAE (mean over sites, then over splits):
 
 - ``nrp``: the NRP with the metric's configuration (``NRPErrorMetric.score_prepared``);
-- ``lstsq``: the paper's linear baseline (least squares on the same prepared inputs);
-- ``ridge``: the ridge reference of ``nrp_ridge`` (every component, penalty by leave-one-out);
+- ``lstsq``: least squares on the same prepared inputs (``nrp_linear``);
+- ``ridge``: the ridge reference of ``nrp_ridge`` (every component, one penalty per site by leave-one-out);
+- ``banded``: banded ridge (``nrp_banded_ridge``: every component, one penalty per layer, himalaya);
+- ``pls``: Brain-Score's PLS regression with 25 components (``pls_torch``) on the layers' features;
+- ``kernel``: RBF kernel ridge on the prepared inputs (``nrp_kernel_ridge``, himalaya);
 - ``mlp``: scikit-learn's ``MLPRegressor()`` with its defaults, on the same prepared inputs and
-  training-standardised targets, as an off-the-shelf nonlinear reference.
+  training-standardised targets, as an off-the-shelf nonlinear reference;
+- ``nrp_paper`` (optional): the NRP as close to the paper as it is specified (``NRPErrorMetric(config='paper')``).
 
-``best_linear = min(ridge, lstsq)``. :func:`check_targets` states the acceptance targets.
+``best_linear`` is the lowest of least squares, ridge, banded ridge and PLS; ``best_nonlinear`` the lower of the
+MLP and kernel ridge. :func:`check_targets` states the acceptance targets.
 """
 import time
 import warnings
@@ -24,12 +29,10 @@ from ..brainscore.nrp_metric import NRPErrorMetric, prepare
 from ..core import scoring
 from . import worlds
 
-#: Acceptance targets (docs/validity.md): NRP / best linear on linear truths; NRP / best linear where the
-#: MLP beats the best linear by the gate; NRP / MLP everywhere.
-LINEAR_TARGET = 1.05
-NONLINEAR_TARGET = 0.85
-MLP_GATE = 0.9
-MLP_TARGET = 1.10
+#: Acceptance targets (docs/validity.md): NRP / best linear reference on a linear truth; NRP / the better of the
+#: MLP and kernel ridge on a nonlinear truth.
+LINEAR_TARGET = 1.03
+NONLINEAR_TARGET = 1.05
 
 
 def mlp_predictions(data, random_state=0):
@@ -53,7 +56,14 @@ def _mae(prediction, data):
     return float(scoring.mae(prediction.double().to(data.test_targets.device), data.test_targets).mean())
 
 
-def run_world(spec, metric=None, n_splits=10, with_mlp=True):
+def pls_mae(source, target, n_splits):
+    """MAE of Brain-Score's PLS (25 components, ``pls_torch``) on the same splits, mean over sites and splits."""
+    from ..brainscore.pls_metric import PLSTorchMetric
+    metric = PLSTorchMetric(device='cpu', crossvalidation_kwargs=dict(splits=n_splits, stratification_coord=None))
+    return float(metric(source, target).attrs['mae'])
+
+
+def run_world(spec, metric=None, n_splits=10, with_mlp=True, with_paper=False):
     """Score every mapping on one world.
 
     Parameters
@@ -63,13 +73,15 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
         The NRP under test (its configuration, components rule and seed); the default metric otherwise.
     n_splits : int
     with_mlp : bool
+    with_paper : bool
+        Also score the NRP with ``config='paper'`` (``nrp_paper``, ``paper_vs_nrp``).
 
     Returns
     -------
     dict
-        The world's parameters, ``nrp``, ``lstsq``, ``ridge``, ``mlp``, ``best_linear``, ``floor``
-        (MAE of the noise-free signal on the test rows), ``mean_mae``, the ratios ``nrp_vs_linear``,
-        ``mlp_vs_linear``, ``nrp_vs_mlp``, ``kept`` (components per layer, min-max over splits),
+        The world's parameters, ``nrp``, ``lstsq``, ``ridge``, ``banded``, ``pls``, ``kernel``, ``mlp``,
+        ``best_linear``, ``best_nonlinear``, ``floor`` (MAE of the noise-free signal on the test rows), ``mean_mae``,
+        the ratios ``nrp_vs_linear``, ``nrp_vs_nonlinear``, ``mlp_vs_linear``, ``nrp_vs_mlp``, ``kept`` (components per layer, min-max over splits),
         ``best_epoch_median``, ``best_epoch_max`` (the linear-path network's), ``paper_best_epoch_max`` (the paper's
         network's in the validated combination; -1 without it), ``linear_path_weight`` (the combination's mean
         weight of the linear-path network; NaN without it) and ``nrp_seconds`` (all splits together).
@@ -81,21 +93,30 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
     metric = NRPErrorMetric(config=metric.config, max_components=metric.max_components, device=metric.device,
                             crossvalidation_kwargs=spec_kwargs, random_state=metric.random_state)
     data = prepare(source, target, metric.spec, metric.max_components, device='cpu', with_ridge=True,
-                   with_kernels=metric.with_kernels)
+                   with_banded_ridge=True, with_kernels=metric.with_kernels)
     started = time.perf_counter()
     score = metric.score_prepared(data)
     nrp_seconds = time.perf_counter() - started
     row = dict(spec.to_dict(), n_splits=n_splits, nrp=float(score), lstsq=score.attrs['linear_mae'],
                ridge=score.attrs['ridge_mae'], ridge_alpha_at_edge=score.attrs['ridge_alpha_at_edge'],
-               mean_mae=score.attrs['mean_predictor_mae'], nrp_seconds=nrp_seconds)
+               banded=score.attrs['banded_ridge_mae'], kernel=score.attrs['kernel_ridge_mae'],
+               pls=pls_mae(source, target, n_splits), mean_mae=score.attrs['mean_predictor_mae'],
+               nrp_seconds=nrp_seconds)
     positions = {stimulus: index for index, stimulus in enumerate(np.asarray(target['stimulus_id'].values))}
     test_rows = [np.array([positions[s] for s in ids]) for ids in data.test_ids]
     row['floor'] = float(np.mean([np.abs(world.responses[rows] - world.signal[rows]).mean() for rows in test_rows]))
-    row['best_linear'] = min(row['ridge'], row['lstsq'])
+    row['best_linear'] = min(row['ridge'], row['lstsq'], row['banded'], row['pls'])
     row['mlp'] = _mae(mlp_predictions(data), data) if with_mlp else float('nan')
+    row['best_nonlinear'] = float(np.nanmin([row['mlp'], row['kernel']]))
     row['nrp_vs_linear'] = row['nrp'] / row['best_linear']
+    row['nrp_vs_nonlinear'] = row['nrp'] / row['best_nonlinear']
     row['mlp_vs_linear'] = row['mlp'] / row['best_linear']
     row['nrp_vs_mlp'] = row['nrp'] / row['mlp']
+    if with_paper:
+        paper = NRPErrorMetric(config='paper', device=metric.device, crossvalidation_kwargs=spec_kwargs,
+                               random_state=metric.random_state, with_linear=False)
+        row['nrp_paper'] = float(paper(source, target))
+        row['paper_vs_nrp'] = row['nrp_paper'] / row['nrp']
     kept = np.asarray(data.kept)
     row['kept'] = ' '.join(f'{low}-{high}' for low, high in zip(kept.min(axis=1), kept.max(axis=1)))
     row['best_epoch_median'] = float(np.median(score.attrs['best_epoch']))
@@ -111,18 +132,14 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True):
 def check_targets(rows):
     """The acceptance targets each row misses: a list of ``(world, target, value)``; empty when all hold.
 
-    - linear truth: ``nrp / best_linear <= LINEAR_TARGET``;
-    - nonlinear truth where ``mlp / best_linear < MLP_GATE``: ``nrp / best_linear <= NONLINEAR_TARGET``;
-    - every nonlinear truth: ``nrp / mlp <= MLP_TARGET``.
+    - linear truth: ``nrp / best_linear <= LINEAR_TARGET`` (least squares, ridge, banded ridge and PLS);
+    - nonlinear truth: ``nrp / best_nonlinear <= NONLINEAR_TARGET`` (the better of the MLP and kernel ridge).
     """
     missed = []
     for row in rows:
         if row['truth'] == 'linear':
             if row['nrp_vs_linear'] > LINEAR_TARGET:
-                missed.append((row['name'], f'nrp/linear <= {LINEAR_TARGET}', row['nrp_vs_linear']))
-            continue
-        if row['mlp_vs_linear'] < MLP_GATE and row['nrp_vs_linear'] > NONLINEAR_TARGET:
-            missed.append((row['name'], f'nrp/linear <= {NONLINEAR_TARGET}', row['nrp_vs_linear']))
-        if row['nrp_vs_mlp'] > MLP_TARGET:
-            missed.append((row['name'], f'nrp/mlp <= {MLP_TARGET}', row['nrp_vs_mlp']))
+                missed.append((row['name'], f'nrp/best linear <= {LINEAR_TARGET}', row['nrp_vs_linear']))
+        elif row['nrp_vs_nonlinear'] > NONLINEAR_TARGET:
+            missed.append((row['name'], f'nrp/best nonlinear <= {NONLINEAR_TARGET}', row['nrp_vs_nonlinear']))
     return missed

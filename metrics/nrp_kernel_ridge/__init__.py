@@ -1,0 +1,7 @@
+from brainscore_vision import metric_registry
+from nrp_plugin import references
+from .metric import nrp_kernel_ridge_metric
+
+metric_registry['nrp_kernel_ridge'] = nrp_kernel_ridge_metric
+
+BIBTEX = references.ANAND2021

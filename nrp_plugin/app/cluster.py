@@ -1,0 +1,169 @@
+"""Scoring many models across processes and machines with Dask (``dask.distributed``; ``dask-jobqueue`` for batch
+schedulers).
+
+``compare --workers N`` starts a ``LocalCluster`` of N worker processes (``--threads`` torch threads each, 1 by
+default; with CUDA, each worker carries one ``GPU`` resource, so it scores one model at a time on its own GPU);
+``--scheduler ADDRESS`` joins a running Dask scheduler; ``--cluster slurm|pbs|sge|lsf`` with ``--cluster-option
+KEY=VALUE`` starts workers through the batch system (``dask_jobqueue.SLURMCluster`` and its siblings) and scales it
+to ``--workers`` jobs. Without these options a run stays in one process.
+
+One task scores one model on every benchmark of the run (:func:`score_model_task`, which runs
+:meth:`nrp_plugin.app.compare.Comparison.model_records` in the worker). Workers write each score into the same
+atomic result cache (a shared file system for a cluster), so the table is assembled at the end from that cache, in
+this process, without building any model; a rerun computes only what is missing. Dask reschedules the tasks of a
+worker that is lost; a model whose task fails (its own error, or its workers dying repeatedly) gets a row that says
+why, and the other models go on.
+"""
+import json
+import os
+import time
+
+__all__ = ['CLUSTER_TYPES', 'parse_cluster_options', 'run_distributed', 'score_model_task', 'start_client']
+
+#: ``--cluster`` names and the dask-jobqueue classes they start
+CLUSTER_TYPES = {'slurm': 'SLURMCluster', 'pbs': 'PBSCluster', 'sge': 'SGECluster', 'lsf': 'LSFCluster'}
+
+
+def parse_cluster_options(options):
+    """``KEY=VALUE`` strings as keyword arguments (a value is read as JSON when it parses, else kept as text)."""
+    from .checks import CompareError
+    parsed = {}
+    for option in options or ():
+        key, equals, value = option.partition('=')
+        if not equals or not key.strip():
+            raise CompareError(f"--cluster-option {option!r}: give KEY=VALUE, e.g. --cluster-option cores=8 "
+                               f"--cluster-option memory=32GB --cluster-option walltime=04:00:00")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except ValueError:
+            parsed[key.strip()] = value
+    return parsed
+
+
+def start_client(workers=None, scheduler=None, cluster=None, cluster_options=None, threads=1):
+    """A ``distributed.Client`` for the run, and what to call to shut down what was started.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Local worker processes (or batch jobs with ``cluster``).
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``); nothing is started.
+    cluster : {'slurm', 'pbs', 'sge', 'lsf'}, optional
+    cluster_options : dict, optional
+        Keyword arguments of the dask-jobqueue cluster class (:func:`parse_cluster_options`).
+    threads : int
+        Threads per local worker.
+
+    Returns
+    -------
+    client : distributed.Client
+    close : callable
+    """
+    from distributed import Client, LocalCluster
+    from .checks import CompareError
+    if scheduler:
+        client = Client(scheduler)
+        return client, client.close
+    if cluster:
+        if cluster not in CLUSTER_TYPES:
+            raise CompareError(f"--cluster {cluster!r} is unknown; use one of {sorted(CLUSTER_TYPES)}")
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise CompareError("--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'") from None
+        started = getattr(dask_jobqueue, CLUSTER_TYPES[cluster])(**(cluster_options or {}))
+        started.scale(jobs=int(workers or 1))
+    else:
+        import torch
+        resources = {'GPU': 1} if torch.cuda.is_available() else None
+        started = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, resources=resources,
+                               dashboard_address=None)
+    client = Client(started)
+
+    def close():
+        client.close()
+        started.close()
+    return client, close
+
+
+def score_model_task(model_id, settings):
+    """Score one model on every benchmark of a run, in a worker; ``{'model', 'records'}`` or ``{'model',
+    'failed'}`` with the one-line reason.
+
+    ``settings`` are :func:`nrp_plugin.app.compare.run_compare`'s keyword arguments (JSON-able: the search grid as
+    a dict) plus ``threads`` (torch threads) and ``environment`` (variables the scoring reads, set in the worker).
+    """
+    import torch
+    from . import compare
+    from ..search import SearchGrid
+    settings = dict(settings)
+    os.environ.update(settings.pop('environment', {}))
+    torch.set_num_threads(int(settings.pop('threads', 1)))
+    if torch.cuda.is_available():  # one model per GPU worker: the worker's own device
+        try:
+            from distributed import get_worker
+            name = get_worker().name
+            torch.cuda.set_device(int(name) % torch.cuda.device_count() if str(name).isdigit() else 0)
+        except (ValueError, ImportError):
+            pass
+    grid = settings.pop('search_grid', None)
+    comparison = compare.Comparison(search_grid=SearchGrid.coerce(grid) if grid else None, progress=False, **settings)
+    try:
+        return {'model': model_id, 'records': comparison.model_records(model_id)}
+    except compare.ModelFailed as error:
+        return {'model': model_id, 'failed': str(error)}
+
+
+#: Environment variables a worker needs as the run's process has them
+ENVIRONMENT = ('NRP_PLUGIN_HOME', 'NRP_PLUGIN_DEVICE', 'NRP_SYNTHETIC_PRESET', 'NRP_PLUGIN_SCRATCH', 'BRAINIO_HOME',
+               'RESULTCACHING_HOME', 'RESULTCACHING_DISABLE', 'BS_INSTALL_DEPENDENCIES', 'TORCH_HOME',
+               'NRP_PLUGIN_WEIGHTS_DIR', 'NRP_PLUGIN_OFFLINE')
+
+
+def run_distributed(models, client, settings, threads=1, log=print):
+    """Score every model as one Dask task; then assemble every record from the result cache, in this process.
+
+    Parameters
+    ----------
+    models : list of str
+    client : distributed.Client
+    settings : dict
+        :func:`nrp_plugin.app.compare.run_compare`'s keyword arguments (``families``, ``regions``,
+        ``cache_directory``, ``use_cache``, ``search_grid``, ``reference_pls``, ``out_of_core``, ``nrp_config``).
+    threads : int
+        torch threads per task.
+    log : callable
+        Receives a progress line after each model: models done, running, failed.
+
+    Returns
+    -------
+    list of dict
+        As :func:`nrp_plugin.app.compare.run_compare` returns them (failed models as failure records).
+    """
+    from distributed import as_completed
+    from . import compare
+    task_settings = dict(settings, threads=int(threads),
+                         environment={name: os.environ[name] for name in ENVIRONMENT if name in os.environ})
+    grid = task_settings.get('search_grid')
+    if grid is not None:
+        task_settings['search_grid'] = grid.to_dict()
+    resources = {'GPU': 1} if any(info.get('resources', {}).get('GPU') for info in
+                                  client.scheduler_info().get('workers', {}).values()) else None
+    futures = {client.submit(score_model_task, model, task_settings, key=f'nrp-score-{index}', pure=False,
+                             resources=resources): model for index, model in enumerate(models)}
+    failures, done, started = {}, 0, time.time()
+    for future in as_completed(futures):
+        model = futures[future]
+        try:
+            result = future.result()
+        except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: the task's workers kept dying
+            result = {'model': model, 'failed': compare.failure_reason(error)}
+        done += 1
+        if 'failed' in result:
+            failures[model] = result['failed']
+        log(f'models: {done} done, {len(models) - done} running or waiting, {len(failures)} failed '
+            f'({model}{": failed" if model in failures else ""}; {time.time() - started:.0f} s)')
+    # every score is in the cache now (the workers wrote it): read, nothing built
+    assemble = {key: value for key, value in settings.items() if key not in ('progress', 'use_cache')}
+    return compare.run_compare(models=models, progress=False, log=log, failures=failures, use_cache=True, **assemble)
