@@ -11,9 +11,12 @@ Timed, each for V4 and IT, with its peak memory:
 
 * ``reference``: Brain-Score's ``pls`` metric (``brainscore_vision.load_metric('pls')``);
 * ``pls_torch``: this package's kernel-form PLS (``load_metric('pls_torch')``);
-* ``nrp``: :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric`;
-* ``all``: ``pls_torch``, then ``NRPErrorMetric`` with its linear references (least squares and ridge on the
-  same prepared inputs), which is what this package's ``-pls`` and ``-nrp`` benchmarks compute for a region.
+* ``nrp``: :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` without its references;
+* ``linear``, ``ridge``, ``banded_ridge``, ``kernel_ridge``: each reference mapping alone, as its metric
+  (``nrp_linear``, ``nrp_ridge``, ``nrp_banded_ridge``, ``nrp_kernel_ridge``) computes it, input preparation
+  included, so a user knows what each mapping costs;
+* ``all``: ``pls_torch``, then ``NRPErrorMetric`` with all its references (least squares, ridge, banded ridge,
+  kernel ridge), which is what this package's ``-pls`` and ``-nrp`` benchmarks compute for a region.
 
 Peak memory is the highest resident set size (sampled every 2 ms) during a call minus the
 resident size just before it, reported in MiB and as a multiple of that region's activation
@@ -165,10 +168,13 @@ class PeakMemory:
         return False
 
 
+REFERENCES = ('linear', 'ridge', 'banded_ridge', 'kernel_ridge')
+
+
 def _all_scores(pls_score, nrp_score):
-    """The figures of one region's full scoring: PLS, the NRP and its two linear references."""
-    return {'pls_torch': pls_score, 'nrp': nrp_score, 'linear': nrp_score.attrs['linear_mae'],
-            'ridge': nrp_score.attrs['ridge_mae']}
+    """The figures of one region's full scoring: PLS, the NRP and its references."""
+    return {'pls_torch': pls_score, 'nrp': nrp_score,
+            **{name: nrp_score.attrs[f'{name}_mae'] for name in REFERENCES}}
 
 
 def _construct(cls, **kwargs):
@@ -195,7 +201,7 @@ def parse_args(argv=None):
                         help="pls_torch: type of the feature-chunk products forming the kernel (default float64)")
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s choice)')
     parser.add_argument('--seed', type=int, default=0, help='workload seed')
-    parser.add_argument('--methods', nargs='+', choices=('nrp', 'all', 'reference'),
+    parser.add_argument('--methods', nargs='+', choices=('nrp', 'all', 'reference') + REFERENCES,
                         help='time only these besides pls_torch (default: every one)')
     parser.add_argument('--regions', nargs='+', choices=REGIONS, default=list(REGIONS),
                         help='regions to time (default both; the workload is built for both)')
@@ -238,10 +244,13 @@ def main(argv=None):
     methods = [('pls_torch', lambda s, t: {'pls_torch': pls_torch(s, t)})]
     if NRPErrorMetric is not None and not args.skip_nrp:
         nrp = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device, with_linear=False)
-        # as the -nrp benchmarks run it: least squares and ridge on the NRP's prepared inputs
+        # as the -nrp benchmarks run it: with every reference mapping on the same splits
         nrp_benchmark = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device,
                                    with_linear=True)
         methods.append(('nrp', lambda s, t: {'nrp': nrp(s, t)}))
+        for name in REFERENCES:
+            reference_metric = load_metric(f'nrp_{name}', crossvalidation_kwargs=crossvalidation, device=device)
+            methods.append((name, lambda s, t, metric=reference_metric, name=name: {name: metric(s, t)}))
         methods.append(('all', lambda s, t: _all_scores(pls_torch(s, t), nrp_benchmark(s, t))))
     elif nrp_missing:
         print(f"  NRP metrics unavailable ({nrp_missing}); timing the PLS metrics only")

@@ -40,9 +40,10 @@ def parse(argv=None):
     parser.add_argument('--families', nargs='+', default=None, help='default: MajajHong2015 (reduced: both)')
     parser.add_argument('--models', nargs='+', default=None)
     parser.add_argument('--reduced', action='store_true',
-                        help='a small world (a few images per object, 32 px) for a quick rehearsal of both families')
+                        help='a small world (a few images per object, 64 px) for a quick rehearsal of both families')
     parser.add_argument('--keep-caches', action='store_true', help='reuse HOME\'s caches from an earlier run')
     parser.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
+    parser.add_argument('--nrp-config', default=None, help="passed to compare's --nrp-config")
     return parser.parse_args(argv)
 
 
@@ -104,6 +105,8 @@ def main(argv=None):
 
     command = [sys.executable, __file__, '--serve', str(home / 'brainio'), 'compare',
                '--benchmarks', *families, '--models', *models, '--out', str(out), '--quiet', '--device', args.device]
+    if args.nrp_config:
+        command += ['--nrp-config', args.nrp_config]
     print('$ nrp-plugin ' + ' '.join(command[4:]), flush=True)
     started = time.time()
     result = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1])

@@ -76,14 +76,26 @@ def test_a_model_that_fails_gets_a_row_saying_why_and_the_others_go_on(fakes, tm
 
     monkeypatch.setattr(compare, 'score_model', broken_for_one)
     assert _compare(tmp_path / 'out') == 3
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith('nrp-plugin')]
-    assert err == [f'nrp-plugin compare: 1 of 3 models could not be scored (their rows say why): '
-                   f'{MODELS[1]}']
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith(('nrp-plugin', '  '))]
+    assert err == ['nrp-plugin compare: 1 of 3 models could not be scored (their rows say why):',
+                   f'  {MODELS[1]}: RuntimeError: boom']
     table = (tmp_path / 'out' / 'table.md').read_text()
     assert f'| {MODELS[1]} | RuntimeError: boom |' in table
     document = json.loads((tmp_path / 'out' / 'table.json').read_text())
     assert document['failed'] == [{'model': MODELS[1], 'reason': 'RuntimeError: boom'}]
     assert {row['model'] for row in document['rows']} == set(MODELS[:3]) - {MODELS[1]}
+
+
+def test_when_no_model_can_be_scored_the_run_says_why_and_writes_no_table(fakes, tmp_path, capsys, monkeypatch):
+    def broken(model, benchmark):
+        raise RuntimeError(f'boom in {model.identifier}')
+
+    monkeypatch.setattr(compare, 'score_model', broken)
+    assert _compare(tmp_path / 'out') == 1
+    err = capsys.readouterr().err
+    assert err.startswith('nrp-plugin compare: no model could be scored: ') and 'Traceback' not in err
+    assert all(f'{model}: RuntimeError: boom in {model}' in err for model in MODELS[:3])
+    assert not list((tmp_path / 'out').glob('table.*')) and not (tmp_path / 'out' / 'stats.md').exists()
 
 
 def test_grid_file_must_exist(fakes, tmp_path, capsys):

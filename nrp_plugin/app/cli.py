@@ -73,8 +73,9 @@ def _pack(args):
 
 
 EXIT_STATUS = ('exit status: 0 success; 1 a check found a problem (status, data check), install failed or '
-               'scoring failed; 2 a problem with the request or its data (unknown identifiers, unwritable --out, '
-               'MajajHong2015 files that cannot be had); 130 interrupted')
+               'no model could be scored; 2 a problem with the request or its data (unknown identifiers, unwritable '
+               '--out, MajajHong2015 files that cannot be had); 3 some models could not be scored (their rows say '
+               'why, the others are scored); 130 interrupted')
 
 
 def _fail(command, message, code=2):
@@ -185,6 +186,10 @@ def _run_compare(args, regions, grid, out, cache_directory, started):
     try:
         records = _records(args, regions, grid, cache_directory)
         scored = [record for record in records if record.get('kind') != 'failed']
+        failed = [record for record in records if record.get('kind') == 'failed']
+        if failed and not scored:  # nothing to tabulate: say why each model failed, write no table
+            return _fail('compare', 'no model could be scored: ' + ' | '.join(
+                f"{record['model']}: {record['reason']}" for record in failed), 1)
         info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
                 'pls': 'brainscore pls' if args.reference_pls else 'pls_torch',
                 'activations': 'in memory' if args.in_memory else 'out of core',
@@ -205,15 +210,16 @@ def _run_compare(args, regions, grid, out, cache_directory, started):
     print(table_md)
     _write_layers(scored, out)
     print(report.stats_markdown(stats))
-    failed = [record for record in records if record.get('kind') == 'failed']
     print(f"{len(scored)} scores ({info['recomputed']} computed, {len(scored) - info['recomputed']} from the "
           f"cache {cache_directory}) in {info['wall_seconds']} s")
     print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(plots)} plots:')
     for path in plots:
         print(f'  {path}')
     if failed:
-        print(f'nrp-plugin compare: {len(failed)} of {len(args.models)} models could not be scored '
-              f'(their rows say why): {", ".join(record["model"] for record in failed)}', file=sys.stderr)
+        print(f'nrp-plugin compare: {len(failed)} of {len(args.models)} models could not be scored (their rows '
+              f'say why):', file=sys.stderr)
+        for record in failed:
+            print(f"  {record['model']}: {record['reason']}", file=sys.stderr)
         return 3
     return 0
 
@@ -385,7 +391,8 @@ def build_parser():
                           "which gives the same scores faster")
     cmp.add_argument('--nrp-config', metavar='JSON|paper',
                      help="NRP benchmarks score with NRPErrorMetric(config=...): 'paper', or a JSON object of "
-                          "NRPConfig fields, e.g. '{\"max_epochs\": 50}'")
+                          "NRPConfig fields, e.g. '{\"max_epochs\": 50}' (\"with_linear\": false also leaves out "
+                          "the reference mappings)")
     cmp.add_argument('--threads', type=int, metavar='N',
                      help='torch threads per model (default: all cores in one process, 1 per Dask worker)')
     cmp.add_argument('--workers', type=int, metavar='N',

@@ -52,15 +52,19 @@ def load_search_grid(search=False, grid_path=None):
 
 def nrp_metric(search_grid=None, config=None):
     """The metric NRP benchmarks score with in this run (None: the benchmark's own default): with a nested search,
-    or with another configuration (an :class:`nrp_plugin.core.network.NRPConfig` field dict, or ``'paper'``)."""
+    or with another configuration (:func:`load_nrp_config`: ``'paper'``, or :class:`nrp_plugin.core.network.NRPConfig`
+    fields and optionally ``with_linear``)."""
     if search_grid is None and config is None:
         return None
-    return NRPErrorMetric(search=search_grid, config=config)
+    config = dict(config) if isinstance(config, dict) else config
+    with_linear = config.pop('with_linear', True) if isinstance(config, dict) else True
+    return NRPErrorMetric(search=search_grid, config=config, with_linear=with_linear)
 
 
 def load_nrp_config(text):
-    """``--nrp-config``: ``'paper'`` or a JSON object of :class:`nrp_plugin.core.network.NRPConfig` fields; None
-    when not given. CompareError naming the problem otherwise."""
+    """``--nrp-config``: ``'paper'`` or a JSON object of :class:`nrp_plugin.core.network.NRPConfig` fields (and
+    ``with_linear``: false leaves out the reference mappings); None when not given. CompareError naming the problem
+    otherwise."""
     if text is None:
         return None
     if text == 'paper':
@@ -71,7 +75,9 @@ def load_nrp_config(text):
         fields = json.loads(text)
         if not isinstance(fields, dict):
             raise ValueError('not a JSON object')
-        NRPConfig(**fields)
+        if not isinstance(fields.get('with_linear', True), bool):
+            raise ValueError('with_linear must be true or false')
+        NRPConfig(**{key: value for key, value in fields.items() if key != 'with_linear'})
     except (ValueError, TypeError) as error:
         raise CompareError(f"--nrp-config {text!r}: {error}; give 'paper' or a JSON object of NRPConfig fields, e.g. "
                            f"'{{\"max_epochs\": 50}}'") from None
@@ -200,6 +206,54 @@ def _split_means(values, aggregate=np.mean):
         return [float(v) for v in aggregate(array, axis=1)]
 
 
+def _neuroid_ids(values):
+    """The ``neuroid_id`` of each neuroid of a DataAssembly: its ``neuroid_id`` coordinate, else the ``neuroid``
+    index itself when it is a plain one (a DataAssembly whose only neuroid coordinate is ``neuroid_id``, as the NRP
+    metric's ``raw``, keeps it as the ``neuroid`` index); None otherwise."""
+    for name in ('neuroid_id', 'neuroid'):
+        try:
+            ids = np.asarray(values[name].values)
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError):
+            continue
+        if ids.ndim == 1 and not (ids.size and isinstance(ids[0], tuple)):  # not a MultiIndex's tuples
+            return ids
+    return None
+
+
+def _site_values(values):
+    """Per split, per site values of a split x neuroid array, the sites ordered by ``neuroid_id``.
+
+    Parameters
+    ----------
+    values : DataAssembly, array-like or None
+        Split x neuroid (a DataAssembly with dims ``split`` and ``neuroid`` in either order); its neuroid ids
+        (:func:`_neuroid_ids`) order the sites (stable), as the PLS metric lays out its ``raw``, so that the PLS and
+        the NRP records of one benchmark family list the same site at the same index.
+
+    Returns
+    -------
+    values : list of list of float or None
+        Split x site, NaN as None (JSON); [] when absent or not two-dimensional.
+    neuroid_ids : list of str or None
+        The sites' ``neuroid_id`` in that order; None without the coordinate.
+    """
+    if values is None:
+        return [], None
+    dims = tuple(getattr(values, 'dims', ()))
+    if set(dims) == {'split', 'neuroid'} and dims[0] != 'split':
+        values = values.transpose('split', 'neuroid')
+    array = np.asarray(getattr(values, 'values', values), dtype=float)
+    if array.ndim != 2:
+        return [], None
+    ids = _neuroid_ids(values)
+    if ids is not None and ids.shape == (array.shape[1],):
+        order = np.argsort(ids, kind='stable')
+        array, ids = array[:, order], [str(i) for i in ids[order]]
+    else:
+        ids = None
+    return [[float(v) if np.isfinite(v) else None for v in split] for split in array], ids
+
+
 # the mappings the NRP metric reports beside the NRP, as attrs ``<name>_mae``, ``<name>_raw``, ...: least squares on
 # the NRP inputs, ridge, banded ridge and RBF kernel ridge (nrp_plugin.brainscore.nrp_metric)
 NRP_SIDE_MAPPINGS = ('linear', 'ridge', 'banded_ridge', 'kernel_ridge')
@@ -219,6 +273,12 @@ def summarize(score, kind):
     (``banded_ridge_layer_weights``: per split, each layer's weight, mean over sites) and the kernel ridge's
     per-split bandwidth (``kernel_ridge_bandwidth``): None / [] when the metric does not report it
     (e.g. no ridge mapping), never 0.
+
+    Both kinds also keep their per-split, per-site values, the sites ordered by ``neuroid_id``
+    (:func:`_site_values`): ``site_pls_r`` (PLS: split x site r), ``site_nrp_mae`` and ``site_ridge_mae`` (NRP:
+    split x site MAE of the NRP and of ridge), with ``site_neuroid_id`` (the sites' ``neuroid_id`` in that order;
+    None without the coordinate); [] when the metric does not report them. The ridge's are kept only when its
+    sites are the NRP's.
     """
     attrs = score.attrs
     record = {'kind': kind, 'score': _float(score), 'score_error': _float(attrs.get('error')),
@@ -229,6 +289,7 @@ def summarize(score, kind):
         record['raw_r'] = _float(raw)
         record['raw_r_error'] = _float(raw_attrs.get('error'))
         record['split_pls_r'] = _split_means(raw_attrs.get('raw'), np.nanmedian)
+        record['site_pls_r'], record['site_neuroid_id'] = _site_values(raw_attrs.get('raw'))
         record['pls_mae'] = _float(raw_attrs.get('mae'))
         record['pls_mae_error'] = _float(raw_attrs.get('mae_error'))
         record['split_pls_mae'] = _split_means(raw_attrs.get('mae_raw'))
@@ -245,6 +306,9 @@ def summarize(score, kind):
         for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):
             record[f'{mapping}_{suffix}'] = _float(raw_attrs.get(f'{mapping}_{suffix}'))
         record[f'split_{mapping}_mae'] = _split_means(raw_attrs.get(f'{mapping}_raw'))
+    record['site_nrp_mae'], record['site_neuroid_id'] = _site_values(raw_attrs.get('raw'))
+    ridge_sites, ridge_ids = _site_values(raw_attrs.get('ridge_raw'))
+    record['site_ridge_mae'] = ridge_sites if ridge_ids == record['site_neuroid_id'] else []
     weights, bandwidth = raw_attrs.get('banded_ridge_layer_weights'), raw_attrs.get('kernel_ridge_bandwidth')
     # per split: a split's layers may differ from another's (layers chosen inside each split)
     record['banded_ridge_layer_weights'] = ([] if weights is None else
@@ -300,7 +364,7 @@ def failure_reason(error):
     else:
         kind = type(error).__name__
     text = ' '.join(str(error).split())
-    return f'{kind}: {text[:300]}' if text else kind
+    return f"{kind}: {text[:1000]}" if text else kind
 
 
 def failure_record(model_id, reason):
@@ -356,7 +420,7 @@ class Comparison:
             memory or scratch disk); the reason is one line. Data that cannot be had and interrupts end the run
             instead.
         """
-        from ..brainscore.majajhong import DataUnavailableError
+        from ..brainscore.majajhong import DataUnavailableError, data_error
         cache_id = cache_identifier(model_id)
         model_obj = None
         records = []
@@ -385,6 +449,9 @@ class Comparison:
         except (DataUnavailableError,) + FATAL:  # data that cannot be had fails every model alike
             raise
         except Exception as error:  # noqa: BLE001 - one model's failure is its row, the others go on
+            unavailable = data_error(error, self.benchmarks)
+            if unavailable is not None:  # Brain-Score's own loader failed on missing data: that ends the run
+                raise unavailable from error
             raise ModelFailed(failure_reason(error)) from error
         return records
 

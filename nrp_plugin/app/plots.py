@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 
-from .statistics import MAPPINGS, ordered_unique
+from .statistics import MAPPINGS, ordered_unique, ranking as rank_analysis
 from .tables import MAPPING_LEGEND, MAPPING_TITLES
 
 #: Plot captions: what the error bars are.
@@ -35,13 +35,16 @@ def _bar_error(value):
     return np.nan if value is None else value
 
 
-def figures(rows):
+def figures(rows, ranking=None):
     """The comparison's figures, one family of benchmarks after another.
 
     Parameters
     ----------
     rows : list of dict
         Rows of :func:`nrp_plugin.app.tables.build_rows`.
+    ranking : dict, optional
+        :func:`nrp_plugin.app.statistics.ranking` of the rows, for the rank-change figures' captions (its
+        bootstrap intervals); computed here without the bootstrap when not given.
 
     Yields
     ------
@@ -54,12 +57,17 @@ def figures(rows):
     -----
     Per family: NRP-error against PLS score per region, V4 vs IT NRP-error per model, least squares on the
     NRP inputs vs the NRP in test MAE, NRP-error against sparsity, one line per plot family and region
-    (:func:`sparsity_groups`; only when one of them has two sparsities or more) and the mapping x measure
-    panels (:func:`mapping_measure_figure`).
+    (:func:`sparsity_groups`; only when one of them has two sparsities or more), the mapping x measure
+    panels (:func:`mapping_measure_figure`) and per region the rank-change figure
+    (:func:`rank_change_figure`, ``<family>_<region>_rank_change.png``; only with 3 models or more scored under
+    both).
     """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    if ranking is None:
+        ranking = rank_analysis(rows, resamples=0)
+    by_region = {(group['family'], group['region']): group for group in ranking['regions']}
     for family in ordered_unique(r['family'] for r in rows):
         family_rows = [r for r in rows if r['family'] == family]
         regions = ordered_unique(r['region'] for r in family_rows)
@@ -130,6 +138,10 @@ def figures(rows):
             _caption(fig, ERROR_BAR_CAPTION)
             yield f'{family}_nrp_error_vs_sparsity.png', fig
         yield f'{family}_mapping_x_measure.png', mapping_measure_figure(family_rows, regions, models, family)
+        for region in regions:
+            group = by_region.get((family, region))
+            if group is not None and len(group['ranks']) >= 3:
+                yield f'{family}_{region}_rank_change.png', rank_change_figure(group)
 
 
 def sparsity_groups(rows):
@@ -206,4 +218,74 @@ def mapping_measure_figure(family_rows, regions, models, family):
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     _caption(fig, MAPPING_LEGEND + " No error bars here: the MAEs' corrected intervals are in table.csv "
              '(`<mapping>_mae_ci95`).')
+    return fig
+
+
+def _correlation_text(entry):
+    """``'Spearman rho = 0.94 (95% bootstrap CI [0.83, 1.00])'``-like text of one rank comparison."""
+    def one(name, value, interval):
+        if value is None:
+            return f'{name} –'
+        ci = (f'[{interval[0]:.2f}, {interval[1]:.2f}]' if interval is not None
+              else f"none: {entry.get('note') or 'not computed'}")
+        return f'{name} = {value:.2f} (95% bootstrap CI over sites and splits: {ci})'
+    return f"{one('Spearman rho', entry['spearman'], entry['spearman_ci'])}, " \
+           f"{one('Kendall tau', entry['kendall'], entry['kendall_ci'])}"
+
+
+def rank_change_figure(group):
+    """The rank-change (slope) chart of one family and region: each model's rank by PLS r and by the NRP-error.
+
+    One line per model from its PLS rank (left) to its NRP rank (right), 1 = best at the top; the models whose
+    rank changes most (``group['movers']``, :func:`nrp_plugin.app.statistics.rank_movers`) are drawn in colour
+    and named on both sides, the others faint and unnamed. The caption gives Spearman's rho and Kendall's tau with
+    their bootstrap intervals and how many pairs swap significantly.
+
+    Parameters
+    ----------
+    group : dict
+        One family and region of :func:`nrp_plugin.app.statistics.ranking` (``family``, ``region``, ``ranks``,
+        ``movers``, ``correlations``, ``n_discordant``, ``n_pairs``, ``n_swaps``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    ranks, movers = group['ranks'], list(group['movers'])
+    n = len(ranks)
+    fig, ax = plt.subplots(figsize=(8, max(4.0, 0.22 * n + 2)))
+    for row in ranks:
+        y = (row['pls_rank'], row['nrp_rank'])
+        if row['model'] in movers:
+            color = f'C{movers.index(row["model"]) % 10}'
+            ax.plot((0, 1), y, '-o', color=color, linewidth=2, markersize=5, zorder=3)
+            ax.text(-0.04, y[0], f"{row['model']} ({y[0]:g})", ha='right', va='center', fontsize=7, color=color)
+            ax.text(1.04, y[1], f"({y[1]:g}) {row['model']}", ha='left', va='center', fontsize=7, color=color)
+        else:
+            ax.plot((0, 1), y, '-o', color='0.6', alpha=0.35, linewidth=1, markersize=3, zorder=1)
+    ax.set_xlim(-1.0, 2.0)
+    ax.set_ylim(n + 0.5, 0.5)  # rank 1 at the top
+    ticks = list(range(1, n + 1)) if n <= 30 else list(range(1, n + 1, 5))
+    ax.set_yticks(ticks)
+    ax.set_ylabel('rank by PLS r (1 = highest r)')
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(ticks)
+    right.set_ylabel('rank by NRP-error (1 = lowest error)')
+    ax.set_xticks((0, 1), ['PLS r\n(higher is better)', 'NRP-error\n(lower is better)'])
+    for side in ('top', 'bottom'):
+        ax.spines[side].set_visible(False)
+        right.spines[side].set_visible(False)
+    ax.set_title(f"{group['family']} {group['region']}: rank by PLS r vs rank by the NRP-error ({n} models)",
+                 fontsize=10)
+    nrp_vs_pls = next((entry for entry in group['correlations'] if entry['comparison'] == 'nrp_vs_pls'), None)
+    correlation = f'{_correlation_text(nrp_vs_pls)}; +1 is the same order. ' if nrp_vs_pls else ''
+    named = (f'Named: the {len(movers)} models whose rank changes most (rank in brackets); the others faint. '
+             if movers else 'No model changes rank. ')
+    _caption(fig, f"Each model's rank by PLS r (median over sites, mean over splits) and by the NRP-error "
+             f"(the MAE of the NRP's test predictions); tied models share the mean rank. {named}{correlation}"
+             f"{group['n_discordant']} of {group['n_pairs']} pairs are ordered differently, {group['n_swaps']} "
+             'swap significantly (both differences significant: corrected resampled t of Nadeau & Bengio 2003 '
+             'per measure, Holm-corrected; stats.md).')
     return fig

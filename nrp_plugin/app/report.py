@@ -1,6 +1,7 @@
 """The report of a comparison run (:func:`nrp_plugin.app.compare.run_compare`): its files, written atomically.
 
-:func:`write_report` writes ``table.md``, ``table.csv``, ``table.json``, ``stats.md`` and the PNG plots.
+:func:`write_report` writes ``table.md``, ``table.csv``, ``table.json``, ``stats.md`` and the PNG plots (with
+``<family>_<region>_rank_change.png`` and the ranking analysis of :func:`nrp_plugin.app.statistics.ranking`).
 The rows and texts come from :mod:`nrp_plugin.app.tables`, the statistics from
 :mod:`nrp_plugin.app.statistics`, the figures from :mod:`nrp_plugin.app.plots`; every statistic is
 documented, with its formula and reference, in docs/compare.md.
@@ -12,7 +13,7 @@ import json
 
 from ..storage.cache import atomic_path, atomic_write_text
 from .plots import figures
-from .statistics import statistics
+from .statistics import ranking as rank_analysis, statistics
 from .tables import build_rows, csv_text, json_document, markdown_table, stats_markdown
 
 
@@ -24,7 +25,7 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def plot_all(rows, out):
+def plot_all(rows, out, ranking=None):
     """Write the PNG plots (:func:`nrp_plugin.app.plots.figures`) into ``out``.
 
     Parameters
@@ -33,6 +34,8 @@ def plot_all(rows, out):
         Rows of :func:`nrp_plugin.app.tables.build_rows`.
     out : pathlib.Path
         An existing folder.
+    ranking : dict, optional
+        :func:`nrp_plugin.app.statistics.ranking` of the rows, for the rank-change figures.
 
     Returns
     -------
@@ -40,7 +43,7 @@ def plot_all(rows, out):
         The plots' paths, in the order they were drawn.
     """
     paths = []
-    for name, fig in figures(rows):
+    for name, fig in figures(rows, ranking):
         paths.append(out / name)
         _save(fig, paths[-1])
     return paths
@@ -57,6 +60,10 @@ def failed_markdown(failed):
 
 def write_report(records, out, run_info=None, plots=True):
     """Write ``table.csv``, ``table.md``, ``table.json``, ``stats.md`` and the plots into ``out``.
+
+    ``stats.md`` and ``table.json`` (``ranking``) also say whether the NRP ranks the models differently from PLS
+    (:func:`nrp_plugin.app.statistics.ranking` of the rows and records), and a rank-change plot per family and
+    region shows it.
 
     Parameters
     ----------
@@ -84,12 +91,13 @@ def write_report(records, out, run_info=None, plots=True):
     records = [record for record in records if record.get('kind') != 'failed']
     rows = build_rows(records)
     stats = statistics(rows)
+    ranking = rank_analysis(rows, records)
     table_md = markdown_table(rows) + failed_markdown(failed)
-    document = json_document(records, rows, stats, run_info)
+    document = json_document(records, rows, stats, run_info, ranking)
     document['failed'] = [{'model': record['model'], 'reason': record['reason']} for record in failed]
     atomic_write_text(out / 'table.json', json.dumps(document, indent=1))
     atomic_write_text(out / 'table.csv', csv_text(rows))
     atomic_write_text(out / 'table.md', table_md + '\n')
-    atomic_write_text(out / 'stats.md', stats_markdown(stats))
-    paths = plot_all(rows, out) if plots else []
+    atomic_write_text(out / 'stats.md', stats_markdown(stats, ranking))
+    paths = plot_all(rows, out, ranking) if plots else []
     return rows, stats, table_md, paths

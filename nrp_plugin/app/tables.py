@@ -12,9 +12,9 @@ import json
 
 import numpy as np
 
-from .statistics import (BEST_LINEAR_METHOD, CONTRASTS, HOLM_METHOD, MAPPINGS, MEASURES, METHOD, best_linear,
-                         ceiled_mae_half_width, ceiled_r_half_width, holm_within, mapping_figures, ordered_unique,
-                         paired_difference, split_half_width)
+from .statistics import (BEST_LINEAR_METHOD, CONTRASTS, HOLM_METHOD, MAPPINGS, MAX_MOVERS, MEASURES, METHOD,
+                         best_linear, ceiled_mae_half_width, ceiled_r_half_width, holm_within, mapping_figures,
+                         ordered_unique, paired_difference, split_half_width)
 
 #: Short titles for headers and legends; :data:`MAPPING_LEGEND` says what each one is. The data keys keep
 #: the mapping names (``linear_mae`` etc.): ``linear`` is least squares on the NRP's prepared inputs.
@@ -232,11 +232,81 @@ def markdown_table(rows):
     return '\n'.join(out)
 
 
-def stats_markdown(stats):
+def _rank(value):
+    """A rank as text: ``3`` or ``2.5`` (tied models share the mean rank)."""
+    return '–' if value is None else f'{value:g}'
+
+
+def _verdict(swaps):
+    return {True: 'yes', False: 'no', None: 'not tested'}[swaps]
+
+
+def ranking_markdown(ranking):
+    """The ``stats.md`` section "Does the NRP rank models differently from PLS?".
+
+    Parameters
+    ----------
+    ranking : dict
+        :func:`nrp_plugin.app.statistics.ranking` of the rows.
+
+    Returns
+    -------
+    list of str
+        Its lines: the rank correlations with their bootstrap intervals, the largest rank changes, every
+        discordant pair with both corrected p-values and the verdict, and the method.
+    """
+    out = ['## Does the NRP rank models differently from PLS?', '',
+           'Rank correlations between the models\' order by PLS r (higher is better) and by the NRP-error (MAE of '
+           'the NRP\'s test predictions, lower is better), oriented so that +1 is the same order and −1 the '
+           'reversed one; ridge MAE vs PLS r separates the mapping (ridge is linear) from the measure (MAE). '
+           '95% CI: percentile bootstrap over sites and splits (Method below; – with the reason in the note). The '
+           'Spearman section above ranks by the ceiled scores instead (r²/IC, and the MAE-ceiled NRP score, '
+           'clipped to [0, 1]).', '',
+           '| family | region | rankings | models | Spearman rho | 95% CI | Kendall tau | 95% CI | bootstrap '
+           '(valid / resamples; splits x sites) | note |', '|---|---|---|---|---|---|---|---|---|---|']
+    for group in ranking['regions']:
+        for entry in group['correlations']:
+            boot = entry.get('bootstrap')
+            boot_text = (f"{boot['valid']} / {boot['resamples']}; {boot['splits']} x {boot['sites']}" if boot
+                         else '–')
+            out.append(f"| {group['family']} | {group['region']} | {entry['title']} | {entry['n_models']} | "
+                       f"{_fmt(entry['spearman'])} | {_ci(*(entry['spearman_ci'] or (None, None)), 3)} | "
+                       f"{_fmt(entry['kendall'])} | {_ci(*(entry['kendall_ci'] or (None, None)), 3)} | "
+                       f"{boot_text} | {entry.get('note') or ''} |")
+    out += ['', f'**Largest rank changes** (PLS rank → NRP rank, 1 = best; per region the at most {MAX_MOVERS} '
+            'models whose rank changes most, as named in `<family>_<region>_rank_change.png`):', '']
+    for group in ranking['regions']:
+        ranks = {r['model']: r for r in group['ranks']}
+        moves = ', '.join(f"{model} {_rank(ranks[model]['pls_rank'])} → {_rank(ranks[model]['nrp_rank'])}"
+                          for model in group['movers'])
+        out.append(f"- {group['family']} {group['region']} ({len(group['ranks'])} models): {moves or 'none'}")
+    out += ['', '### Pairs of models ordered differently by PLS r and by the NRP-error', '']
+    for group in ranking['regions']:
+        out.append(f"- {group['family']} {group['region']}: {group['n_discordant']} of {group['n_pairs']} pairs "
+                   f"discordant, {group['n_swaps']} swap significantly")
+    out += ['', 'A: the model with the higher PLS r; B: the one with the lower NRP-error. Differences A − B per '
+            'split, corrected resampled t; Holm p over the 2m tests of the family and region (Method below).', '',
+            '| family | region | A (PLS prefers) | B (NRP prefers) | PLS r A − B | p | Holm p | NRP-error A − B | '
+            'p | Holm p | splits | swaps significantly |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for group in ranking['regions']:
+        for pair in group['discordant_pairs']:
+            out.append(f"| {group['family']} | {group['region']} | {pair['model_a']} | {pair['model_b']} | "
+                       f"{_fmt(pair['pls_r_a'] - pair['pls_r_b'], 4)} | {_fmt(pair['pls_p'], 4)} | "
+                       f"{_fmt(pair['pls_p_holm'], 4)} | {_fmt(pair['nrp_error_a'] - pair['nrp_error_b'], 4)} | "
+                       f"{_fmt(pair['nrp_p'], 4)} | {_fmt(pair['nrp_p_holm'], 4)} | {_fmt(pair['n_splits'])} | "
+                       f"{_verdict(pair['swaps'])} |")
+    out += ['', '### Method: rank correlations and discordant pairs', '', ranking['method'], '',
+            ranking['swap_method'], '']
+    return out
+
+
+def stats_markdown(stats, ranking=None):
     """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs.
 
     The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.app.statistics.holm`), and
-    the method section says how "best linear" is chosen and how the p-values are corrected.
+    the method section says how "best linear" is chosen and how the p-values are corrected. With ``ranking``
+    (:func:`nrp_plugin.app.statistics.ranking`), the section "Does the NRP rank models differently from PLS?"
+    (:func:`ranking_markdown`) follows the Spearman section.
     """
     out = ['## Method', '', stats.get('method', METHOD), '', MAPPING_LEGEND, '',
            stats.get('best_linear_method', BEST_LINEAR_METHOD), '', stats.get('holm_method', HOLM_METHOD), '',
@@ -253,8 +323,10 @@ def stats_markdown(stats):
             'two-sided permutation p is 2/n! (0.083 for 4 models): few models can never show a significant '
             'rank agreement or disagreement, and the Fisher interval then spans most of [-1, 1]. The '
             'measurement interval says only how stable the ranking of *these* models is under their '
-            'scores\' measurement error.', '',
-            '## Mapping contrasts in MAE, per model and region (same splits)', '',
+            'scores\' measurement error.', '']
+    if ranking is not None:
+        out += ranking_markdown(ranking)
+    out += ['## Mapping contrasts in MAE, per model and region (same splits)', '',
             'Negative: the first mapping predicts better. Best linear: the linear mapping named in brackets, '
             'the one with the lowest mean MAE over the splits for that model and region (Method). Holm p: the p '
             'corrected across the models and regions of the family, per contrast (Method). The JSON keeps the '
@@ -312,7 +384,7 @@ def provenance(records):
     return shared
 
 
-def json_document(records, rows, stats, run_info=None):
+def json_document(records, rows, stats, run_info=None, ranking=None):
     """The payload of ``table.json``.
 
     Parameters
@@ -325,16 +397,21 @@ def json_document(records, rows, stats, run_info=None):
         :func:`nrp_plugin.app.statistics.statistics` of the rows.
     run_info : dict, optional
         The run's settings.
+    ranking : dict, optional
+        :func:`nrp_plugin.app.statistics.ranking` of the rows and records.
 
     Returns
     -------
     dict
         ``run``, ``provenance`` (:func:`provenance`), ``rows``, ``models`` (per model
-        :func:`model_summary` with its ``family`` and ``model``), ``stats`` and ``scores`` (the records
-        without ``cached``).
+        :func:`model_summary` with its ``family`` and ``model``), ``stats``, ``ranking`` (when given) and
+        ``scores`` (the records without ``cached``).
     """
     summary = model_summary(rows)
-    return {'run': run_info or {}, 'provenance': provenance(records), 'rows': rows,
-            'models': [{'family': f, 'model': m, **entry} for (f, m), entry in summary.items()],
-            'stats': stats,
-            'scores': [{k: v for k, v in r.items() if k != 'cached'} for r in records]}
+    document = {'run': run_info or {}, 'provenance': provenance(records), 'rows': rows,
+                'models': [{'family': f, 'model': m, **entry} for (f, m), entry in summary.items()],
+                'stats': stats}
+    if ranking is not None:
+        document['ranking'] = ranking
+    document['scores'] = [{k: v for k, v in r.items() if k != 'cached'} for r in records]
+    return document

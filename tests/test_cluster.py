@@ -1,0 +1,94 @@
+"""Many models: ``--models`` as files and patterns, and scoring on Dask workers that may die."""
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from helpers import TINY_NET
+from nrp_plugin.app import checks, cluster, compare, zoo
+
+
+def test_patterns_expand_to_sorted_torchvision_architectures(tmp_path):
+    import torchvision
+    every = sorted(torchvision.models.list_models(module=torchvision.models))
+    squeeze = zoo.expand_models(['torchvision:squeezenet*'])
+    assert squeeze == [f'torchvision:{name}' for name in every if name.startswith('squeezenet')] and len(squeeze) == 2
+    assert zoo.expand_models(['torchvision:resnet1?:pretrained']) == ['torchvision:resnet18:pretrained']
+    assert len(zoo.expand_models(['torchvision:*'])) == len(every)
+    with pytest.raises(checks.CompareError, match="no torchvision architecture matches 'nosuchnet\\*'"):
+        zoo.expand_models(['torchvision:nosuchnet*'])
+
+
+def test_a_file_lists_models_with_comments_and_duplicates_keep_their_first_place(tmp_path):
+    listing = tmp_path / 'zoo.txt'
+    listing.write_text('# small networks\ncornet_s_untrained\n\ntorchvision:squeezenet1_*  # both\n'
+                       'cornet_s_untrained\n')
+    assert zoo.expand_models([str(listing), 'torchvision:alexnet']) == [
+        'cornet_s_untrained', 'torchvision:squeezenet1_0', 'torchvision:squeezenet1_1', 'torchvision:alexnet']
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('# nothing\n')
+    with pytest.raises(checks.CompareError, match='lists no model'):
+        zoo.expand_models([str(empty)])
+
+
+def test_cluster_options_are_keyword_arguments():
+    assert cluster.parse_cluster_options(['cores=8', 'memory=32GB', 'processes=1', 'job_extra_directives=["-A x"]']) \
+        == {'cores': 8, 'memory': '32GB', 'processes': 1, 'job_extra_directives': ['-A x']}
+    with pytest.raises(checks.CompareError, match='give KEY=VALUE'):
+        cluster.parse_cluster_options(['cores'])
+
+
+SETTINGS = dict(families=['SyntheticMajajHong2015'], regions=['IT'],
+                nrp_config={'max_epochs': 8, 'patience': 4, 'with_linear': False})
+SCORES = ('score', 'raw_r', 'pls_mae', 'nrp_error', 'pearson', 'split_nrp_error', 'split_pls_r')
+
+
+def _values(records):
+    return {(r['model'], r['benchmark']): tuple(r.get(name) for name in SCORES) for r in records}
+
+
+@pytest.fixture(scope='module')
+def tiny_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('zoo')
+    (folder / 'tiny_net.py').write_text(TINY_NET)
+    return [f'{folder / "tiny_net.py"}:build', f'{folder / "tiny_net.py"}:iterated_blocks']
+
+
+def test_a_local_cluster_gives_the_in_process_table_even_when_a_worker_dies(installed_plugins, tiny_models, tmp_path):
+    """Two workers, one killed while it scores: Dask reschedules its model, and every score equals the in-process
+    run's, value for value (one torch thread in both)."""
+    import torch
+    from distributed import Client, LocalCluster
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        in_process = compare.run_compare(models=tiny_models, cache_directory=tmp_path / 'one', progress=False,
+                                         **SETTINGS)
+    finally:
+        torch.set_num_threads(threads)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
+            Client(local) as client:
+        killed = []
+
+        def kill_one_busy_worker():
+            for _ in range(2400):  # until a worker holds a task, then kill that worker's process
+                busy = [address for address, tasks in client.processing().items() if tasks]
+                if busy:
+                    time.sleep(2)  # well into the task
+                    pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
+        killer.start()
+        records = cluster.run_distributed(tiny_models, client, dict(SETTINGS, cache_directory=tmp_path / 'many'),
+                                          threads=1, log=lambda line: None)
+        killer.join(timeout=5)
+        assert killed  # a worker really died in the middle
+    assert not [r for r in records if r.get('kind') == 'failed']
+    assert _values(records) == _values(in_process)
+    assert len(records) == 2 * len(tiny_models)
