@@ -45,7 +45,7 @@ setup(
         'himalaya>=0.4.6',
         'distributed',
     ],
-    extras_require={'test': ['pytest>=7'], 'cluster': ['dask-jobqueue']},
+    extras_require={'test': ['pytest>=7', 'pytest-xdist>=3'], 'cluster': ['dask-jobqueue']},
     entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.app.cli:main']},
     cmdclass={'build_py': BuildWithPlugins},
 )

@@ -15,11 +15,20 @@ def nrp_home(tmp_path_factory):
     return os.environ.get('NRP_PLUGIN_HOME')
 
 
+if os.environ.get('PYTEST_XDIST_WORKER'):  # pytest -n: one torch thread per worker process, not one per core each
+    import torch
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope='session')
 def installed_plugins():
-    """Place this repository's plugin folders into the installed brainscore_vision tree."""
+    """Place this repository's plugin folders into the installed brainscore_vision tree (one worker process at a
+    time under ``pytest -n``; a folder already current is left as it is)."""
+    import tempfile
+    from filelock import FileLock
     from nrp_plugin.app.installer import install
-    return install()
+    with FileLock(os.path.join(tempfile.gettempdir(), 'nrp_plugin_install.lock')):
+        return install()
 
 
 @pytest.fixture

@@ -36,6 +36,18 @@ def test_install_is_idempotent_and_uninstall_removes_exactly_ours(fake_tree):
     assert all((fake_tree / kind / 'theirs' / '__init__.py').is_file() for kind in installer.PLUGIN_KINDS)
 
 
+def test_a_second_install_leaves_current_copies_in_place_and_replaces_an_edited_one(fake_tree):
+    placed = installer.install(fake_tree)
+    inodes = {rel: (fake_tree / rel).stat().st_ino for rel in placed}
+    edited = placed[0]
+    (fake_tree / edited / '__init__.py').write_text('# edited\n')
+    installer.install(fake_tree)
+    assert {rel: (fake_tree / rel).stat().st_ino for rel in placed if rel != edited} == \
+        {rel: inode for rel, inode in inodes.items() if rel != edited}
+    assert (fake_tree / edited / '__init__.py').read_text() != '# edited\n'
+    assert set(installer.installation_status(fake_tree).values()) == {'current'}
+
+
 def test_install_refuses_an_unwritable_tree(fake_tree, monkeypatch):
     real_access = os.access
     monkeypatch.setattr(installer.os, 'access',

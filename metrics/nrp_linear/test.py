@@ -1,4 +1,4 @@
-"""Tests of the ``nrp_linear`` metric plugin (the paper's linear baseline): offline, seconds.
+"""Tests of the ``nrp_linear`` metric plugin (least squares on the NRP inputs): offline, seconds.
 
 Checked against analytic answers (an exact linear map is recovered exactly) and against
 scikit-learn's ``LinearRegression`` fitted on Brain-Score's own splits.

@@ -151,7 +151,8 @@ def _is_our_link(destination, source):
 
 
 def install(root=None, link=None):
-    """Copy (or link) the plugin folders into the ``brainscore_vision`` tree; safe to run again.
+    """Copy (or link) the plugin folders into the ``brainscore_vision`` tree; safe to run again (a copy whose
+    content is current is left in place, so a run that imports the plugins meanwhile never finds one missing).
 
     Parameters
     ----------
@@ -198,7 +199,8 @@ def install(root=None, link=None):
                 if present and not destination.is_symlink():
                     shutil.rmtree(destination)
                 os.replace(staging, destination)  # replaces an older link atomically
-        else:
+        elif not (present and not destination.is_symlink() and (destination / MARKER_NAME).exists()
+                  and folder_hash(destination) == hashes[rel]):  # a current copy is left in place
             staging = Path(tempfile.mkdtemp(prefix=f'.{name}.', dir=root / kind))
             try:
                 shutil.copytree(source, staging / name, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))

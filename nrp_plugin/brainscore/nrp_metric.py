@@ -359,9 +359,10 @@ class NRPErrorMetric(_CrossValidatedMetric):
     random_state : int
         Seeds every split's network.
     with_linear : bool
-        Also compute, on the same splits, the paper's linear baseline (least squares on the same prepared
-        inputs; attrs ``linear_*``) and the ridge reference (every component of every layer, penalty by
-        leave-one-out on the training stimuli; attrs ``ridge_*``).
+        Also compute, on the same splits, the reference mappings: least squares on the NRP inputs (attrs
+        ``linear_*``), ridge (every component of every layer, penalty by leave-one-out on the training stimuli;
+        ``ridge_*``), banded ridge (one penalty per layer; ``banded_ridge_*``) and RBF kernel ridge on the NRP
+        inputs (``kernel_ridge_*``).
     search : SearchGrid, dict, path or True, optional
         Choose input layers, L1/L2 sizes and learning rate per split by a nested grid search on the
         split's training stimuli (:mod:`nrp_plugin.search`); attrs ``search_choices``, ``search_table``.
@@ -377,7 +378,8 @@ class NRPErrorMetric(_CrossValidatedMetric):
         ones), ``linear_start_validation_mse`` (per split: the two ridge fits' validation errors, kept then
         every component), ``linear_path_weight`` and ``paper_best_epoch`` (per split: the linear-path network's
         weight in the validated combination with the paper's network, and the paper's network's best epoch), and
-        the linear baseline's and the ridge reference's figures when ``with_linear``.
+        the reference mappings' figures (``<mapping>_mae``, ``_mae_error``, ``_r2``, ``_pearson``, ``_raw``) when
+        ``with_linear``.
     """
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,

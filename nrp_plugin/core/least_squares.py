@@ -1,4 +1,4 @@
-"""The paper's linear baseline: least squares with an intercept, batched over splits."""
+"""Least squares with an intercept, batched over splits (the NRP metric's ``linear`` reference)."""
 import torch
 
 
