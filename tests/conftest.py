@@ -70,3 +70,13 @@ def fakes(monkeypatch):
     monkeypatch.setattr(compare, 'score_model', score_model)
     monkeypatch.setattr(checks, 'registered_identifiers', lambda root=None: REGISTERED)
     return calls
+
+
+#: Test files that run longest, started first so that ``pytest -n`` (one file per worker) does not end on one of them
+LONGEST_FIRST = ('test_rehearsal.py', 'test_torchvision_zoo.py', 'test_leaks.py', 'test_world_metrics.py',
+                 'test_validity.py', 'test_plugin_folders.py', 'test_cluster.py', 'test_metrics.py')
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
