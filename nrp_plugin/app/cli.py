@@ -1,9 +1,10 @@
 """The ``nrp-plugin`` command: a thin layer over the library's functions.
 
-Exit status (:data:`EXIT_STATUS`): 0 success; 1 a check found a problem (``status``, ``data check``), install or
-scoring failed; 2 a problem with the request or its data, found before scoring (unknown identifiers, an
-unwritable ``--out``, MajajHong2015 files that cannot be had: :mod:`nrp_plugin.brainscore.majajhong`),
-or the data failing when a benchmark is loaded; 130 interrupted.
+Exit status (:data:`EXIT_STATUS`): 0 success; 1 a check found a problem (``status``, ``data check``), install
+failed, or no model could be scored; 2 a problem with the request or its data, found before scoring (unknown
+identifiers, an unwritable ``--out``, MajajHong2015 files that cannot be had: :mod:`nrp_plugin.brainscore.majajhong`),
+or the data failing when a benchmark is loaded; 3 some models could not be scored (their rows say why); 130
+interrupted.
 """
 import argparse
 import signal
