@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..brainscore.out_of_core import OutOfCoreActivations, scratch_root
-from ..brainscore.nrp_metric import NRPErrorMetric
+from ..brainscore.nrp_metric import NRPErrorMetric, neuroid_identifiers
 from ..search import SearchGrid
 from ..synthetic.config import REGIONS
 from .activation_memo import memoize_model, model_layers
@@ -207,17 +207,13 @@ def _split_means(values, aggregate=np.mean):
 
 
 def _neuroid_ids(values):
-    """The ``neuroid_id`` of each neuroid of a DataAssembly: its ``neuroid_id`` coordinate, else the ``neuroid``
-    index itself when it is a plain one (a DataAssembly whose only neuroid coordinate is ``neuroid_id``, as the NRP
-    metric's ``raw``, keeps it as the ``neuroid`` index); None otherwise."""
-    for name in ('neuroid_id', 'neuroid'):
-        try:
-            ids = np.asarray(values[name].values)
-        except (KeyError, TypeError, IndexError, ValueError, AttributeError):
-            continue
-        if ids.ndim == 1 and not (ids.size and isinstance(ids[0], tuple)):  # not a MultiIndex's tuples
-            return ids
-    return None
+    """The sites' ids of a split x neuroid DataAssembly (:func:`nrp_plugin.brainscore.nrp_metric.neuroid_identifiers`);
+    None for anything else (a plain array, a MultiIndex of tuples)."""
+    try:
+        ids = neuroid_identifiers(values)
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError):
+        return None
+    return ids if ids.ndim == 1 and not (ids.size and isinstance(ids[0], tuple)) else None
 
 
 def _site_values(values):
