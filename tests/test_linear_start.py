@@ -6,7 +6,7 @@ import torch
 from sklearn.linear_model import Ridge, RidgeCV
 
 from nrp_plugin.core import combination, network
-from nrp_plugin.core.linear_start import fixed_part, ridge_start
+from nrp_plugin.core.linear_start import fixed_part, layer_weightings, ridge_start
 from nrp_plugin.core.reduction import prepare_splits
 from nrp_plugin.core.regressor import NRPRegressor
 from nrp_plugin.core.ridge import RELATIVE_ALPHAS, eigen_ridge, fit_predict_ridge, ridge_coefficients
@@ -127,19 +127,24 @@ def test_every_component_ridge_is_ridge_on_the_scaled_features(seed):
     start = ridge_start(kernels, train_x, train_targets, fit_index, validation_index)
     for split, (train, test) in enumerate(splits):
         totals = start['group_totals'][split].numpy()
-        scaled = np.concatenate([features[:, groups == g] / np.sqrt(totals[g]) for g in range(len(totals))], axis=1)
         fit_rows = train[fit_index[split].numpy()]
-        reference, _ = fit_predict_ridge(scaled[fit_rows], train_targets[split][fit_index[split]], scaled[test])
-        np.testing.assert_allclose(start['every_new'][split].numpy(), reference, rtol=1e-6, atol=1e-8)
-        # on a fit row, the prediction of ridge refitted without that row (the same penalties)
-        row, fitted = 5, scaled[fit_rows] - scaled[fit_rows].mean(axis=0)
-        scale = (fitted ** 2).sum() / min(len(fit_rows) - 1, fitted.shape[1])  # the penalties' unit
+        reference = np.empty_like(start['every_new'][split].numpy())
         for target in range(train_targets.shape[-1]):
-            y = train_targets[split][fit_index[split]][:, target].numpy()
+            # each layer divided by the root of its total variance and multiplied by that of its weight for the site
+            weights = start['layer_weights'][split][:, target].numpy()
+            scaled = np.concatenate([features[:, groups == g] * np.sqrt(weights[g] / totals[g])
+                                     for g in range(len(totals))], axis=1)
+            y = train_targets[split][fit_index[split]][:, target:target + 1]
+            site, _ = fit_predict_ridge(scaled[fit_rows], y, scaled[test])
+            reference[:, target] = site[:, 0]
+            # on a fit row, the prediction of ridge refitted without that row (the same penalty)
+            row, fitted = 5, scaled[fit_rows] - scaled[fit_rows].mean(axis=0)
+            scale = (fitted ** 2).sum() / min(len(fit_rows) - 1, fitted.shape[1])  # the penalties' unit
             model = Ridge(alpha=start['every_alpha'][split][target] * scale).fit(np.delete(scaled[fit_rows], row, 0),
-                                                                               np.delete(y, row))
+                                                                               np.delete(y.numpy()[:, 0], row))
             assert float(start['every_rows'][split][fit_index[split][row], target]) == pytest.approx(
                 float(model.predict(scaled[fit_rows[row]][None])[0]), rel=1e-6, abs=1e-8)
+        np.testing.assert_allclose(start['every_new'][split].numpy(), reference, rtol=1e-6, atol=1e-8)
         # what the start predicts: that ridge, or ridge on the inputs alone
         prediction = _start_prediction(start, test_x, start['every_new'])[split].numpy()
         if start['every'][split]:
@@ -182,8 +187,9 @@ def test_a_fit_starts_from_the_ridge_that_validates_better(seed):
     chosen = []
     for site in (0, 1):
         start = ridge_start(kernels, train_x, train_targets[..., site:site + 1], fit_index, validation_index)
-        kept_mse, every_mse = start['validation_mse'][0].tolist()
-        assert bool(start['every'][0]) == (every_mse < kept_mse)
+        kept_mse, equal_mse, banded_mse = start['validation_mse'][0].tolist()
+        assert banded_mse == equal_mse  # one layer: no weighting to choose
+        assert bool(start['every'][0]) == (equal_mse < kept_mse)
         chosen.append(bool(start['every'][0]))
     assert chosen == [True, False]
 
@@ -292,3 +298,51 @@ def test_leading_scores_match_an_exact_pca_of_the_fit_rows(n_components, toleran
         ours = ours.numpy()
         signs = np.sign((ours * exact).sum(axis=0))
         np.testing.assert_allclose(ours * signs, exact * np.sqrt(120 / 119), rtol=0, atol=tolerance)
+
+
+def test_layer_weightings_start_equal_and_weigh_one_layer_at_a_time():
+    weightings = layer_weightings(3)
+    assert weightings.shape == (7, 3)
+    np.testing.assert_array_equal(weightings[0], 1)
+    np.testing.assert_allclose(weightings.sum(axis=1), 3)
+    for row in weightings[1:]:  # one layer 10x heavier or lighter than the two others, which stay equal
+        ratios = np.sort(row / np.median(row))
+        assert np.allclose(ratios, [0.1, 1, 1]) or np.allclose(ratios, [1, 1, 10])
+    assert layer_weightings(1).tolist() == [[1.0]]
+
+
+def _uneven_layers(seed, n=160):
+    """A narrow layer that carries the sites' drive and a wide one with five times its variance that carries only a
+    trace of it: one penalty for both layers either drowns the narrow one or under-regularises the wide one."""
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((n, 8))
+    narrow = latent @ rng.standard_normal((8, 12)) + 0.3 * rng.standard_normal((n, 12))
+    wide = 0.2 * latent @ rng.standard_normal((8, 600)) + 1.5 * rng.standard_normal((n, 600))
+    targets = latent @ rng.standard_normal((8, 4)) + 0.5 * rng.standard_normal((n, 4))
+    return np.concatenate([narrow, wide], axis=1), targets, np.repeat([0, 1], [12, 600])
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_uneven_layers_start_from_banded_ridge(seed):
+    features, targets, groups = _uneven_layers(seed)
+    splits = [(np.arange(130), np.arange(130, 160))]
+    train_targets = torch.as_tensor(targets[:130])[None]
+    train_x, test_x, _, _, kernels = prepare_splits(features, groups, splits, max_components=64,
+                                                    train_targets=train_targets, n_components='noise',
+                                                    with_kernels=True)
+    fit_index, validation_index = _carve(1, 130, 30)
+    start = ridge_start(kernels, train_x, train_targets, fit_index, validation_index)
+    kept_mse, equal_mse, banded_mse = start['validation_mse'][0].tolist()
+    assert banded_mse < equal_mse
+    assert bool(start['banded'][0]) == (banded_mse < min(kept_mse, equal_mse))
+    # the narrow layer, which carries the drive, is weighed more than the wide one for every site
+    weights = start['layer_weights'][0].numpy()
+    assert (weights[0] > weights[1]).all()
+    # and on the test rows the banded fit beats one penalty for both layers (scikit-learn's RidgeCV on the layers
+    # scaled to unit total variance)
+    fit_rows = splits[0][0][fit_index[0].numpy()]
+    totals = start['group_totals'][0].numpy()
+    scaled = np.concatenate([features[:, groups == g] / np.sqrt(totals[g]) for g in (0, 1)], axis=1)
+    equal, _ = fit_predict_ridge(scaled[fit_rows], targets[fit_rows], scaled[130:])
+    banded = start['every_new'][0].numpy()
+    assert np.abs(banded - targets[130:]).mean() < np.abs(equal - targets[130:]).mean()

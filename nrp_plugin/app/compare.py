@@ -262,7 +262,8 @@ def summarize(score, kind):
     consistency ``ceiling``, and the MAE of the same PLS predictions (``pls_mae``, ``split_pls_mae``)
     when the metric reports it (``pls_torch``; None for Brain-Score's own ``pls``). NRP benchmarks:
     the NRP-error, its Pearson r, the noise floor (``ceiling``), the mean-predictor MAE, per split whether the
-    linear path started from ridge on every component (``linear_start_every_component``) and the linear-path
+    linear path started from ridge on every component (``linear_start_every_component``), and from its banded form
+    (``linear_start_banded``), and the linear-path
     network's weight in the validated combination with the paper's network (``linear_path_weight``), and for each
     of :data:`NRP_SIDE_MAPPINGS` its ``<m>_mae``, ``<m>_mae_error``, ``<m>_r2``, ``<m>_r2_error``,
     ``<m>_pearson`` and per-split MAE ``split_<m>_mae``, with the banded ridge's per-split layer weights
@@ -297,6 +298,7 @@ def summarize(score, kind):
                   or _split_means(raw_attrs.get('raw')),
                   config=jsonable(raw_attrs.get('config')),
                   linear_start_every_component=jsonable(raw_attrs.get('linear_start_every_component')),
+                  linear_start_banded=jsonable(raw_attrs.get('linear_start_banded')),
                   linear_path_weight=jsonable(raw_attrs.get('linear_path_weight')))
     for mapping in NRP_SIDE_MAPPINGS:
         for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):

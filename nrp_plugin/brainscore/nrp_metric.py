@@ -450,6 +450,7 @@ class NRPErrorMetric(_CrossValidatedMetric):
         if 'linear_start' in info:  # which ridge each split's linear path started from (core/linear_start.py)
             start = info['linear_start']
             score.attrs['linear_start_every_component'] = [bool(every) for every in start['every'][:, 0].tolist()]
+            score.attrs['linear_start_banded'] = [bool(banded) for banded in start['banded'][:, 0].tolist()]
             score.attrs['linear_start_validation_mse'] = start['validation_mse'].tolist()
         if 'mix' in info:  # the validated choice between the linear-path network and the paper's (core/combination.py)
             score.attrs['linear_path_weight'] = [float(weight) for weight in info['mix'][:, 0]]

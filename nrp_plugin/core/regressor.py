@@ -142,14 +142,16 @@ class NRPRegressor(RegressorMixin, BaseEstimator):
 
     def _linear_offset(self, X, start):
         """What the linear path's fixed part needs to predict new rows, in feature space (ridge's weights
-        per group, ``(mean, weights)``), with ridge's intercept and the trained path's starting weights."""
+        per group, ``(mean, weights)``, its layer weights folded in), with ridge's intercept and the trained path's
+        starting weights."""
         fit_rows = start['fit_rows'][0].cpu().numpy()
         dual = start['dual'][0].cpu()
         groups = []
-        for columns, total in zip(self.reduction_.indices_, start['group_totals'][0].tolist()):
+        for columns, total, layer_weight in zip(self.reduction_.indices_, start['group_totals'][0].tolist(),
+                                                start['layer_weights'][0].cpu()):
             block = torch.as_tensor(X[np.ix_(fit_rows, columns)])
             mean = block.mean(dim=0)
-            groups.append((mean, (block - mean).T @ dual / total))
+            groups.append((mean, (block - mean).T @ (dual * layer_weight) / total))
         return dict(groups=groups, intercept=start['intercept'][0].cpu(), w_linear=start['w_linear'][0].cpu(),
                     b_linear=start['b_linear'][0].cpu(), every=start['every'][0].cpu(),
                     fit_rows=torch.as_tensor(fit_rows))
