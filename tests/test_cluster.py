@@ -92,3 +92,4 @@ def test_a_local_cluster_gives_the_in_process_table_even_when_a_worker_dies(inst
     assert not [r for r in records if r.get('kind') == 'failed']
     assert _values(records) == _values(in_process)
     assert len(records) == 2 * len(tiny_models)
+

@@ -254,3 +254,23 @@ def test_data_check_rejects_unknown_families(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(['data', 'check', '--benchmarks', 'SyntheticMajajHong2015'])
     assert exit_.value.code == 2 and "invalid choice: 'SyntheticMajajHong2015'" in capsys.readouterr().err
+
+
+def test_data_missing_inside_a_dask_task_ends_the_run_as_in_one_process(offline, home, tmp_path):
+    """A worker that finds the data missing after the preflight (say, a machine without the files) ends the
+    distributed run with the same message as the in-process run, not a failed row per model."""
+    from distributed import Client, LocalCluster
+
+    from nrp_plugin.app import cluster
+    settings = dict(families=['MajajHong2015public'], regions=['IT'])
+    with pytest.raises(majajhong.DataUnavailableError) as in_process:
+        compare.run_compare(models=[MODEL], cache_directory=tmp_path / 'one', progress=False, **settings)
+    # worker threads in this process, so that they meet the same unreachable S3
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local, \
+            Client(local) as client:
+        with pytest.raises(majajhong.DataUnavailableError) as distributed:
+            cluster.run_distributed([MODEL, MODEL + '-copy'], client,
+                                    dict(settings, cache_directory=tmp_path / 'many'), threads=1,
+                                    log=lambda line: None)
+    assert str(distributed.value) == str(in_process.value)
+    assert all(path in str(distributed.value) for path in _paths(home, 'public'))

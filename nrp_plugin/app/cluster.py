@@ -40,6 +40,10 @@ def parse_cluster_options(options):
     return parsed
 
 
+#: Seconds to wait for the client and a started cluster to close before giving up on them
+CLOSE_TIMEOUT = 10
+
+
 def start_client(workers=None, scheduler=None, cluster=None, cluster_options=None, threads=1):
     """A ``distributed.Client`` for the run, and what to call to shut down what was started.
 
@@ -81,15 +85,19 @@ def start_client(workers=None, scheduler=None, cluster=None, cluster_options=Non
                                dashboard_address=None)
     client = Client(started)
 
-    def close():
-        client.close()
-        started.close()
+    def close():  # a worker busy in a forward pass or training is not waited for
+        for closing in (client.close, started.close):
+            try:
+                closing(timeout=CLOSE_TIMEOUT)
+            except Exception:  # noqa: BLE001 - a timeout while closing: the processes are ended with this one
+                pass
     return client, close
 
 
 def score_model_task(model_id, settings):
-    """Score one model on every benchmark of a run, in a worker; ``{'model', 'records'}`` or ``{'model',
-    'failed'}`` with the one-line reason.
+    """Score one model on every benchmark of a run, in a worker; ``{'model', 'records'}``, ``{'model',
+    'failed'}`` with the one-line reason, or ``{'model', 'data_error'}`` with the message of data that cannot be
+    had.
 
     ``settings`` are :func:`nrp_plugin.app.compare.run_compare`'s keyword arguments (JSON-able: the search grid as
     a dict) plus ``threads`` (torch threads) and ``environment`` (variables the scoring reads, set in the worker).
@@ -109,10 +117,13 @@ def score_model_task(model_id, settings):
             pass
     grid = settings.pop('search_grid', None)
     comparison = compare.Comparison(search_grid=SearchGrid.coerce(grid) if grid else None, progress=False, **settings)
+    from ..brainscore.majajhong import DataUnavailableError
     try:
         return {'model': model_id, 'records': comparison.model_records(model_id)}
     except compare.ModelFailed as error:
         return {'model': model_id, 'failed': str(error)}
+    except DataUnavailableError as error:  # ends the whole run, as it does in one process
+        return {'model': model_id, 'data_error': str(error)}
 
 
 #: Environment variables a worker needs as the run's process has them
@@ -140,9 +151,15 @@ def run_distributed(models, client, settings, threads=1, log=print):
     -------
     list of dict
         As :func:`nrp_plugin.app.compare.run_compare` returns them (failed models as failure records).
+
+    Raises
+    ------
+    DataUnavailableError
+        When a task found the benchmark data missing; the other tasks are cancelled.
     """
     from distributed import as_completed
     from . import compare
+    from ..brainscore.majajhong import DataUnavailableError
     task_settings = dict(settings, threads=int(threads),
                          environment={name: os.environ[name] for name in ENVIRONMENT if name in os.environ})
     grid = task_settings.get('search_grid')
@@ -153,17 +170,23 @@ def run_distributed(models, client, settings, threads=1, log=print):
     futures = {client.submit(score_model_task, model, task_settings, key=f'nrp-score-{index}', pure=False,
                              resources=resources): model for index, model in enumerate(models)}
     failures, done, started = {}, 0, time.time()
-    for future in as_completed(futures):
-        model = futures[future]
-        try:
-            result = future.result()
-        except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: the task's workers kept dying
-            result = {'model': model, 'failed': compare.failure_reason(error)}
-        done += 1
-        if 'failed' in result:
-            failures[model] = result['failed']
-        log(f'models: {done} done, {len(models) - done} running or waiting, {len(failures)} failed '
-            f'({model}{": failed" if model in failures else ""}; {time.time() - started:.0f} s)')
+    try:
+        for future in as_completed(futures):
+            model = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: the task's workers kept dying
+                result = {'model': model, 'failed': compare.failure_reason(error)}
+            if 'data_error' in result:  # data that cannot be had fails every model alike: the run ends
+                raise DataUnavailableError(result['data_error'])
+            done += 1
+            if 'failed' in result:
+                failures[model] = result['failed']
+            log(f'models: {done} done, {len(models) - done} running or waiting, {len(failures)} failed '
+                f'({model}{": failed" if model in failures else ""}; {time.time() - started:.0f} s)')
+    except BaseException:  # the data error, an interrupt or a kill: nothing more is scored
+        client.cancel(list(futures), force=True)
+        raise
     # every score is in the cache now (the workers wrote it): read, nothing built
     assemble = {key: value for key, value in settings.items() if key not in ('progress', 'use_cache')}
     return compare.run_compare(models=models, progress=False, log=log, failures=failures, use_cache=True, **assemble)
