@@ -93,3 +93,35 @@ def test_a_local_cluster_gives_the_in_process_table_even_when_a_worker_dies(inst
     assert _values(records) == _values(in_process)
     assert len(records) == 2 * len(tiny_models)
 
+
+
+def test_a_kill_stops_a_distributed_run_promptly_with_no_table(installed_plugins, tmp_path):
+    """SIGTERM to ``compare --workers 1`` while its worker scores: the run ends within 15 s with exit 130, says so,
+    and writes no table; no worker process outlives it."""
+    import subprocess
+    import sys
+    env = dict(os.environ, NRP_PLUGIN_HOME=str(tmp_path / 'home'), RESULTCACHING_HOME=str(tmp_path / 'rc'))
+    command = [sys.executable, '-m', 'nrp_plugin.app.cli', 'compare', '--workers', '1', '--models',
+               'SyntheticMajajHong2015-teacher', '--regions', 'IT', '--out', str(tmp_path / 'out')]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        for line in run.stdout:  # the client is up: the worker has its task
+            if line.startswith('Dask:'):
+                break
+        time.sleep(5)
+        children = subprocess.run(['pgrep', '-P', str(run.pid)], capture_output=True, text=True).stdout.split()
+        assert children, "the worker process was not started"
+        killed_at = time.time()
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=15)
+        assert time.time() - killed_at < 15
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130
+    assert 'interrupted' in err and 'Traceback' not in err
+    assert not list((tmp_path / 'out').glob('table.*'))
+    time.sleep(1)
+    for pid in children:  # the workers (and the nanny's processes) are gone
+        assert not os.path.exists(f'/proc/{pid}') or 'zombie' in open(f'/proc/{pid}/status').read().lower()
