@@ -309,6 +309,8 @@ def test_layer_weightings_start_equal_and_weigh_one_layer_at_a_time():
         ratios = np.sort(row / np.median(row))
         assert np.allclose(ratios, [0.1, 1, 1]) or np.allclose(ratios, [1, 1, 10])
     assert layer_weightings(1).tolist() == [[1.0]]
+    # two layers: one 10x the other, either way (a 0.1x weighting is the other one's 10x: penalties are relative)
+    np.testing.assert_allclose(layer_weightings(2), [[1, 1], [20 / 11, 2 / 11], [2 / 11, 20 / 11]])
 
 
 def _uneven_layers(seed, n=160):

@@ -39,8 +39,10 @@ LAYER_WEIGHT_RATIOS = (10.0, 0.1)
 def layer_weightings(n_groups, ratios=LAYER_WEIGHT_RATIOS):
     """The layer weightings the banded start chooses among, first the equal one.
 
-    Equal weights, then for each layer each of ``ratios`` times the weight of every other layer: ``1 + 2 G``
-    weightings for ``G`` layers (only the equal one for a single layer, where a weight changes nothing).
+    Equal weights, then for each layer each of ``ratios`` times the weight of every other layer, each weighting
+    once (ridge's penalties are relative to its kernel's scale, so only the weights' ratios count): ``1 + 2 G``
+    weightings for ``G > 2`` layers, 3 for two, and only the equal one for a single layer, where a weight changes
+    nothing.
 
     Returns
     -------
@@ -53,7 +55,9 @@ def layer_weightings(n_groups, ratios=LAYER_WEIGHT_RATIOS):
             for ratio in ratios:
                 row = np.ones(n_groups)
                 row[group] = ratio
-                rows.append(row * n_groups / row.sum())
+                row = row * n_groups / row.sum()
+                if not any(np.allclose(row, seen) for seen in rows):
+                    rows.append(row)
     return np.stack(rows)
 
 
@@ -139,9 +143,7 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
             kept_validation.append(validation_scores)
         # ridge on every component, every layer weighed the same, then with each site's layer weights of the
         # banded candidates (the equal weighting among them)
-        weightings = layer_weightings(len(group_fit))
-        equal = _weighted_ridge(group_fit, group_every, fit_targets, weightings[:1])
-        banded = _weighted_ridge(group_fit, group_every, fit_targets, weightings) if len(weightings) > 1 else equal
+        equal, banded = _weighted_ridge(group_fit, group_every, fit_targets, layer_weightings(len(group_fit)))
         # ridge on the kept components alone
         inputs_dual, inputs_intercept, inputs_alpha, _, _ = column_ridge(centred_inputs, fit_targets)
         # the three compared on the validation rows, the kept components' PCA refitted on the fit rows
@@ -201,8 +203,9 @@ def _weighted_ridge(group_fit, group_every, fit_targets, weightings):
 
     Returns
     -------
-    dict
-        ``dual`` (n_fit, n_targets) and ``intercept`` (n_targets,): each site's prediction on a row is
+    first, best : dict
+        Ridge with the first weighting, and with each site's best. ``dual`` (n_fit, n_targets) and ``intercept``
+        (n_targets,): each site's prediction on a row is
         ``sum_g layer_weights[g] * K_g(row, fit rows) @ dual + intercept``; ``layer_weights`` (n_groups, n_targets);
         ``alpha`` (n_targets,), numpy, relative to the chosen kernel's mean non-zero eigenvalue; ``prediction``
         (n_every, n_targets) and ``loo`` (n_fit, n_targets), each fit row's leave-one-out prediction.
@@ -217,14 +220,14 @@ def _weighted_ridge(group_fit, group_every, fit_targets, weightings):
         current = dict(dual=dual, intercept=intercept, alpha=torch.as_tensor(alpha), loo_error=loo_error,
                        prediction=prediction, loo=loo, layer_weights=layer_weights)
         if best is None:
-            best = current
+            first = best = current
             continue
         better = loo_error < best['loo_error']
         best = {name: torch.where(better.to(value.device) if name != 'alpha' else better.cpu(),
                                   current[name], value) for name, value in best.items()}
-    best['alpha'] = best['alpha'].numpy()
-    best.pop('loo_error')
-    return best
+    first, best = ({name: value.numpy() if name == 'alpha' else value for name, value in ridge.items()
+                    if name != 'loo_error'} for ridge in (first, best))
+    return first, best
 
 
 def _leading_scores(centred_fit, centred_validation, n_components, scaling, seed=0):
