@@ -129,7 +129,7 @@ def test_layers_chosen_inside_each_split_without_a_selection_set(installed_plugi
     assert not layer_choice_committed(model)
     nrp = brainscore_vision.load_benchmark('SyntheticMajajHong2015.IT-nrp')
     nrp._layer_choice = InEachSplit()
-    nrp.metric = NRPErrorMetric(config=dict(max_epochs=20, patience=5), device='cpu')
+    nrp.metric = NRPErrorMetric(config=dict(max_epochs=20, patience=5), device='cpu', with_linear=False)
     score = nrp(model)
     windows = {'conv1': ['conv1', 'conv2'], 'conv2': ['conv1', 'conv2', 'pool'], 'pool': ['conv2', 'pool']}
     assert score.raw.attrs['split_layers'] == [windows[choice['layer']] for choice in choices]

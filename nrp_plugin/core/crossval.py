@@ -169,7 +169,7 @@ def fit_nrp(data, config, random_state, device, dtype=torch.float32, progress=No
     prediction : Tensor, shape (S, n_test, n_targets), float64, in the targets' units
     info : dict
         As :func:`nrp_plugin.core.combination.train` reports it, its per-split entries (``best_epoch``, ``mix``,
-        ``paper_best_epoch``, ``linear_start``'s ``every`` and ``validation_mse``) in split order.
+        ``paper_best_epoch``, ``linear_start``'s ``every``, ``banded`` and ``validation_mse``) in split order.
     """
     if data.layer_choice is None:
         seeds = [split_seed(random_state, split) for split in range(data.n_splits)]
@@ -214,7 +214,7 @@ def merge_split_info(infos, n_splits):
                 place(name, splits, info[name], merged)
         if 'linear_start' in info:
             start = merged.setdefault('linear_start', {})
-            for name in ('every', 'validation_mse'):
+            for name in ('every', 'banded', 'validation_mse'):
                 place(name, splits, info['linear_start'][name], start)
     return merged
 
