@@ -28,7 +28,7 @@ def scores(installed_plugins, tmp_path_factory):
     from nrp_plugin.app.model_specs import load_spec_model
     results = {('SyntheticMajajHong2015-teacher', region, metric): brainscore_vision.score(
         model_identifier='SyntheticMajajHong2015-teacher', benchmark_identifier=f'SyntheticMajajHong2015.{region}-{metric}')
-        for region, metric in (('IT', 'nrp'), ('IT', 'pls'), ('V4', 'nrp'))}
+        for region, metric in (('IT', 'nrp'), ('IT', 'pls'))}  # V4's teacher: tests/test_world_metrics.py
     net_file = tmp_path_factory.mktemp('net') / 'uncommitted_net.py'
     net_file.write_text(TINY_NET)  # a small random network without a region-layer map
     model = load_spec_model(f'{net_file}:build')
@@ -55,7 +55,7 @@ def test_nrp_score_attrs_and_pickle(scores):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('region', ['V4', 'IT'])
+@pytest.mark.parametrize('region', ['IT'])
 def test_teacher_scores_near_one(scores, region):
     # the teacher's features generated the responses: its NRP closes most of the gap between predicting
     # each site's mean (score 0) and the noise floor (score 1), and beats the best linear map (ridge).
