@@ -104,6 +104,7 @@ def score_model_task(model_id, settings):
     """
     import torch
     from . import compare
+    from ..brainscore.majajhong import DataUnavailableError
     from ..search import SearchGrid
     settings = dict(settings)
     os.environ.update(settings.pop('environment', {}))
@@ -117,7 +118,6 @@ def score_model_task(model_id, settings):
             pass
     grid = settings.pop('search_grid', None)
     comparison = compare.Comparison(search_grid=SearchGrid.coerce(grid) if grid else None, progress=False, **settings)
-    from ..brainscore.majajhong import DataUnavailableError
     try:
         return {'model': model_id, 'records': comparison.model_records(model_id)}
     except compare.ModelFailed as error:

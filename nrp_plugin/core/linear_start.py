@@ -154,8 +154,8 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
         # a tie (nothing outside the inputs: the ridge maps are one; no layer weighting better than the equal one)
         # keeps the simpler ridge, whatever the rounding; the order of the source's rows must not decide it
         uses_banded = banded_mse < equal_mse * (1 - _TIE)
-        ridge = banded if uses_banded else equal
-        uses_every = torch.tensor([min(equal_mse, banded_mse) < kept_mse * (1 - _TIE)], device=device)
+        ridge, every_mse = (banded, banded_mse) if uses_banded else (equal, equal_mse)
+        uses_every = torch.tensor([every_mse < kept_mse * (1 - _TIE)], device=device)
         # the chosen ridge's weights on the kept components, in the inputs' units
         every_weights = torch.zeros(len(scales), fit_targets.shape[1], dtype=torch.float64, device=device)
         for group in range(len(group_fit)):
@@ -214,20 +214,25 @@ def _weighted_ridge(group_fit, group_every, fit_targets, weightings):
     for weighting in weightings:
         kernel = sum(float(weight) * block for weight, block in zip(weighting, group_fit))
         dual, intercept, alpha, loo_error, loo = kernel_ridge(kernel, fit_targets)
-        prediction = sum(float(weight) * block for weight, block in zip(weighting, group_every)) @ dual + intercept
         layer_weights = torch.as_tensor(weighting, dtype=torch.float64, device=dual.device)[:, None].expand(
             -1, fit_targets.shape[1])
-        current = dict(dual=dual, intercept=intercept, alpha=torch.as_tensor(alpha), loo_error=loo_error,
-                       prediction=prediction, loo=loo, layer_weights=layer_weights)
+        current = dict(dual=dual, intercept=intercept, alpha=torch.as_tensor(alpha), loo_error=loo_error, loo=loo,
+                       layer_weights=layer_weights)
         if best is None:
             first = best = current
             continue
         better = loo_error < best['loo_error']
         best = {name: torch.where(better.to(value.device) if name != 'alpha' else better.cpu(),
                                   current[name], value) for name, value in best.items()}
-    first, best = ({name: value.numpy() if name == 'alpha' else value for name, value in ridge.items()
-                    if name != 'loo_error'} for ridge in (first, best))
-    return first, best
+    out = []
+    for ridge in (first, best):
+        ridge = {name: value.numpy() if name == 'alpha' else value for name, value in ridge.items()
+                 if name != 'loo_error'}
+        # each site's prediction from its own weighting's dual: sum_g w_g K_g(rows, fit rows) @ dual + intercept
+        ridge['prediction'] = sum(block @ (ridge['dual'] * weights)
+                                  for block, weights in zip(group_every, ridge['layer_weights'])) + ridge['intercept']
+        out.append(ridge)
+    return tuple(out)
 
 
 def _leading_scores(centred_fit, centred_validation, n_components, scaling, seed=0):
