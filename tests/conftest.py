@@ -6,6 +6,13 @@ import pytest
 os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
 os.environ.setdefault('RESULTCACHING_DISABLE', '1')
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # pytest -n runs one worker process per core: each worker, and every process it starts (the plugin folders'
+    # pytest, the rehearsal's compare), computes on one thread. Set before numpy or torch is imported; several
+    # processes each spinning a thread pool over the same cores slow one another down many times over.
+    for _name in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[_name] = '1'
+
 
 @pytest.fixture(scope='session', autouse=True)
 def nrp_home(tmp_path_factory):
