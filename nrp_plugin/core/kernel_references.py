@@ -6,7 +6,8 @@ RBF kernel ridge.
   layer's centred linear kernel scaled to unit mean eigenvalue, with the layer weights ``w`` and each site's
   overall penalty chosen by cross-validation on the training stimuli only (himalaya's
   ``MultipleKernelRidgeCV``, random search over the weights; its first candidate is equal weights, which is
-  ``nrp_ridge``'s single penalty). For one layer it is ridge with the penalty chosen by cross-validation.
+  ``nrp_ridge``'s single penalty). For one layer it is ridge with the penalty chosen by cross-validation, and
+  only that first candidate is fitted (every weighting of one layer is the same).
 - **RBF kernel ridge** (:func:`rbf_kernel_ridge`): kernel ridge with a Gaussian kernel on the NRP's prepared
   inputs, each site's penalty and one bandwidth per split chosen by cross-validation on the training stimuli
   (himalaya's ``KernelRidgeCV``, over a grid of bandwidths relative to the median squared distance between
@@ -82,7 +83,8 @@ def banded_ridge(components, train_targets, n_candidates=BANDED_CANDIDATES, fold
     with _torch_backend(device):
         model = MultipleKernelRidgeCV(
             kernels='precomputed', solver='random_search', cv=folds, random_state=random_state,
-            solver_params=dict(n_iter=n_candidates, alphas=RELATIVE_ALPHAS, progress_bar=False))
+            solver_params=dict(n_iter=n_candidates if len(components) > 1 else 1, alphas=RELATIVE_ALPHAS,
+                               progress_bar=False))
         model.fit(torch.stack(train_kernels), targets)
         prediction = torch.as_tensor(model.predict(torch.stack(test_kernels)), dtype=torch.float64, device=device)
         deltas = torch.as_tensor(model.deltas_, dtype=torch.float64)
