@@ -12,6 +12,8 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     # processes each spinning a thread pool over the same cores slow one another down many times over.
     for _name in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
         os.environ[_name] = '1'
+    import torch
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -20,11 +22,6 @@ def nrp_home(tmp_path_factory):
     if not os.environ.get('NRP_PLUGIN_TEST_KEEP_HOME'):
         os.environ['NRP_PLUGIN_HOME'] = str(tmp_path_factory.mktemp('nrp_home'))
     return os.environ.get('NRP_PLUGIN_HOME')
-
-
-if os.environ.get('PYTEST_XDIST_WORKER'):  # pytest -n: one torch thread per worker process, not one per core each
-    import torch
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope='session')
