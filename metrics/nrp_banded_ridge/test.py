@@ -65,17 +65,12 @@ def test_a_noise_layer_gets_no_weight_and_banded_beats_one_penalty():
     assert float(banded) < float(ridge)
 
 
-def score_spec():
-    from nrp_plugin.brainscore.splits import CrossValidationSpec
-    return CrossValidationSpec.from_kwargs(KWARGS['crossvalidation_kwargs'])
-
-
 def test_one_layer_fits_one_weighting_with_the_answer_of_the_full_search(monkeypatch):
     """With one layer every weighting is the same: one candidate is fitted, and it predicts what himalaya's
     search over all the candidates predicts."""
     import himalaya.kernel_ridge
     import torch
-    from himalaya.backend import set_backend
+    from himalaya.backend import get_backend, set_backend
 
     from nrp_plugin.core.kernel_references import BANDED_CANDIDATES, banded_ridge
 
@@ -99,9 +94,19 @@ def test_one_layer_fits_one_weighting_with_the_answer_of_the_full_search(monkeyp
     # the reference: himalaya's random search over every candidate, on the same scaled kernel and targets
     scale = (train ** 2).sum() / train.shape[1]
     mean, std = targets.mean(axis=0), targets.std(axis=0)
+    previous = get_backend().name
     set_backend('numpy')
-    reference = original(kernels='precomputed', solver='random_search', cv=BANDED_FOLDS, random_state=0,
-                         solver_params=dict(n_iter=BANDED_CANDIDATES, alphas=RELATIVE_ALPHAS, progress_bar=False))
-    reference.fit((train @ train.T / scale)[None], (targets - mean) / std)
-    expected = np.asarray(reference.predict((test @ train.T / scale)[None])) * std + mean
+    try:
+        reference = original(kernels='precomputed', solver='random_search', cv=BANDED_FOLDS, random_state=0,
+                             solver_params=dict(n_iter=BANDED_CANDIDATES, alphas=RELATIVE_ALPHAS,
+                                                progress_bar=False))
+        reference.fit((train @ train.T / scale)[None], (targets - mean) / std)
+        expected = np.asarray(reference.predict((test @ train.T / scale)[None])) * std + mean
+    finally:
+        set_backend(previous)
     np.testing.assert_allclose(prediction.numpy(), expected, rtol=1e-8, atol=1e-10)
+
+
+def score_spec():
+    from nrp_plugin.brainscore.splits import CrossValidationSpec
+    return CrossValidationSpec.from_kwargs(KWARGS['crossvalidation_kwargs'])
