@@ -132,3 +132,45 @@ def test_twins_need_the_linear_path():
     x, y = data(n_fits=1)
     with pytest.raises(ValueError, match='linear_path'):
         training.train_network(x, y, [8, 4], network.NRPConfig(linear_path=False), [0], 'cpu', twins=True)
+
+
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_flat_adam_is_torch_adam_with_bias_correction_at_twice_the_step(device):
+    # reference: torch.optim.Adam on the same parameters and gradients, its step counter advanced once more before
+    # each update, so that its bias correction is at 2t as the trainer's (class docstring)
+    rng = np.random.default_rng(3)
+    start = {'w': torch.as_tensor(rng.normal(size=(2, 4, 3)), device=device),
+             'b': torch.as_tensor(rng.normal(size=(2, 3)), device=device)}
+    optimizer = training._FlatAdam({k: v.clone() for k, v in start.items()}, weight_decay=0.01, learning_rate=0.05)
+    reference = {k: v.clone().requires_grad_(True) for k, v in start.items()}
+    torch_adam = torch.optim.Adam(list(reference.values()), lr=0.05, weight_decay=0.01, foreach=False)
+    for value in reference.values():
+        torch_adam.state[value] = {'step': torch.zeros((), dtype=torch.float32), 'exp_avg': torch.zeros_like(value),
+                                   'exp_avg_sq': torch.zeros_like(value)}
+    x = torch.as_tensor(rng.normal(size=(2, 7, 4)), device=device)
+    for _ in range(6):
+        for params in (optimizer.params, reference):
+            ((x @ params['w'] + params['b'][:, None, :]) ** 2).sum().backward()
+        optimizer.step()
+        for value in reference.values():
+            torch_adam.state[value]['step'] += 1
+        torch_adam.step()
+        torch_adam.zero_grad()
+    for name in start:
+        torch.testing.assert_close(optimizer.params[name].detach(), reference[name].detach(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA GPU visible')
+def test_training_on_cuda_matches_the_cpu():
+    # the same fits on the GPU and on the CPU, in float64: the same best epochs and predictions
+    x, y = data(n_fits=2)
+    config = network.NRPConfig(l1_size=8, l2_size=16, max_epochs=40, patience=5, batch_size=32)
+    results = {}
+    for device in ('cpu', 'cuda'):
+        params, mask, info = combination.train(x, y, [8, 4], config, [5, 6], device, dtype=torch.float64)
+        results[device] = (network.predict(params, mask, x, device, dtype=torch.float64).cpu(), info['best_epoch'])
+    assert list(results['cuda'][1]) == list(results['cpu'][1])
+    torch.testing.assert_close(results['cuda'][0], results['cpu'][0], rtol=1e-6, atol=1e-8)

@@ -36,7 +36,11 @@ class _FlatAdam:
     """Adam over all parameters of ``S`` networks kept in one (S, P) buffer, one row per network.
 
     The update is ``torch.optim``'s Adam (functional form, its fused kernel where available), with the
-    L2 weight decay added to the gradient (as ``torch.optim.Adam`` adds it). Keeping every
+    L2 weight decay added to the gradient (as ``torch.optim.Adam`` adds it), and one difference: the step
+    counter advances by two per update (this class adds one and the functional form adds one), so the bias
+    correction is that of step ``2t`` at update ``t``. With the default betas (0.9, 0.999) the update is 0.74x
+    ``torch.optim.Adam``'s at the first step, larger from the tenth (up to 1.39x near the hundredth), and within
+    1% of it after about 4,000 updates. The package's defaults were chosen with this trainer. Keeping every
     parameter in one buffer makes a step one kernel over the buffer instead of several per parameter
     tensor, and networks whose early stopping has ended are dropped from the buffer
     (:meth:`keep`), so later steps cost only what the networks still training need. Each network's
@@ -66,8 +70,10 @@ class _FlatAdam:
         self.exp_avg = torch.zeros_like(self.flat)
         self.exp_avg_sq = torch.zeros_like(self.flat)
         self.learning_rate, self.betas, self.eps = learning_rate, betas, eps
-        self.steps = torch.zeros((), dtype=torch.float32)  # a tensor, as torch's Adam keeps it
         self.fused = self.flat.device.type in _FUSED_DEVICES and self.flat.dtype in (torch.float32, torch.float64)
+        # a tensor, as torch's Adam keeps it: on the parameters' device for the fused kernel, which reads it there;
+        # step() and the functional form each advance it by one (bias correction at 2t, class docstring)
+        self.steps = torch.zeros((), dtype=torch.float32, device=self.flat.device if self.fused else 'cpu')
         self._bind()
 
     def columns(self):
