@@ -84,6 +84,31 @@ def test_ridge_equals_sklearn_ridgecv(seed, n, p, n_targets, padding):
     assert ((alpha > RELATIVE_ALPHAS[0]) & (alpha < RELATIVE_ALPHAS[-1])).all()
 
 
+@pytest.mark.parametrize('seed, n, p, n_targets', [(2, 100, 60, 3), (5, 50, 120, 4), (7, 80, 200, 3)])
+def test_ridge_equals_himalayas_kernel_ridge_refitted_for_every_left_out_row(seed, n, p, n_targets):
+    # himalaya has no closed-form leave-one-out: its KernelRidgeCV with one fold per training row refits n times
+    from himalaya.backend import get_backend, set_backend
+    from himalaya.kernel_ridge import KernelRidgeCV
+    from sklearn.model_selection import KFold
+    features, targets = _ridge_problem(seed, n, p, n_targets, 0)
+    n_train = int(0.8 * n)
+    train_x, train_y, test_x = features[:n_train], targets[:n_train], features[n_train:]
+    _, scale = _sklearn_ridge(train_x, train_y)
+    previous = get_backend().name
+    set_backend('numpy')
+    try:
+        model = KernelRidgeCV(alphas=RELATIVE_ALPHAS * scale, kernel='linear', cv=KFold(n_splits=n_train),
+                              fit_intercept=True, warn=False).fit(train_x, train_y)
+        reference = np.asarray(model.predict(test_x))
+        reference_alpha = np.asarray(model.best_alphas_) / scale
+    finally:
+        set_backend(previous)
+    prediction, alpha = fit_predict_ridge(train_x, train_y, test_x)
+    np.testing.assert_allclose(alpha, reference_alpha, rtol=1e-8)
+    np.testing.assert_allclose(prediction, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
+    assert ((alpha > RELATIVE_ALPHAS[0]) & (alpha < RELATIVE_ALPHAS[-1])).all()
+
+
 def test_ridge_on_constant_inputs_predicts_the_training_mean():
     targets = np.random.default_rng(0).standard_normal((30, 2))
     prediction, alpha = fit_predict_ridge(np.ones((30, 4)), targets, np.zeros((5, 4)))

@@ -5,8 +5,10 @@ One implementation serves every ridge of the package: :func:`eigen_ridge`, in th
 centred kernel ``Xc Xc^T``. :func:`kernel_ridge` reaches that basis from a kernel (the linear path's ridge on every
 component of every layer, :mod:`.linear_start`), :func:`column_ridge` from centred columns; :func:`fit_predict_ridge`
 (the strong linear reference, ``nrp_ridge``) and :func:`ridge_coefficients` (the linear path's start on the inputs)
-take features. It computes what scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes (the tests
-compare the two).
+take features. It computes what scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes, and what himalaya's
+``KernelRidgeCV`` computes with one cross-validation fold per training row (the tests compare all three). himalaya
+has no closed-form leave-one-out: it refits once per left-out row, ``n`` eigendecompositions of the fold kernels
+where this module needs one, so this closed form is kept for every ridge of the package.
 
 The penalty grid is relative to the inputs' scale, the mean non-zero eigenvalue of the centred ``X X^T`` (equal
 to that of ``X^T X``), which makes it independent of the features' units.
