@@ -25,5 +25,19 @@ def fit_predict(train_inputs, train_targets, test_inputs, ridge=1e-8):
     gram = xc.transpose(1, 2) @ xc
     scale = gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp(min=1e-12)
     gram = gram + (ridge * scale).view(-1, 1, 1) * torch.eye(gram.shape[-1], dtype=dtype, device=gram.device)
-    weights = torch.linalg.solve(gram, xc.transpose(1, 2) @ yc)
+    weights = _solve_positive_definite(gram, xc.transpose(1, 2) @ yc)
     return (x_test - x_mean) @ weights + y_mean
+
+
+def _solve_positive_definite(gram, right):
+    """``gram^-1 @ right`` per split by Cholesky, for the symmetric positive definite ``gram`` (S, p, p).
+
+    Batched LU (``torch.linalg.solve``) is not used: with MKL and more than one torch thread set by
+    ``torch.set_num_threads``, some torch builds return invalid pivots for batches of such matrices. A split whose
+    Cholesky factorisation fails (not positive definite in floating point) is solved by LU on its own.
+    """
+    factor, info = torch.linalg.cholesky_ex(gram)
+    solution = torch.cholesky_solve(right, factor)
+    for split in torch.nonzero(info).flatten().tolist():
+        solution[split] = torch.linalg.solve(gram[split], right[split])
+    return solution
