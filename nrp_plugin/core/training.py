@@ -38,9 +38,10 @@ class _FlatAdam:
     The update is ``torch.optim``'s Adam (functional form, its fused kernel where available), with the
     L2 weight decay added to the gradient (as ``torch.optim.Adam`` adds it), and one difference: the step
     counter advances by two per update (this class adds one and the functional form adds one), so the bias
-    correction is that of step ``2t`` at update ``t``. With the default betas (0.9, 0.999) and the same moment estimates the update is 0.74x
-    ``torch.optim.Adam``'s at the first step, larger from the tenth (up to 1.39x near the hundredth), and within
-    1% of it after about 4,000 updates. The package's defaults were chosen with this trainer. Keeping every
+    correction is that of step ``2t`` at update ``t``. With the default betas (0.9, 0.999) and the same moment
+    estimates the update is 0.74x ``torch.optim.Adam``'s at the first step, larger from the tenth (up to 1.39x
+    near the hundredth), and within 1% of it after about 4,000 updates. The package's defaults were chosen with
+    this trainer. Keeping every
     parameter in one buffer makes a step one kernel over the buffer instead of several per parameter
     tensor, and networks whose early stopping has ended are dropped from the buffer
     (:meth:`keep`), so later steps cost only what the networks still training need. Each network's
