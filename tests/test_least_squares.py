@@ -22,7 +22,8 @@ def test_batched_least_squares_equals_sklearn_per_split(two_threads, padding):
     n_splits, n_train, n_test, width, n_targets = 4, 600, 50, 256, 7
     inputs = rng.normal(size=(n_splits, n_train + n_test, width)) * rng.uniform(0.5, 2, size=width)
     inputs[..., width - padding:] = 0  # zero columns, as the NRP's padded inputs have
-    targets = inputs[..., :20] @ rng.normal(size=(20, n_targets)) + rng.normal(size=(n_splits, n_train + n_test, n_targets))
+    noise = rng.normal(size=(n_splits, n_train + n_test, n_targets))
+    targets = inputs[..., :20] @ rng.normal(size=(20, n_targets)) + noise
     prediction = fit_predict(torch.as_tensor(inputs[:, :n_train]), torch.as_tensor(targets[:, :n_train]),
                              torch.as_tensor(inputs[:, n_train:])).numpy()
     for split in range(n_splits):
