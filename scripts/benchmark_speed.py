@@ -13,7 +13,7 @@ Timed, each for V4 and IT, with its peak memory:
 * ``pls_torch``: this package's kernel-form PLS (``load_metric('pls_torch')``);
 * ``nrp``: :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` without its references;
 * ``linear``, ``ridge``, ``banded_ridge``, ``kernel_ridge``: each reference mapping alone, as its metric
-  (``nrp_linear``, ``nrp_ridge``, ``nrp_banded_ridge``, ``nrp_kernel_ridge``) computes it, input preparation
+  (``nrp_least_squares``, ``nrp_ridge``, ``nrp_banded_ridge``, ``nrp_kernel_ridge``) computes it, input preparation
   included, so a user knows what each mapping costs;
 * ``all``: ``pls_torch``, then ``NRPErrorMetric`` with all its references (least squares, ridge, banded ridge,
   kernel ridge), which is what this package's ``-pls`` and ``-nrp`` benchmarks compute for a region.
@@ -168,7 +168,7 @@ class PeakMemory:
         return False
 
 
-REFERENCES = ('linear', 'ridge', 'banded_ridge', 'kernel_ridge')
+REFERENCES = ('least_squares', 'ridge', 'banded_ridge', 'kernel_ridge')
 
 
 def _all_scores(pls_score, nrp_score):
@@ -243,10 +243,10 @@ def main(argv=None):
                             gram_dtype=getattr(torch, args.gram_dtype))
     methods = [('pls_torch', lambda s, t: {'pls_torch': pls_torch(s, t)})]
     if NRPErrorMetric is not None and not args.skip_nrp:
-        nrp = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device, with_linear=False)
+        nrp = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device, references='none')
         # as the -nrp benchmarks run it: with every reference mapping on the same splits
         nrp_benchmark = _construct(NRPErrorMetric, crossvalidation_kwargs=crossvalidation, device=device,
-                                   with_linear=True)
+                                   references='all')
         methods.append(('nrp', lambda s, t: {'nrp': nrp(s, t)}))
         for name in REFERENCES:
             reference_metric = load_metric(f'nrp_{name}', crossvalidation_kwargs=crossvalidation, device=device)

@@ -47,7 +47,7 @@ def prepared_data(model_identifier, region, data_dir):
     benchmark = brainscore_vision.load_benchmark(f'SyntheticMajajHong2015.{region}-nrp')
     model = brainscore_vision.load_model(model_identifier)
     source, _ = benchmark.record(model)
-    data = benchmark.metric.prepare(source, benchmark._assembly)
+    data, _ = benchmark.metric.prepare(source, benchmark._assembly)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({name: getattr(data, name) for name in data.__dataclass_fields__}, path)
     return data

@@ -29,7 +29,7 @@ VARIANTS = ('default', 'paper', 'inputs', 'targets', 'weight_decay', 'linear_pat
 def metric(variant, crossvalidation_kwargs):
     """The NRP metric of one variant (see the module notes), without its linear references."""
     from nrp_plugin.brainscore.nrp_metric import ALL_COMPONENTS, NRPErrorMetric
-    kwargs = dict(device='cpu', crossvalidation_kwargs=crossvalidation_kwargs, with_linear=False)
+    kwargs = dict(device='cpu', crossvalidation_kwargs=crossvalidation_kwargs, references='none')
     if variant == 'paper':
         return NRPErrorMetric(config='paper', **kwargs)
     config = {'targets': dict(standardize_targets=False), 'weight_decay': dict(weight_decay=0.0),

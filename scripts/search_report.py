@@ -75,20 +75,21 @@ def main(argv=None):
     warnings.filterwarnings('ignore', category=FutureWarning)
 
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
+    from nrp_plugin.mappings import fit_mappings
     from nrp_plugin.search import SearchGrid, write_search_summary
     grid = SearchGrid.from_json(args.grid) if args.grid else SearchGrid.default()
     config = {key: value for key, value in (('max_epochs', args.max_epochs), ('patience', args.patience))
               if value is not None}
     source, target = synthetic_pair(args.region) if args.data == 'synthetic' else generated_pair(n_layers=args.layers)
     metric = NRPErrorMetric(config=config, device=args.device, random_state=args.seed, search=grid,
-                            crossvalidation_kwargs=dict(splits=args.splits))
-    data = metric.prepare(source, target)
+                            crossvalidation_kwargs=dict(splits=args.splits), references='least_squares')
+    data, split_fits = metric.prepare(source, target)
     n_configs = len(grid.configurations(data.group_names))
     print(f'{args.data} {args.region if args.data == "synthetic" else ""}: {tuple(data.train_inputs.shape)} train '
           f'inputs, groups {data.group_names} of {data.group_sizes} columns, {data.train_targets.shape[-1]} '
           f'targets, {data.n_splits} splits; {n_configs} configurations', flush=True)
     start = time.perf_counter()
-    score = metric.score_prepared(data)
+    score = metric.package(data, fit_mappings(metric.all_mappings(), data, split_fits))
     seconds = time.perf_counter() - start
     title = f'NRP grid search, {args.data}' + (f' {args.region}' if args.data == 'synthetic' else '')
     paths = write_search_summary(score, args.out, title)
@@ -98,7 +99,7 @@ def main(argv=None):
                   config=metric.config.to_dict())
     (paths['summary'].parent / 'timing.json').write_text(json.dumps(timing, indent=2), encoding='utf-8')
     print(f'search + final fit: {seconds:.1f} s for {n_configs} configurations x {data.n_splits} splits')
-    print(f'test NRP-error {float(score):.4f}, linear {score.attrs.get("linear_mae", float("nan")):.4f}; '
+    print(f'test NRP-error {float(score):.4f}, least squares {score.attrs["least_squares_mae"]:.4f}; '
           f'chosen (most splits): layers {score.attrs["layers"]}, L1 {score.attrs["config"]["l1_size"]}, '
           f'L2 {score.attrs["config"]["l2_size"]}, lr {score.attrs["config"]["learning_rate"]:g}')
     for name, path in paths.items():

@@ -47,7 +47,7 @@ def main(argv=None):
         score = NRPErrorMetric(device=args.device)(
             world.teacher_activations(region), world.region_assembly(region, 'private', average_repetitions=True))
         seconds = time.time() - start
-        nrp, linear, mean = float(score), score.attrs['linear_mae'], score.attrs['mean_predictor_mae']
+        nrp, linear, mean = float(score), score.attrs['least_squares_mae'], score.attrs['mean_predictor_mae']
         nrp_score, linear_score = (ceiled_nrp_score(error, mean, floor)[1] for error in (nrp, linear))  # unclipped
         print(f'| {region} | {ceiling:.3f} | {floor:.4f} | {nrp:.4f} | {linear:.4f} | {mean:.4f} | '
               f'{nrp_score:.3f} | {linear_score:.3f} | {seconds:.0f} |', flush=True)

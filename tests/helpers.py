@@ -265,10 +265,10 @@ def fake_score(model, benchmark):
     per_neuroid = np.tile(splits_nrp[:, None], (1, 4)) + np.array([-0.1, 0.1, -0.05, 0.05])
     linear = per_neuroid + 0.1 + np.array([0.0, 0.03, -0.02])[:, None]
     raw = Score(float(per_neuroid.mean()))
-    raw.attrs.update(error=0.005, pearson=0.4 + value / 10, linear_mae=float(linear.mean()), linear_mae_error=0.004,
-                     linear_r2=0.2, linear_r2_error=0.01, mean_predictor_mae=1.5, config={'hidden': 8},
+    raw.attrs.update(error=0.005, pearson=0.4 + value / 10, least_squares_mae=float(linear.mean()), least_squares_mae_error=0.004,
+                     least_squares_r2=0.2, least_squares_r2_error=0.01, mean_predictor_mae=1.5, config={'hidden': 8},
                      split_nrp_error=[float(v) for v in per_neuroid.mean(axis=1)],
-                     linear_raw=_split_neuroid(linear, [f'n{i}' for i in range(4)]),
+                     least_squares_raw=_split_neuroid(linear, [f'n{i}' for i in range(4)]),
                      raw=_split_neuroid(per_neuroid, [f'n{i}' for i in range(4)]))
     if model in REFERENCE_MODELS:
         banded, kernel = reference_offsets(value)

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from helpers import assembly, world
-from nrp_plugin.brainscore.nrp_metric import (BandedRidgeErrorMetric, KernelRidgeErrorMetric, LinearErrorMetric,
+from nrp_plugin.brainscore.nrp_metric import (BandedRidgeErrorMetric, KernelRidgeErrorMetric, LeastSquaresErrorMetric,
                                                NRPErrorMetric, RidgeErrorMetric)
 
-METRICS = [NRPErrorMetric, LinearErrorMetric, RidgeErrorMetric, BandedRidgeErrorMetric, KernelRidgeErrorMetric]
+METRICS = [NRPErrorMetric, LeastSquaresErrorMetric, RidgeErrorMetric, BandedRidgeErrorMetric, KernelRidgeErrorMetric]
 
 
 @pytest.fixture(scope='module')

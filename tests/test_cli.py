@@ -108,7 +108,7 @@ def test_score_command(fakes, capsys):
     assert cli.main(['score', 'model_a', f'{FAMILY}.IT-nrp']) == 0
     out = capsys.readouterr().out
     assert out.startswith(f'model_a on {FAMILY}.IT-nrp: score ')
-    assert 'nrp_error' in out and 'linear_mae' in out
+    assert 'nrp_error' in out and 'least_squares_mae' in out
     assert cli.main(['score', 'model_q', f'{FAMILY}.IT-nrp']) == 2
     assert 'model_a' in capsys.readouterr().err
 

@@ -8,6 +8,7 @@ import pytest
 
 from helpers import TINY_NET
 from nrp_plugin.app import checks, cluster, compare, zoo
+from nrp_plugin.app.settings import RunSettings
 
 
 def test_patterns_expand_to_sorted_torchvision_architectures(tmp_path):
@@ -40,8 +41,8 @@ def test_cluster_options_are_keyword_arguments():
         cluster.parse_cluster_options(['cores'])
 
 
-SETTINGS = dict(families=['SyntheticMajajHong2015'], regions=['IT'],
-                nrp_config={'max_epochs': 8, 'patience': 4, 'with_linear': False})
+SETTINGS = RunSettings(families=['SyntheticMajajHong2015'], regions=['IT'],
+                       nrp_config={'max_epochs': 8, 'patience': 4}, references=(), progress=False)
 SCORES = ('score', 'raw_r', 'pls_mae', 'nrp_error', 'pearson', 'split_nrp_error', 'split_pls_r')
 
 
@@ -64,8 +65,7 @@ def test_a_local_cluster_gives_the_in_process_table_even_when_a_worker_dies(inst
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        in_process = compare.run_compare(models=tiny_models, cache_directory=tmp_path / 'one', progress=False,
-                                         **SETTINGS)
+        in_process = compare.run_compare(SETTINGS.replace(models=tiny_models, cache_directory=tmp_path / 'one'))
     finally:
         torch.set_num_threads(threads)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
@@ -85,8 +85,9 @@ def test_a_local_cluster_gives_the_in_process_table_even_when_a_worker_dies(inst
 
         killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
         killer.start()
-        records = cluster.run_distributed(tiny_models, client, dict(SETTINGS, cache_directory=tmp_path / 'many'),
-                                          threads=1, log=lambda line: None)
+        records = cluster.run_distributed(tiny_models, client,
+                                          SETTINGS.replace(models=tiny_models, cache_directory=tmp_path / 'many',
+                                                           threads=1), log=lambda line: None)
         killer.join(timeout=5)
         assert killed  # a worker really died in the middle
     assert not [r for r in records if r.get('kind') == 'failed']

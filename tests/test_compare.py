@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from nrp_plugin.app import checks, compare, plots, report, result_cache, statistics, tables
+from nrp_plugin import mappings
+from nrp_plugin.app import checks, compare, contrasts, plots, report, result_cache, tables
 from nrp_plugin.brainscore.nrp_metric import _split_neuroid
 from nrp_plugin.synthetic import config as world
 from helpers import (FAKE_BANDWIDTHS, FAKE_LAYER_WEIGHTS, FAMILY, METADATA, MODELS, REFERENCE_MODELS, REGISTERED,
@@ -18,7 +19,7 @@ def _run(cache, models=MODELS, **kwargs):
 
 def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
     records = _run(tmp_path / 'cache')
-    rows, stats, table_md, plots = report.write_report(records, tmp_path / 'out')
+    rows, stats, table_md, _, plots = report.write_report(records, tmp_path / 'out')
     assert len(rows) == len(MODELS) * 2
     for row in rows:
         for kind in ('pls', 'nrp'):
@@ -30,20 +31,20 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
             else:
                 assert row['nrp_score'] == pytest.approx(float(expected))
                 assert row['nrp_error'] == pytest.approx(expected.attrs['nrp_error'])
-                assert row['linear_mae'] == pytest.approx(expected.attrs['raw'].attrs['linear_mae'])
+                assert row['least_squares_mae'] == pytest.approx(expected.attrs['raw'].attrs['least_squares_mae'])
                 # paired difference: per split NRP minus linear = -(0.1 + [0, .03, -.02]) -> mean -0.10333
-                assert row['nrp_minus_linear_mae'] == pytest.approx(-0.10333333, abs=1e-6)
+                assert row['nrp_minus_least_squares_mae'] == pytest.approx(-0.10333333, abs=1e-6)
                 # corrected resampled t (Nadeau & Bengio): SE^2 = (1/k + n_test/n_train) s^2, 90/10 splits
                 se = np.sqrt((1 / 3 + 1 / 9) * np.var([0, .03, -.02], ddof=1))
                 half = 4.302652729911275 * se  # t quantile, 2 degrees of freedom, 0.975
-                assert row['nrp_minus_linear_ci_low'] == pytest.approx(-0.10333333 - half, abs=1e-6)
-                assert row['nrp_minus_linear_ci_high'] == pytest.approx(-0.10333333 + half, abs=1e-6)
+                assert row['nrp_minus_least_squares_ci_low'] == pytest.approx(-0.10333333 - half, abs=1e-6)
+                assert row['nrp_minus_least_squares_ci_high'] == pytest.approx(-0.10333333 + half, abs=1e-6)
                 # a single mapping's interval: the same corrected t on its own per-split values (NRP-error
                 # per split: value + [0, .02, -.01]; least squares: value + .1 + [0, .05, -.03])
                 t975 = 4.302652729911275
                 nrp_half = t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .02, -.01], ddof=1))
                 assert row['nrp_error_ci95'] == pytest.approx(nrp_half) and row['nrp_mae_ci95'] == row['nrp_error_ci95']
-                assert row['linear_mae_ci95'] == pytest.approx(t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03],
+                assert row['least_squares_mae_ci95'] == pytest.approx(t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03],
                                                                                                         ddof=1)))
                 assert row['nrp_score_ci95'] == pytest.approx(nrp_half / (1.5 - 0.3))
                 assert row['nrp_error_sem'] == 0.005  # the benchmark's naive SEM, kept under its key
@@ -51,7 +52,7 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 # r-ceiled with the PLS benchmark's internal consistency (0.8)
                 raw = expected.attrs['raw'].attrs
                 assert row['nrp_score_mae'] == pytest.approx((1.5 - row['nrp_error']) / (1.5 - 0.3))
-                assert row['linear_score_mae'] == pytest.approx((1.5 - raw['linear_mae']) / (1.5 - 0.3))
+                assert row['least_squares_score_mae'] == pytest.approx((1.5 - raw['least_squares_mae']) / (1.5 - 0.3))
                 assert row['nrp_score_r'] == pytest.approx(raw['pearson'] ** 2 / 0.8)
                 pls_r = float(fake_score(row['model'], f"{FAMILY}.{row['region']}-pls").attrs['raw'])
                 assert row['pls_score_r'] == pytest.approx(pls_r ** 2 / 0.8)
@@ -118,7 +119,7 @@ def test_sparsity_plot_groups_models_by_their_metadata_not_their_identifiers(fak
 def test_records_without_a_plot_family_are_drawn_without_sparsity_plot(fakes, tmp_path):
     """Records cached before the plot family was recorded read as no plot family."""
     records = [{k: v for k, v in r.items() if k != 'plot_family'} for r in _run(tmp_path / 'cache')]
-    rows, stats, table_md, paths = report.write_report(records, tmp_path / 'out')
+    rows, stats, table_md, _, paths = report.write_report(records, tmp_path / 'out')
     assert all(row['plot_family'] is None for row in rows) and plots.sparsity_groups(rows) == {}
     assert f'{FAMILY}_nrp_error_vs_sparsity.png' not in {p.name for p in paths}
 
@@ -134,13 +135,13 @@ def test_plot_family_is_a_cached_value_not_part_of_the_key(fakes, tmp_path, monk
 def test_spearman_matches_scipy(fakes, tmp_path):
     from scipy.stats import spearmanr
     rows = tables.build_rows(_run(tmp_path / 'cache'))
-    stats = statistics.statistics(rows)
+    stats = contrasts.statistics(rows)
     for region in ('V4', 'IT'):
         sub = [r for r in rows if r['region'] == region]
         rho = spearmanr([r['nrp_score'] for r in sub], [r['pls_score'] for r in sub])[0]
         assert stats['spearman_nrp_vs_pls_score'][FAMILY][region]['rho'] == pytest.approx(rho)
         assert stats['spearman_nrp_vs_pls_score'][FAMILY][region]['n_models'] == len(MODELS)
-    two = statistics.spearman([r for r in rows if r['model'] in MODELS[:2]])
+    two = contrasts.spearman([r for r in rows if r['model'] in MODELS[:2]])
     assert two[FAMILY]['V4']['rho'] is None
 
 
@@ -233,7 +234,7 @@ def test_cache_key_holds_the_benchmarks_real_metric():
     from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
     from nrp_plugin.search import SearchGrid
     base = result_cache.metric_configuration('nrp', NRPErrorMetric())
-    assert base['metric']['config']['max_epochs'] == 400 and base['resolved_device'] in ('cpu', 'cuda')
+    assert base['metric']['main']['config']['max_epochs'] == 400 and base['resolved_device'] in ('cpu', 'cuda')
     assert base == result_cache.metric_configuration('nrp', NRPErrorMetric())  # deterministic, no addresses
     other = result_cache.metric_configuration('nrp', NRPErrorMetric(config={'max_epochs': 3}))
     grid = result_cache.metric_configuration('nrp', NRPErrorMetric(search=SearchGrid.default()))
@@ -318,12 +319,13 @@ def test_two_concurrent_runs_on_one_cache_both_finish(fakes, tmp_path):
     assert not list((tmp_path / 'cache').glob('.*.tmp'))
     # the cache both wrote is complete: a third run recomputes nothing and gives the same table
     third = _run(tmp_path / 'cache')
-    assert all(r['cached'] for r in third) and tables.build_rows(third) == written[0]['rows']
+    assert all(r['cached'] for r in third) and report.tabulate(third)[0] == written[0]['rows']
 
 
 def test_search_grid_replaces_nrp_metrics(fakes, tmp_path, monkeypatch):
     made = []
-    monkeypatch.setattr(compare, 'nrp_metric', lambda grid, config=None: made.append(grid) or f'metric-{grid}')
+    monkeypatch.setattr(compare, 'nrp_metric',
+                        lambda settings: made.append(settings.search_grid) or f'metric-{settings.search_grid}')
     seen = {}
 
     def recording(model, benchmark):
@@ -382,8 +384,8 @@ def test_end_to_end_matches_brainscore_scores(installed_plugins, tmp_path, monke
     assert row['pls_raw_r'] == pytest.approx(float(pls.attrs['raw']), rel=1e-6)
     assert row['nrp_error'] == pytest.approx(nrp.attrs['nrp_error'], rel=1e-4)
     assert row['nrp_score'] == pytest.approx(float(nrp), rel=1e-4, abs=1e-6)
-    assert row['linear_mae'] == pytest.approx(nrp.attrs['raw'].attrs['linear_mae'], rel=1e-4)
-    assert len(records[-1]['split_nrp_error']) == len(records[-1]['split_linear_mae']) == 2
+    assert row['least_squares_mae'] == pytest.approx(nrp.attrs['raw'].attrs['least_squares_mae'], rel=1e-4)
+    assert len(records[-1]['split_nrp_error']) == len(records[-1]['split_least_squares_mae']) == 2
 
 
 def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, monkeypatch):
@@ -396,34 +398,35 @@ def test_ridge_and_pls_mae_fill_the_two_by_two_when_reported(fakes, tmp_path, mo
             mae = np.array([[0.5, 0.7], [0.6, 0.6], [0.4, 0.8]])
             raw.attrs.update(mae=float(mae.mean()), mae_error=0.01, mae_raw=_split_neuroid(mae, ['n0', 'n1']))
         else:
-            ridge = np.asarray(raw.attrs['linear_raw'].values) - 0.05
+            ridge = np.asarray(raw.attrs['least_squares_raw'].values) - 0.05
             raw.attrs.update(ridge_mae=float(ridge.mean()), ridge_mae_error=0.002, ridge_r2=0.3, ridge_r2_error=0.01,
-                             linear_pearson=0.3,
+                             least_squares_pearson=0.3,
                              ridge_pearson=0.5, ridge_raw=_split_neuroid(ridge, [f'n{i}' for i in range(4)]))
         return score
 
     monkeypatch.setattr(FakeBenchmark, '__call__', lambda self, model: with_ridge(model.identifier, self.identifier))
-    rows = tables.build_rows(_run(tmp_path / 'cache', models=['model_b']))
+    rows, _ = report.tabulate(_run(tmp_path / 'cache', models=['model_b']))
     for row in rows:
-        assert all(row[f'{m}_{measure}'] is not None for m in statistics.MAPPINGS for measure in statistics.MEASURES)
+        assert all(row[f'{m}_{measure}'] is not None for m in mappings.names() for measure in contrasts.MEASURES)
         assert row['ridge_score_r'] == pytest.approx(0.5 ** 2 / 0.8)
         assert row['pls_mae'] == pytest.approx(0.6)
         assert row['pls_score_mae'] == pytest.approx((1.5 - 0.6) / (1.5 - 0.3))
         # ridge is linear - 0.05 on every split: the paired difference is exactly -0.05 with zero width
-        assert row['ridge_minus_linear_mae'] == pytest.approx(-0.05)
-        assert row['ridge_minus_linear_ci_high'] - row['ridge_minus_linear_ci_low'] == pytest.approx(0, abs=1e-12)
+        assert row['ridge_minus_least_squares_mae'] == pytest.approx(-0.05)
+        assert row['ridge_minus_least_squares_ci_high'] - row['ridge_minus_least_squares_ci_low'] == pytest.approx(
+            0, abs=1e-12)
         # best linear by hand: the lowest mean of the per-split MAEs among PLS (0.6 on every split), ridge,
         # banded ridge and least squares; model_b's V4 NRP-error is near 0.05 (ridge wins), its IT one near 0.62
         # (PLS wins)
-        means = {m: np.mean(row[f'split_{m}_mae']) for m in ('pls', 'ridge', 'banded_ridge', 'linear')}
+        means = {m: np.mean(row[f'split_{m}_mae']) for m in ('pls', 'ridge', 'banded_ridge', 'least_squares')}
         assert row['best_linear'] == min(means, key=means.get)
         assert row['best_linear'] == {'V4': 'ridge', 'IT': 'pls'}[row['region']]
         assert row['nrp_minus_best_linear_mae'] == pytest.approx(
             np.mean(np.subtract(row['split_nrp_mae'], row[f"split_{row['best_linear']}_mae"])))
-    stats = statistics.statistics(rows)
-    contrasts = {e['contrast'] for e in stats['mapping_differences']}
-    assert contrasts == {'nrp - linear', 'nrp - pls', 'nrp - ridge', 'nrp - banded_ridge', 'nrp - kernel_ridge',
-                         'nrp - best_linear', 'ridge - linear', 'banded_ridge - pls'}
+    stats = contrasts.statistics(rows)
+    tested = {e['contrast'] for e in stats['mapping_differences']}
+    assert tested == {'nrp - least_squares', 'nrp - pls', 'nrp - ridge', 'nrp - banded_ridge', 'nrp - kernel_ridge',
+                      'nrp - best_linear', 'ridge - least_squares', 'banded_ridge - pls'}
     assert 'NRP ceiled MAE' in tables.markdown_table(rows)
 
 
@@ -451,7 +454,7 @@ def test_tables_and_plots_show_corrected_intervals_and_say_what_each_mapping_is(
 
     monkeypatch.setattr(Axes, 'errorbar', recording_errorbar)
     monkeypatch.setattr(report, '_save', recording_save)
-    rows, stats, table_md, plots = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out')
+    rows, stats, table_md, _, plots = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out')
     nrp_half = t.ppf(0.975, 2) * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .02, -.01], ddof=1))
     linear_half = t.ppf(0.975, 2) * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03], ddof=1))
     shown = {round(b, 12) for b in bars if np.isfinite(b)}
@@ -479,8 +482,8 @@ def test_tables_and_plots_show_corrected_intervals_and_say_what_each_mapping_is(
     for name, text in texts.items():
         if 'mapping_x_measure' not in name:
             assert 'corrected resampled t' in text and '95%' in text, name
-        assert 'MAE of the NRP' in text or 'mapping_x_measure' in name or 'linear_vs_nrp' in name, name
-    linear_plot = texts[f'{FAMILY}_linear_vs_nrp_mae.png']
+        assert 'MAE of the NRP' in text or 'mapping_x_measure' in name or 'least_squares_vs_nrp' in name, name
+    linear_plot = texts[f'{FAMILY}_least_squares_vs_nrp_mae.png']
     assert 'LSQ (NRP inputs)' in linear_plot and 'least squares with an intercept' in linear_plot
     assert 'LSQ (NRP inputs)' in texts[f'{FAMILY}_mapping_x_measure.png']
 
@@ -506,7 +509,7 @@ def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_pa
     ridge as the fake NRP scores report them; models whose scores do not report them read as missing."""
     from scipy.stats import t
     records = _run(tmp_path / 'cache')
-    rows, stats, table_md, paths = report.write_report(records, tmp_path / 'out')
+    rows, stats, table_md, _, paths = report.write_report(records, tmp_path / 'out')
     for record in (r for r in records if r['kind'] == 'nrp'):
         attrs = fake_score(record['model'], record['benchmark']).attrs['raw'].attrs
         for mapping in ('banded_ridge', 'kernel_ridge'):
@@ -524,7 +527,7 @@ def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_pa
     for row in rows:
         if row['model'] not in REFERENCE_MODELS:
             assert all(row[f'{m}_{measure}'] is None for m in ('banded_ridge', 'kernel_ridge')
-                       for measure in statistics.MEASURES)
+                       for measure in contrasts.MEASURES)
             assert row['banded_ridge_r2'] is None and row['kernel_ridge_bandwidth'] == []
             continue
         attrs = fake_score(row['model'], f"{FAMILY}.{row['region']}-nrp").attrs['raw'].attrs
@@ -559,14 +562,14 @@ def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_pa
     regions, models = ['V4', 'IT'], list(MODELS)
     fig = plots.mapping_measure_figure(rows, regions, models, FAMILY)
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert labels == [tables.MAPPING_TITLES[m] for m in statistics.MAPPINGS]
+    assert labels == [mappings.title(m) for m in mappings.names()]
     assert 'banded ridge' in labels and 'kernel ridge (RBF)' in labels
     get = {(r['model'], r['region']): r for r in rows}
     for i, region in enumerate(regions):
         for j, measure in enumerate(('score_mae', 'score_r')):
             ax = fig.axes[i * 2 + j]
             for mapping in ('banded_ridge', 'kernel_ridge'):
-                heights = [bar.get_height() for bar in ax.containers[statistics.MAPPINGS.index(mapping)]]
+                heights = [bar.get_height() for bar in ax.containers[mappings.names().index(mapping)]]
                 expected = [get[(m, region)][f'{mapping}_{measure}'] for m in models]
                 assert heights == [pytest.approx(e) if e is not None else pytest.approx(np.nan, nan_ok=True)
                                    for e in expected]
@@ -577,13 +580,13 @@ def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_pa
 def test_nrp_minus_best_linear_holds_the_nrp_to_the_linear_mapping_with_the_lowest_mean_mae(fakes, tmp_path):
     """Best linear is chosen from PLS, ridge, banded ridge and least squares by the mean over splits (not split by
     split, and never the kernel ridge); the contrast is the corrected resampled t on the paired differences."""
-    rows, stats, _, _ = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out', plots=False)
+    rows, stats, _, _, _ = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out', plots=False)
     entries = {(e['model'], e['region']): e for e in stats['mapping_differences'] if e['contrast'] == 'nrp - best_linear'}
     assert len(entries) == len(rows)
     for row in rows:
         model, region = row['model'], row['region']
         nrp = _fake_split_maes(model, region, 'nrp')
-        linear = _fake_split_maes(model, region, 'linear')
+        linear = _fake_split_maes(model, region, 'least_squares')
         if model in REFERENCE_MODELS:
             banded = _fake_split_maes(model, region, 'banded_ridge')
             kernel = _fake_split_maes(model, region, 'kernel_ridge')
@@ -592,7 +595,7 @@ def test_nrp_minus_best_linear_holds_the_nrp_to_the_linear_mapping_with_the_lowe
             assert linear[0] < banded[0] and banded.mean() < linear.mean() and kernel.mean() < banded.mean()
             expected, chosen = 'banded_ridge', banded
         else:
-            expected, chosen = 'linear', linear
+            expected, chosen = 'least_squares', linear
         assert row['best_linear'] == expected and entries[(model, region)]['best_linear'] == expected
         assert row['best_linear_mae'] == pytest.approx(chosen.mean())
         mean, low, high, p = _corrected_t(nrp - chosen)
@@ -622,8 +625,8 @@ def _holm_by_hand(p_values):
 def test_contrast_p_values_are_holm_corrected_across_models_and_regions(fakes, tmp_path):
     """Per contrast, the p-values of every model and region of the family, Holm-corrected together; the banded
     ridge's is over the models that report it only."""
-    rows, stats, _, _ = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out', plots=False)
-    for a, b in (('nrp', 'banded_ridge'), ('banded_ridge', 'pls'), ('nrp', 'best_linear'), ('nrp', 'linear')):
+    rows, stats, _, _, _ = report.write_report(_run(tmp_path / 'cache'), tmp_path / 'out', plots=False)
+    for a, b in (('nrp', 'banded_ridge'), ('banded_ridge', 'pls'), ('nrp', 'best_linear'), ('nrp', 'least_squares')):
         contrast = f'{a} - {b}'
         entries = [e for e in stats['mapping_differences'] if e['contrast'] == contrast and e['p'] is not None]
         expected = _holm_by_hand([e['p'] for e in entries])
@@ -650,16 +653,16 @@ def test_records_without_the_new_mappings_still_render(fakes, tmp_path):
     records = [{k: v for k, v in r.items() if 'banded_ridge' not in k and 'kernel_ridge' not in k}
                for r in _run(tmp_path / 'cache')]
     assert not any('banded_ridge_mae' in r for r in records)
-    rows, stats, table_md, paths = report.write_report(records, tmp_path / 'out')
+    rows, stats, table_md, _, paths = report.write_report(records, tmp_path / 'out')
     for row in rows:
         for mapping in ('banded_ridge', 'kernel_ridge'):
-            assert all(row[f'{mapping}_{measure}'] is None for measure in statistics.MEASURES)
+            assert all(row[f'{mapping}_{measure}'] is None for measure in contrasts.MEASURES)
             assert row[f'{mapping}_r2'] is None and row[f'split_{mapping}_mae'] == []
             assert row[f'nrp_minus_{mapping}_mae'] is None and row[f'nrp_minus_{mapping}_p_holm'] is None
-        assert row['best_linear'] == 'linear'
-        assert row['nrp_minus_best_linear_mae'] == pytest.approx(row['nrp_minus_linear_mae'])
-        assert row['nrp_minus_best_linear_ci_low'] == pytest.approx(row['nrp_minus_linear_ci_low'])
-    assert {e['contrast'] for e in stats['mapping_differences']} == {'nrp - linear', 'nrp - best_linear'}
+        assert row['best_linear'] == 'least_squares'
+        assert row['nrp_minus_best_linear_mae'] == pytest.approx(row['nrp_minus_least_squares_mae'])
+        assert row['nrp_minus_best_linear_ci_low'] == pytest.approx(row['nrp_minus_least_squares_ci_low'])
+    assert {e['contrast'] for e in stats['mapping_differences']} == {'nrp - least_squares', 'nrp - best_linear'}
     header, *lines = (tmp_path / 'out' / 'table.csv').read_text().splitlines()
     column = header.split(',').index('banded_ridge_mae')
     assert all(line.split(',')[column] == '' for line in lines)

@@ -68,6 +68,21 @@ def test_install_refuses_a_clashing_identifier(fake_tree):
     assert not any((fake_tree / rel).exists() for rel in [f'{k}/{n}' for k, n in installer.plugin_sources()])
 
 
+def test_an_upgrade_that_renames_a_folder_replaces_the_old_one(fake_tree):
+    """A folder an earlier version placed (in the manifest) and no longer shipped is removed, even when it registers
+    an identifier a current folder registers too."""
+    installer.install(fake_tree)
+    (kind, name), source = next(iter(installer.plugin_sources().items()))
+    old = fake_tree / kind / f'{name}_old'
+    (fake_tree / kind / name).rename(old)
+    manifest = installer._read_manifest(fake_tree)
+    manifest['folders'] = sorted(set(manifest['folders']) - {f'{kind}/{name}'} | {f'{kind}/{name}_old'})
+    installer._write_manifest(fake_tree, manifest)
+    installer.install(fake_tree)
+    assert not old.exists() and (fake_tree / kind / name / '__init__.py').is_file()
+    assert set(installer.installation_status(fake_tree).values()) == {'current'}
+
+
 def test_install_refuses_to_overwrite_a_foreign_folder(fake_tree):
     (kind, name), _ = next(iter(installer.plugin_sources().items()))
     (fake_tree / kind / name).mkdir()
@@ -100,9 +115,9 @@ def test_no_identifier_collides_with_the_installed_tree():
 
 def test_brainscore_loads_our_metrics(installed_plugins):
     import brainscore_vision
-    from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
+    from nrp_plugin.brainscore.nrp_metric import LeastSquaresErrorMetric, NRPErrorMetric
     assert isinstance(brainscore_vision.load_metric('nrp'), NRPErrorMetric)
-    assert isinstance(brainscore_vision.load_metric('nrp_linear'), LinearErrorMetric)
+    assert isinstance(brainscore_vision.load_metric('nrp_linear'), LeastSquaresErrorMetric)
 
 
 def test_cli_install_and_uninstall_round_trip(fake_tree, monkeypatch, capsys):

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import ortho_group
 
 from helpers import assembly, world
-from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric
+from nrp_plugin.brainscore.nrp_metric import LeastSquaresErrorMetric, NRPErrorMetric
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
 
 CV = dict(splits=3)
@@ -33,7 +33,7 @@ def test_scaling_the_target_scales_the_nrp_error(factor):
     metric = NRPErrorMetric(config=SHORT, crossvalidation_kwargs=CV, device='cpu')
     base, scaled = metric(source, target), metric(source, _scaled(target, factor))
     assert float(scaled) == pytest.approx(factor * float(base), rel=1e-5)
-    assert scaled.attrs['linear_mae'] == pytest.approx(factor * base.attrs['linear_mae'], rel=1e-8)
+    assert scaled.attrs['least_squares_mae'] == pytest.approx(factor * base.attrs['least_squares_mae'], rel=1e-8)
     assert scaled.attrs['mean_predictor_mae'] == pytest.approx(factor * base.attrs['mean_predictor_mae'], rel=1e-10)
     # correlations are scale-free
     assert scaled.attrs['pearson'] == pytest.approx(base.attrs['pearson'], abs=1e-5)
@@ -56,7 +56,7 @@ def test_linear_baseline_is_invariant_to_an_invertible_map_of_a_narrow_source():
     rng = np.random.default_rng(1)
     matrix = rng.normal(size=(12, 12)) + 3 * np.eye(12)
     assert np.linalg.cond(matrix) < 1e3
-    metric = LinearErrorMetric(crossvalidation_kwargs=CV, device='cpu')
+    metric = LeastSquaresErrorMetric(crossvalidation_kwargs=CV, device='cpu')
     base, mapped = metric(source, target), metric(_transformed(source, matrix), target)
     # equal up to the vanishing ridge (1e-8 of the mean diagonal) that keeps the normal equations solvable
     np.testing.assert_allclose(mapped.attrs['raw'].values, base.attrs['raw'].values, rtol=1e-5)

@@ -15,11 +15,12 @@ ALLOWED = {
     'pls': {'core'},
     'storage': set(),
     'search': {'core'},
-    'validity': {'core', 'brainscore'},
+    'mappings': {'core', 'pls', 'search'},
+    'validity': {'core', 'brainscore', 'mappings'},
     'synthetic': {'storage'},
     'architectures': {'core', 'storage', 'registry'},
-    'brainscore': {'core', 'pls', 'storage', 'search', 'synthetic', 'references', 'registry'},
-    'app': {'core', 'pls', 'storage', 'search', 'synthetic', 'architectures', 'brainscore', 'references',
+    'brainscore': {'core', 'pls', 'storage', 'search', 'mappings', 'synthetic', 'references', 'registry'},
+    'app': {'core', 'pls', 'storage', 'search', 'mappings', 'synthetic', 'architectures', 'brainscore', 'references',
             'registry', 'validity', '__init__'},
 }
 
@@ -140,11 +141,11 @@ def test_brainscore_import_check_can_fail(tmp_path):
 
 
 def test_numeric_layers_import_without_brainscore():
-    """core, pls, storage, search and synthetic work where Brain-Score is not installed."""
+    """core, pls, storage, search, mappings and synthetic work where Brain-Score is not installed."""
     code = ("import sys\n"
             "for name in ('brainscore_vision', 'brainscore_core'):\n"
             "    sys.modules[name] = None  # any import of them now fails\n"
-            "import nrp_plugin.core, nrp_plugin.pls, nrp_plugin.storage, nrp_plugin.search\n"
+            "import nrp_plugin.core, nrp_plugin.pls, nrp_plugin.storage, nrp_plugin.search, nrp_plugin.mappings\n"
             "import nrp_plugin.synthetic.generate, nrp_plugin.synthetic.store\n"
             "from nrp_plugin import NRPRegressor\n"
             "print('ok')\n")

@@ -11,7 +11,7 @@ import torch
 
 from helpers import assembly
 from nrp_plugin.brainscore.layer_choice import nested_choice
-from nrp_plugin.brainscore.nrp_metric import (BandedRidgeErrorMetric, KernelRidgeErrorMetric, LinearErrorMetric,
+from nrp_plugin.brainscore.nrp_metric import (BandedRidgeErrorMetric, KernelRidgeErrorMetric, LeastSquaresErrorMetric,
                                               NRPErrorMetric, RidgeErrorMetric)
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
 from nrp_plugin.brainscore.splits import CrossValidationSpec, build_splits
@@ -55,32 +55,35 @@ def _source(features, form):
 WINDOWS = {'wide': ('wide', 'narrow'), 'narrow': ('wide', 'narrow')}
 
 
+def _plain(value):
+    """What a fit chose, as plain lists and numbers (arrays compared exactly)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return np.asarray(value).tolist()
+    return value
+
+
+def _state(metric, source, target, windows=None):
+    """Each split's test ids, predictions and state: the components kept, the layers read and whatever the split's
+    fit chose (epochs, mixture weights, penalties, layer weights, bandwidths, configurations)."""
+    data, prediction, splits = metric.split_predictions(source, target, windows)
+    state = [dict(kept=data.kept[:, s].tolist(), fit=_plain(splits[s]),
+                  layers=None if data.layer_choice is None else data.layer_choice[s]) for s in range(data.n_splits)]
+    return data.test_ids, prediction.numpy(), state
+
+
 def _nrp(windows=None, **kwargs):
     metric = NRPErrorMetric(device='cpu', config=SHORT, crossvalidation_kwargs=dict(stratification_coord='object_name'),
                             **kwargs)
-
-    def run(source, target):
-        data, prediction, info = metric.split_predictions(source, target, windows)
-        state = [dict(kept=data.kept[:, s].tolist(), best_epoch=int(info['best_epoch'][s]),
-                      mix=info['mix'][s].tolist() if 'mix' in info else None,
-                      choice=info['search_choices'][s] if 'search_choices' in info else None,
-                      ridge_alpha=np.asarray(data.ridge_alpha)[s].tolist(),
-                      layers=None if data.layer_choice is None else data.layer_choice[s])
-                 for s in range(data.n_splits)]
-        return data.test_ids, prediction.numpy(), state
-    return run
+    return lambda source, target: _state(metric, source, target, windows)
 
 
 def _reference(cls):
     metric = cls(device='cpu')
-
-    def run(source, target):
-        data, prediction, _ = metric.split_predictions(source, target)
-        alpha = np.asarray(data.ridge_alpha) if data.ridge_alpha is not None else None
-        state = [dict(kept=data.kept[:, s].tolist(), alpha=None if alpha is None else alpha[s].tolist())
-                 for s in range(data.n_splits)]
-        return data.test_ids, prediction.numpy(), state
-    return run
+    return lambda source, target: _state(metric, source, target)
 
 
 def _pls(source, target):
@@ -101,7 +104,7 @@ MAPPINGS = {
     'layer_choice': _layer_choice,
     'nrp_layers_in_each_split': _nrp(windows=WINDOWS),
     'nrp_ridge': _reference(RidgeErrorMetric),
-    'nrp_linear': _reference(LinearErrorMetric),
+    'nrp_least_squares': _reference(LeastSquaresErrorMetric),
     'nrp_banded_ridge': _reference(BandedRidgeErrorMetric),
     'nrp_kernel_ridge': _reference(KernelRidgeErrorMetric),
     'pls_torch': _pls,
@@ -142,7 +145,7 @@ def _check_split(mapping, form, split, seed):
     assert any(moved)
 
 
-@pytest.mark.parametrize('mapping', ['nrp_ridge', 'nrp_linear', 'pls_torch'])
+@pytest.mark.parametrize('mapping', ['nrp_ridge', 'nrp_least_squares', 'pls_torch'])
 @pytest.mark.parametrize('form', ['features', 'gram'])
 def test_linear_references_never_read_a_splits_test_rows(mapping, form):
     _check_split(mapping, form, 7, 1)

@@ -10,7 +10,7 @@ import torch
 from nrp_plugin.app import cli
 from nrp_plugin.brainscore import out_of_core
 from nrp_plugin.brainscore.out_of_core import OutOfCoreActivations, record_layers
-from nrp_plugin.brainscore.nrp_metric import LinearErrorMetric, NRPErrorMetric, RidgeErrorMetric
+from nrp_plugin.brainscore.nrp_metric import LeastSquaresErrorMetric, NRPErrorMetric, RidgeErrorMetric
 from nrp_plugin.brainscore.pls_metric import PLSTorchMetric
 from nrp_plugin.core.kernels import gram_matrix
 from nrp_plugin.storage.activation_store import LIMIT_ENV, ActivationStore, store_key
@@ -211,9 +211,9 @@ def test_out_of_core_scores_equal_the_in_memory_scores(tiny_wrapper, world_subse
     assert float(in_memory) == float(out_of_core)
     assert in_memory.attrs['components_kept'] == out_of_core.attrs['components_kept']
     assert in_memory.attrs['best_epoch'] == out_of_core.attrs['best_epoch']
-    for name in ('linear_mae', 'ridge_mae'):
+    for name in ('least_squares_mae', 'ridge_mae'):
         assert in_memory.attrs[name] == out_of_core.attrs[name]
-    for metric in (LinearErrorMetric(device='cpu'), RidgeErrorMetric(device='cpu')):
+    for metric in (LeastSquaresErrorMetric(device='cpu'), RidgeErrorMetric(device='cpu')):
         assert float(metric(reference, target)) == float(metric(answered, target))
     for layer in ('conv1', 'pool'):  # one kernel layer, one unit layer
         select = lambda assembly: assembly[{'neuroid': assembly['layer'].values == layer}]

@@ -14,7 +14,7 @@ import pytest
 from nrp_plugin import __version__
 from nrp_plugin.app import cli, installer
 
-EXPECTED_FOLDERS = {'metrics/nrp', 'metrics/nrp_linear', 'metrics/nrp_pls_torch', 'metrics/nrp_ridge',
+EXPECTED_FOLDERS = {'metrics/nrp', 'metrics/nrp_least_squares', 'metrics/nrp_pls_torch', 'metrics/nrp_ridge',
                     'metrics/nrp_banded_ridge', 'metrics/nrp_kernel_ridge',
                     'benchmarks/nrp_majajhong2015', 'benchmarks/nrp_synthetic_majajhong2015', 'models/nrp_cornet_s',
                     'models/nrp_resnet50_pruned', 'models/nrp_synthetic_teacher', 'data/nrp_synthetic_majajhong2015'}

@@ -1,4 +1,4 @@
-"""Does the NRP rank models differently from PLS? (nrp_plugin.app.statistics.ranking, its tables and plot): fake
+"""Does the NRP rank models differently from PLS? (nrp_plugin.app.ranking.ranking, its tables and plot): fake
 models whose orders under PLS r and under the NRP-error are known, scored through the comparison runner with the
 fakes of tests/helpers.py, against hand computations with scipy."""
 import json
@@ -10,7 +10,7 @@ from scipy import stats as scipy_stats
 
 import helpers
 from helpers import FAMILY
-from nrp_plugin.app import compare, report, statistics, tables
+from nrp_plugin.app import compare, contrasts, ranking, report, tables
 
 K = 10  # splits, as Brain-Score's
 REGION = 'IT'
@@ -95,14 +95,14 @@ def test_records_keep_per_split_per_site_values_in_neuroid_order(fakes, tmp_path
         assert pls['raw_r'] == pytest.approx(np.median(pls['site_pls_r'], axis=1).mean())
         assert nrp['nrp_error'] == pytest.approx(np.mean(nrp['site_nrp_mae'], axis=1).mean())
         assert pls['split_pls_r'] == pytest.approx(list(np.median(pls['site_pls_r'], axis=1)))
-        every = statistics.resampled_scores(np.asarray([pls['site_pls_r']]), 'median', np.arange(30), np.arange(K))
+        every = ranking.resampled_scores(np.asarray([pls['site_pls_r']]), 'median', np.arange(30), np.arange(K))
         assert every[0] == pytest.approx(pls['raw_r'])
     assert json.loads(json.dumps(by_kind[('net_a', 'pls')]))['site_pls_r'] == by_kind[('net_a', 'pls')]['site_pls_r']
 
 
 def test_identical_orders_give_one_and_no_discordant_pair(fakes, tmp_path, monkeypatch):
     records, rows = run(monkeypatch, tmp_path, site_values(SAME_PLS, SAME_NRP, ridge_shift=[0.05] * 6))
-    group = group_of(statistics.ranking(rows, records, resamples=200))
+    group = group_of(ranking.ranking(rows, records, resamples=200))
     for comparison in ('nrp_vs_pls', 'ridge_vs_pls'):
         entry = correlation(group, comparison)
         assert entry['n_models'] == 6
@@ -117,7 +117,7 @@ def test_identical_orders_give_one_and_no_discordant_pair(fakes, tmp_path, monke
 
 def test_a_reversed_order_gives_minus_one_and_every_pair_discordant(fakes, tmp_path, monkeypatch):
     records, rows = run(monkeypatch, tmp_path, site_values(SAME_PLS, SAME_NRP[::-1]))
-    group = group_of(statistics.ranking(rows, records, resamples=100))
+    group = group_of(ranking.ranking(rows, records, resamples=100))
     entry = correlation(group)
     assert entry['spearman'] == pytest.approx(-1.0) and entry['kendall'] == pytest.approx(-1.0)
     assert entry['spearman_ci'] == pytest.approx([-1.0, -1.0])
@@ -138,7 +138,7 @@ def _corrected_t_by_hand(d, test_train_ratio=1 / 9):
 def test_one_swapped_pair_gives_the_analytic_correlations_and_is_the_only_discordant_pair(fakes, tmp_path,
                                                                                           monkeypatch):
     records, rows = run(monkeypatch, tmp_path, site_values(SAME_PLS, SWAPPED_NRP))
-    group = group_of(statistics.ranking(rows, records, resamples=100))
+    group = group_of(ranking.ranking(rows, records, resamples=100))
     entry = correlation(group)
     n, d = 6, np.array([0, 0, 1, -1, 0, 0])  # rank differences: net_c and net_d swap
     assert entry['spearman'] == pytest.approx(1 - 6 * np.sum(d ** 2) / (n * (n ** 2 - 1)))  # 0.942857
@@ -179,7 +179,7 @@ def test_a_swap_within_the_noise_is_listed_but_not_significant(fakes, tmp_path, 
     pls = [0.6, 0.5, 0.400, 0.398, 0.2, 0.1]
     nrp = [0.1, 0.2, 0.300, 0.298, 0.6, 0.5]  # net_c/net_d within the noise, net_e/net_f well separated
     records, rows = run(monkeypatch, tmp_path, site_values(pls, nrp, split_offsets=offsets))
-    group = group_of(statistics.ranking(rows, records, resamples=0))
+    group = group_of(ranking.ranking(rows, records, resamples=0))
     pairs = {(p['model_a'], p['model_b']): p for p in group['discordant_pairs']}
     assert set(pairs) == {('net_c', 'net_d'), ('net_e', 'net_f')}
     noise = pairs[('net_c', 'net_d')]
@@ -194,7 +194,7 @@ def test_a_swap_within_the_noise_is_listed_but_not_significant(fakes, tmp_path, 
     for kind in ('pls', 'nrp'):
         noisy[('net_e', kind)] = 0.005 * np.random.default_rng(1).normal(size=K)
     records, rows = run(monkeypatch, tmp_path / 'again', site_values(pls, nrp, split_offsets=noisy))
-    pairs = {(p['model_a'], p['model_b']): p for p in group_of(statistics.ranking(rows, records, resamples=0))[
+    pairs = {(p['model_a'], p['model_b']): p for p in group_of(ranking.ranking(rows, records, resamples=0))[
         'discordant_pairs']}
     assert pairs[('net_e', 'net_f')]['swaps'] is True and pairs[('net_c', 'net_d')]['swaps'] is False
 
@@ -210,7 +210,7 @@ def test_bootstrap_interval_holds_the_estimate_and_shrinks_with_many_consistent_
     widths = {}
     for name, values in (('few', few), ('many', many)):
         records, rows = run(monkeypatch, tmp_path / name, values)
-        entry = correlation(group_of(statistics.ranking(rows, records, resamples=300)))
+        entry = correlation(group_of(ranking.ranking(rows, records, resamples=300)))
         for measure in ('spearman', 'kendall'):
             low, high = entry[f'{measure}_ci']
             assert low <= entry[measure] <= high, (name, measure, entry)
@@ -226,7 +226,7 @@ def test_bootstrap_equals_a_hand_resampling_of_sites_and_splits(fakes, tmp_path,
     values = site_values([0.6, 0.55, 0.5, 0.45, 0.4, 0.35], [0.10, 0.15, 0.25, 0.20, 0.30, 0.35], n_sites=6,
                          site_noise=0.1, split_noise=0.02, seed=5)
     records, rows = run(monkeypatch, tmp_path, values)
-    entry = correlation(group_of(statistics.ranking(rows, records, resamples=40, random_state=0)))
+    entry = correlation(group_of(ranking.ranking(rows, records, resamples=40, random_state=0)))
     by_kind = {(r['model'], r['kind']): r for r in records}
     pls = np.array([by_kind[(m, 'pls')]['site_pls_r'] for m in MODELS])
     nrp = np.array([by_kind[(m, 'nrp')]['site_nrp_mae'] for m in MODELS])
@@ -247,8 +247,8 @@ def test_bootstrap_equals_a_hand_resampling_of_sites_and_splits(fakes, tmp_path,
 def test_records_without_per_site_values_get_the_estimates_without_an_interval(fakes, tmp_path, monkeypatch):
     records, rows = run(monkeypatch, tmp_path, site_values(SAME_PLS, SWAPPED_NRP, ridge_shift=[0.05] * 6))
     old = [{k: v for k, v in r.items() if not k.startswith('site_')} for r in records]
-    with_sites = group_of(statistics.ranking(rows, records, resamples=50))
-    without = group_of(statistics.ranking(tables.build_rows(old), old, resamples=50))
+    with_sites = group_of(ranking.ranking(rows, records, resamples=50))
+    without = group_of(ranking.ranking(tables.build_rows(old), old, resamples=50))
     for comparison in ('nrp_vs_pls', 'ridge_vs_pls'):
         a, b = correlation(with_sites, comparison), correlation(without, comparison)
         assert (b['spearman'], b['kendall']) == (pytest.approx(a['spearman']), pytest.approx(a['kendall']))
@@ -258,16 +258,16 @@ def test_records_without_per_site_values_get_the_estimates_without_an_interval(f
     assert without['discordant_pairs'] == with_sites['discordant_pairs']
     # one model without them is enough to leave the interval out
     partial = [dict(r, site_pls_r=[]) if r['model'] == 'net_b' and r['kind'] == 'pls' else r for r in records]
-    entry = correlation(group_of(statistics.ranking(rows, partial, resamples=50)))
+    entry = correlation(group_of(ranking.ranking(rows, partial, resamples=50)))
     assert entry['spearman_ci'] is None and 'no per-site values for 1 of 6 models (e.g. net_b' in entry['note']
     # sites that are not the same ones: no interval either
     moved = [dict(r, site_neuroid_id=list(reversed(r['site_neuroid_id']))) if r['model'] == 'net_e' else r
              for r in records]
-    entry = correlation(group_of(statistics.ranking(rows, moved, resamples=50)))
+    entry = correlation(group_of(ranking.ranking(rows, moved, resamples=50)))
     assert entry['spearman_ci'] is None and 'other splits or sites for 1 of 6 models (e.g. net_e' in entry['note']
     # and the report renders them
-    rendered = tables.stats_markdown(statistics.statistics(tables.build_rows(old)),
-                                     statistics.ranking(tables.build_rows(old), old, resamples=50))
+    rendered = tables.stats_markdown(contrasts.statistics(tables.build_rows(old)),
+                                     ranking.ranking(tables.build_rows(old), old, resamples=50))
     assert '| FakeFamily | IT | NRP-error vs PLS r | 6 | 0.943 | – | 0.867 | – | – | no per-site values' in rendered
 
 
@@ -291,7 +291,7 @@ def test_report_writes_the_section_the_json_and_the_rank_change_plot_with_the_mo
         save(fig, path)
 
     monkeypatch.setattr(report, '_save', recording_save)
-    rows, stats, _, paths = report.write_report(records, tmp_path / 'out')
+    rows, stats, _, _, paths = report.write_report(records, tmp_path / 'out')
     name = f'{FAMILY}_{REGION}_rank_change.png'
     assert (tmp_path / 'out' / name).stat().st_size > 1000 and name in {p.name for p in paths}
     shown = ' '.join(texts[name])
@@ -318,7 +318,7 @@ def test_report_writes_the_section_the_json_and_the_rank_change_plot_with_the_mo
     assert 'Holm' in stats_md and 'Nadeau & Bengio' in stats_md and 'percentile interval' in stats_md
     # fewer than 3 models: no rank-change plot
     two = [r for r in records if r['model'] in ('net_a', 'net_b')]
-    _, _, _, paths = report.write_report(two, tmp_path / 'two')
+    _, _, _, _, paths = report.write_report(two, tmp_path / 'two')
     assert not [p for p in paths if p.name.endswith('_rank_change.png')]
     assert correlation(group_of(json.loads((tmp_path / 'two' / 'table.json').read_text())['ranking']))[
         'note'] == 'fewer than 3 models'

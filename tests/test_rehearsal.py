@@ -32,7 +32,7 @@ def test_the_reduced_rehearsal_scores_both_families_and_chooses_no_layer_on_scor
     script = _script()
     monkeypatch.setattr(script, 'reduced_world_config', lambda: SMALL)
     code = script.main(['--reduced', '--home', str(tmp_path / 'home'), '--models', *MODELS,
-                        '--nrp-config', '{"max_epochs": 30, "patience": 10, "with_linear": false}'])
+                        '--nrp-config', '{"max_epochs": 30, "patience": 10}', '--references', 'none'])
     out = capsys.readouterr().out
     assert code == 0, out[-3000:]
     assert 'PROBLEM' not in out

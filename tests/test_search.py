@@ -37,7 +37,7 @@ def world():
 @pytest.fixture(scope='module')
 def searched(world):
     metric = NRPErrorMetric(device='cpu', config=FAST, crossvalidation_kwargs=SPLITS, search=TINY,
-                            random_state=5, with_linear=False)
+                            random_state=5, references='none')
     return metric(*world)
 
 
@@ -58,7 +58,7 @@ def test_search_picks_the_informative_layer(searched):
 
 
 def test_nested_search_never_sees_outer_test_stimuli(world, monkeypatch):
-    data = prepare(*world, CrossValidationSpec(splits=3))
+    data, _ = prepare(*world, CrossValidationSpec(splits=3))
     given = []
     original = search_module.select_configurations
 
@@ -88,7 +88,7 @@ def test_nested_search_never_sees_outer_test_stimuli(world, monkeypatch):
 def test_test_targets_do_not_change_the_choice(world):
     from nrp_plugin.core.network import NRPConfig
     grid = SearchGrid(l1_sizes=[8, 16], l2_sizes=[0, 8], learning_rates=[3e-3], layer_subsets=[['signal']])
-    data = prepare(*world, CrossValidationSpec(splits=3))
+    data, _ = prepare(*world, CrossValidationSpec(splits=3))
     _, choices, table, _ = nested_search(data, grid, NRPConfig(**FAST), random_state=1, device='cpu')
     data.test_targets = data.test_targets * -10 + 3
     data.test_inputs = data.test_inputs * 0
@@ -99,7 +99,7 @@ def test_test_targets_do_not_change_the_choice(world):
 
 def test_same_seed_same_choices(world, searched):
     metric = NRPErrorMetric(device='cpu', config=FAST, crossvalidation_kwargs=SPLITS, search=TINY,
-                            random_state=5, with_linear=False)
+                            random_state=5, references='none')
     again = metric(*world)
     assert again.attrs['search_choices'] == searched.attrs['search_choices']
     assert again.attrs['search_table'] == searched.attrs['search_table']

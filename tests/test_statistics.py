@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from nrp_plugin.app import statistics
+from nrp_plugin.app import contrasts, intervals
 
 
 def _ridge_mae(X_train, y_train, X_test, y_test, penalty=1.0):
@@ -46,7 +46,7 @@ def test_corrected_t_holds_its_level_under_a_known_null_where_the_naive_t_does_n
     for seed in range(repetitions):
         differences, ratio = null_split_differences(seed)
         for corrected in (True, False):
-            rejected[corrected] += statistics.resampled_t(differences, ratio, alpha, corrected=corrected)['p'] < alpha
+            rejected[corrected] += intervals.resampled_t(differences, ratio, alpha, corrected=corrected)['p'] < alpha
     corrected_rate, naive_rate = rejected[True] / repetitions, rejected[False] / repetitions
     assert 0.02 <= corrected_rate <= 0.10, corrected_rate
     assert naive_rate > 0.12 and naive_rate > 2 * corrected_rate, (naive_rate, corrected_rate)
@@ -54,34 +54,34 @@ def test_corrected_t_holds_its_level_under_a_known_null_where_the_naive_t_does_n
 
 def test_corrected_t_formula():
     d = np.array([0.1, -0.05, 0.2, 0.0, 0.15])
-    out = statistics.resampled_t(d, 0.25)
+    out = intervals.resampled_t(d, 0.25)
     se = math.sqrt((1 / 5 + 0.25) * d.var(ddof=1))
     assert out['se'] == pytest.approx(se) and out['t'] == pytest.approx(d.mean() / se) and out['df'] == 4
     from scipy.stats import t
     assert out['p'] == pytest.approx(2 * t.sf(d.mean() / se, 4))
     assert out['ci_high'] - out['ci_low'] == pytest.approx(2 * t.ppf(0.975, 4) * se)
-    naive = statistics.resampled_t(d, 0.25, corrected=False)
+    naive = intervals.resampled_t(d, 0.25, corrected=False)
     assert naive['se'] == pytest.approx(d.std(ddof=1) / math.sqrt(5)) and naive['se'] < out['se']
-    assert statistics.resampled_t([0.1], 0.25)['p'] is None  # one split: no test
-    assert statistics.paired_difference([1, 2], [1, 2, 3]) is None  # not on the same splits
+    assert intervals.resampled_t([0.1], 0.25)['p'] is None  # one split: no test
+    assert intervals.paired_difference([1, 2], [1, 2, 3]) is None  # not on the same splits
 
 
 def test_spearman_inference_says_what_few_models_can_say():
-    perfect = statistics.spearman_inference([1, 2, 3, 4], [10, 20, 30, 40])
+    perfect = contrasts.spearman_inference([1, 2, 3, 4], [10, 20, 30, 40])
     assert perfect['rho'] == pytest.approx(1.0)
     assert perfect['p_permutation'] == pytest.approx(2 / 24)  # the smallest two-sided p with 4 models
     assert perfect['ci_low'] is None  # |rho| = 1: no Fisher interval
-    four = statistics.spearman_inference([1, 2, 3, 4], [10, 30, 20, 40])
+    four = contrasts.spearman_inference([1, 2, 3, 4], [10, 30, 20, 40])
     z, se = math.atanh(0.8), math.sqrt((1 + 0.8 ** 2 / 2) / 1)
     assert four['rho'] == pytest.approx(0.8)
     assert four['ci_low'] == pytest.approx(math.tanh(z - 1.959964 * se), abs=1e-5) and four['ci_low'] < -0.5
-    assert statistics.spearman_inference([1, 2], [2, 1])['rho'] is None
+    assert contrasts.spearman_inference([1, 2], [2, 1])['rho'] is None
     # measurement error: well separated scores keep their ranks, overlapping ones do not
     x, y = [0.1, 0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]
-    stable = statistics.spearman_inference(x, y, [0.001] * 5, [0.001] * 5)['measurement_ci']
-    shaky = statistics.spearman_inference(x, y, [0.3] * 5, [0.3] * 5)['measurement_ci']
+    stable = contrasts.spearman_inference(x, y, [0.001] * 5, [0.001] * 5)['measurement_ci']
+    shaky = contrasts.spearman_inference(x, y, [0.3] * 5, [0.3] * 5)['measurement_ci']
     assert stable == [1.0, 1.0] and shaky[0] < 0
-    assert statistics.spearman_inference(x, y, [0.3] * 5, [0.3] * 5)['measurement_ci'] == shaky  # seeded
+    assert contrasts.spearman_inference(x, y, [0.3] * 5, [0.3] * 5)['measurement_ci'] == shaky  # seeded
 
 
 def test_single_score_interval_equals_the_corrected_t_interval_computed_by_hand():
@@ -91,23 +91,23 @@ def test_single_score_interval_equals_the_corrected_t_interval_computed_by_hand(
     mean = sum(values) / k
     variance = sum((v - mean) ** 2 for v in values) / (k - 1)
     half = t.ppf(0.975, k - 1) * math.sqrt((1 / k + ratio) * variance)
-    out = statistics.split_interval(values, train_size=0.8)
+    out = intervals.split_interval(values, train_size=0.8)
     assert out['mean'] == pytest.approx(mean) and out['df'] == k - 1 and out['n_splits'] == k
     assert out['half_width'] == pytest.approx(half)
     assert (out['ci_low'], out['ci_high']) == (pytest.approx(mean - half), pytest.approx(mean + half))
-    assert statistics.split_half_width(values, 0.8) == pytest.approx(half)
+    assert intervals.split_half_width(values, 0.8) == pytest.approx(half)
     # 90/10 splits by default (Brain-Score's), at another level
     half90 = t.ppf(0.95, k - 1) * math.sqrt((1 / k + 1 / 9) * variance)
-    assert statistics.split_interval(values, alpha=0.1)['half_width'] == pytest.approx(half90)
+    assert intervals.split_interval(values, alpha=0.1)['half_width'] == pytest.approx(half90)
 
 
 def test_identical_splits_give_a_zero_width_interval_and_too_few_splits_none():
-    out = statistics.split_interval([0.1234] * 10, train_size=0.9)
+    out = intervals.split_interval([0.1234] * 10, train_size=0.9)
     assert out['mean'] == pytest.approx(0.1234) and out['half_width'] == pytest.approx(0, abs=1e-12)
     assert out['ci_low'] == pytest.approx(0.1234) and out['ci_high'] == pytest.approx(0.1234)
-    assert statistics.split_interval([0.1], 0.9)['half_width'] is None  # one split: no interval
-    assert statistics.split_interval([], 0.9) is None and statistics.split_half_width(None) is None
-    assert statistics.split_half_width([0.1, float('nan'), 0.2]) is None  # never a number from a broken split
+    assert intervals.split_interval([0.1], 0.9)['half_width'] is None  # one split: no interval
+    assert intervals.split_interval([], 0.9) is None and intervals.split_half_width(None) is None
+    assert intervals.split_half_width([0.1, float('nan'), 0.2]) is None  # never a number from a broken split
 
 
 def test_corrected_interval_is_wider_than_the_naive_one_by_the_analytic_factor():
@@ -116,7 +116,7 @@ def test_corrected_interval_is_wider_than_the_naive_one_by_the_analytic_factor()
     values = np.random.default_rng(3).normal(0.15, 0.002, size=10)
     k, s = values.size, values.std(ddof=1)
     naive_half = norm.ppf(0.975) * s / math.sqrt(k)
-    corrected = statistics.split_interval(values, train_size=0.9)['half_width']
+    corrected = intervals.split_interval(values, train_size=0.9)['half_width']
     # the factor for Brain-Score's 10 splits at 90/10: sqrt(1 + 10/9) * 2.262157 / 1.959964 = 1.6770
     factor = math.sqrt((1 / k + 1 / 9) / (1 / k)) * 2.2621571627982053 / 1.959963984540054
     assert corrected / naive_half == pytest.approx(factor, rel=1e-9)
@@ -149,7 +149,7 @@ def test_single_score_interval_covers_the_expected_test_error_where_the_naive_on
             order = rng.permutation(100)
             test, train = order[:10], order[10:]
             values.append(_ridge_mae(X[train], y[train], X[test], y[test]))
-        interval = statistics.split_interval(values, train_size=0.9)
+        interval = intervals.split_interval(values, train_size=0.9)
         covered['corrected'] += interval['ci_low'] <= target <= interval['ci_high']
         naive = 1.959964 * np.std(values, ddof=1) / math.sqrt(10)
         covered['naive'] += abs(np.mean(values) - target) <= naive
@@ -162,8 +162,8 @@ def test_statistics_and_tables_need_no_plotting():
     """The statistics and the tables are numpy and scipy only: they import and compute without matplotlib."""
     code = ("import sys\n"
             "sys.modules['matplotlib'] = None  # any import of it now fails\n"
-            "from nrp_plugin.app import statistics, tables\n"
-            "assert statistics.split_interval([0.1, 0.2, 0.4], train_size=0.9)['half_width'] > 0\n"
+            "from nrp_plugin.app import contrasts, intervals, ranking, tables\n"
+            "assert intervals.split_interval([0.1, 0.2, 0.4], train_size=0.9)['half_width'] > 0\n"
             "assert tables.csv_text([]).startswith('family,model,region')\n")
     subprocess.run([sys.executable, '-c', code], check=True)
 
@@ -171,29 +171,29 @@ def test_statistics_and_tables_need_no_plotting():
 def test_holm_matches_a_hand_computation():
     """Sorted p-values times (m - rank), a running maximum, capped at 1, returned in the input order."""
     # sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> running maximum 0.06
-    assert statistics.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert statistics.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # 0.5 x 2 capped at 1, then the maximum
-    assert statistics.holm([0.02]) == pytest.approx([0.02])  # one test: unchanged
+    assert intervals.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert intervals.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # 0.5 x 2 capped at 1, then the maximum
+    assert intervals.holm([0.02]) == pytest.approx([0.02])  # one test: unchanged
     # a test without a p-value is left out of m and stays None
-    assert statistics.holm([0.01, None, 0.04, float('nan')]) == [pytest.approx(0.02), None, pytest.approx(0.04),
+    assert intervals.holm([0.01, None, 0.04, float('nan')]) == [pytest.approx(0.02), None, pytest.approx(0.04),
                                                                  None]
     # ties: both get the larger multiple
-    assert statistics.holm([0.01, 0.01, 0.2]) == pytest.approx([0.03, 0.03, 0.2])
-    assert statistics.holm([]) == []
+    assert intervals.holm([0.01, 0.01, 0.2]) == pytest.approx([0.03, 0.03, 0.2])
+    assert intervals.holm([]) == []
     entries = [{'g': 'a', 'p': 0.01}, {'g': 'b', 'p': 0.3}, {'g': 'a', 'p': 0.02}, {'g': 'b', 'p': None}]
-    statistics.holm_within(entries, lambda entry: entry['g'])
+    intervals.holm_within(entries, lambda entry: entry['g'])
     assert [e['p_holm'] for e in entries] == [pytest.approx(0.02), pytest.approx(0.3), pytest.approx(0.02), None]
 
 
 def test_best_linear_is_the_lowest_mean_over_splits_among_the_linear_mappings():
     nrp = [0.5, 0.5, 0.5]
     # least squares wins the first split, banded ridge on average; kernel ridge is lower but is not linear
-    splits = {'nrp': nrp, 'linear': [0.60, 0.70, 0.70], 'banded_ridge': [0.65, 0.62, 0.62],
+    splits = {'nrp': nrp, 'least_squares': [0.60, 0.70, 0.70], 'banded_ridge': [0.65, 0.62, 0.62],
               'kernel_ridge': [0.1, 0.1, 0.1], 'ridge': [], 'pls': None}
-    assert statistics.best_linear(splits) == 'banded_ridge'
-    assert statistics.best_linear(dict(splits, pls=[0.6, 0.6, 0.6])) == 'pls'  # 0.6 < 0.63
-    assert statistics.best_linear(dict(splits, ridge=[0.65, 0.62, 0.62])) == 'ridge'  # a tie: the first listed
-    assert statistics.best_linear(dict(splits, banded_ridge=[0.6, 0.6])) == 'linear'  # not on the NRP's splits
-    assert statistics.best_linear(dict(splits, banded_ridge=[0.6, float('nan'), 0.6])) == 'linear'
-    assert statistics.best_linear(dict(splits, nrp=[])) is None
-    assert statistics.best_linear({'nrp': nrp, 'kernel_ridge': [0.1, 0.1, 0.1]}) is None
+    assert contrasts.best_linear(splits) == 'banded_ridge'
+    assert contrasts.best_linear(dict(splits, pls=[0.6, 0.6, 0.6])) == 'pls'  # 0.6 < 0.63
+    assert contrasts.best_linear(dict(splits, ridge=[0.65, 0.62, 0.62])) == 'ridge'  # a tie: the first listed
+    assert contrasts.best_linear(dict(splits, banded_ridge=[0.6, 0.6])) == 'least_squares'  # not on the NRP's splits
+    assert contrasts.best_linear(dict(splits, banded_ridge=[0.6, float('nan'), 0.6])) == 'least_squares'
+    assert contrasts.best_linear(dict(splits, nrp=[])) is None
+    assert contrasts.best_linear({'nrp': nrp, 'kernel_ridge': [0.1, 0.1, 0.1]}) is None

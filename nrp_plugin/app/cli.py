@@ -100,126 +100,66 @@ def _interrupt(signum, frame):
 
 def _compare(args):
     import os
-    import time
-    from pathlib import Path
     from ..brainscore import majajhong
-    from . import checks, cluster, compare, result_cache
+    from . import checks
     os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
     os.environ.setdefault('RESULTCACHING_DISABLE', '1')
     _warn_if_stale()
-    from . import model_specs, zoo
+    from . import run
     try:
         _set_device(args.device)
-        regions = list(dict.fromkeys(args.regions))
-        models = zoo.expand_models(args.models)
-        if models != list(args.models):
-            print(f'models ({len(models)}): {" ".join(models)}', flush=True)
-        problems = []
-        for check in (lambda: checks.check_families(args.benchmarks, regions),
-                      lambda: checks.check_identifiers(models=models, specs=False)):
-            try:
-                check()
-            except checks.CompareError as error:
-                problems.append(str(error))
-        failures = model_specs.spec_problems(models)  # such a model gets a row saying why; the others go on
-        if failures and len(failures) == len(models):
-            problems.append(' | '.join(failures.values()))
-        if problems:
-            raise checks.CompareError(' | '.join(problems))
-        args.models, args.failures = models, failures
-        args.nrp_config = compare.load_nrp_config(args.nrp_config)
-        args.cluster_options = cluster.parse_cluster_options(args.cluster_option)
-        grid = compare.load_search_grid(args.search, args.grid)
-        out = checks.check_writable(Path(args.out))
-        cache_directory = result_cache.result_cache_dir(out) if args.cache_in_out else result_cache.result_cache_dir()
-        majajhong.ensure_data(args.benchmarks)  # last: it may download
+        settings = run.settings_from_arguments(args, command=' '.join(['nrp-plugin'] + sys.argv[1:]))
+        if list(settings.models) != list(args.models):
+            print(f'models ({len(settings.models)}): {" ".join(settings.models)}', flush=True)
+        failures = run.check_request(settings)
     except (checks.CompareError, majajhong.DataUnavailableError, ValueError) as error:
         return _fail('compare', str(error))
     except KeyboardInterrupt:
         return _fail('compare', 'interrupted', 130)
-    started = time.time()
     # a kill (SIGTERM) ends the run like Ctrl-C: scratch files and partial writes are cleaned up
     try:
         previous = signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
     try:
-        return _run_compare(args, regions, grid, out, cache_directory, started)
+        return _run_compare(settings, failures)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _distributed(args):
-    """Whether the run goes to Dask workers (``--workers``, ``--scheduler`` or ``--cluster``)."""
-    return bool(args.workers or args.scheduler or args.cluster)
-
-
-def _records(args, regions, grid, cache_directory):
-    """Every record of the run: in this process, or from Dask workers (:mod:`nrp_plugin.app.cluster`)."""
-    import torch
-    from . import cluster, compare
-    settings = dict(families=args.benchmarks, regions=regions, cache_directory=cache_directory,
-                    use_cache=not args.no_cache, search_grid=grid, reference_pls=args.reference_pls,
-                    out_of_core=not args.in_memory, nrp_config=args.nrp_config)
-    if not _distributed(args):
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        return compare.run_compare(models=args.models, progress=not args.quiet, failures=args.failures, **settings)
-    client, close = cluster.start_client(workers=args.workers, scheduler=args.scheduler, cluster=args.cluster,
-                                         cluster_options=args.cluster_options, threads=args.threads or 1)
-    try:
-        print(f'Dask: {client}', flush=True)
-        todo = [model for model in args.models if model not in args.failures]
-        records = cluster.run_distributed(todo, client, settings, threads=args.threads or 1)
-    finally:
-        close()
-    failed = [compare.failure_record(model, reason) for model, reason in args.failures.items()]
-    return records + failed
-
-
-def _run_compare(args, regions, grid, out, cache_directory, started):
-    import time
+def _run_compare(settings, failures):
     from ..brainscore import majajhong
-    from . import report
+    from . import report, run
+    out = Path(settings.out)
     try:
-        records = _records(args, regions, grid, cache_directory)
-        scored = [record for record in records if record.get('kind') != 'failed']
-        failed = [record for record in records if record.get('kind') == 'failed']
-        if failed and not scored:  # nothing to tabulate: say why each model failed, write no table
+        outcome = run.run(settings, failures)
+        if outcome.failed and not outcome.scored:  # nothing to tabulate: say why each model failed, write no table
             return _fail('compare', 'no model could be scored: ' + ' | '.join(
-                f"{record['model']}: {record['reason']}" for record in failed), 1)
-        info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
-                'pls': 'brainscore pls' if args.reference_pls else 'pls_torch',
-                'activations': 'in memory' if args.in_memory else 'out of core',
-                'device': args.device, 'search': grid is not None, 'nrp_config': args.nrp_config,
-                'cache': str(cache_directory), 'threads': args.threads,
-                'workers': args.workers, 'scheduler': args.scheduler, 'cluster': args.cluster,
-                'wall_seconds': round(time.time() - started, 1),
-                'recomputed': sum(not r['cached'] for r in scored)}
-        rows, stats, table_md, plots = report.write_report(records, out, run_info=info)
+                f"{record['model']}: {record['reason']}" for record in outcome.failed), 1)
+        written = report.write_report(outcome.records, out, run_info=outcome.run_info(settings))
     except KeyboardInterrupt:
-        return _fail('compare', f'interrupted; finished scores are kept in {cache_directory} and a rerun '
+        return _fail('compare', f'interrupted; finished scores are kept in {settings.cache_directory} and a rerun '
                      f'resumes from them (no table written)', 130)
     except Exception as error:  # noqa: BLE001 - one line, no traceback
-        unavailable = majajhong.data_error(error, args.benchmarks)
+        unavailable = majajhong.data_error(error, settings.families)
         if unavailable is not None:
             return _fail('compare', str(unavailable))
         return _fail('compare', f'{type(error).__name__}: {error}', 1)
-    print(table_md)
-    _write_layers(scored, out)
-    print(report.stats_markdown(stats))
-    print(f"{len(scored)} scores ({info['recomputed']} computed, {len(scored) - info['recomputed']} from the "
-          f"cache {cache_directory}) in {info['wall_seconds']} s")
-    print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(plots)} plots:')
-    for path in plots:
+    print(written.table_markdown)
+    _write_layers(outcome.scored, out)
+    print(written.stats_markdown)
+    print(f"{len(outcome.scored)} scores ({outcome.recomputed} computed, {len(outcome.scored) - outcome.recomputed} "
+          f"from the cache {settings.cache_directory}) in {outcome.wall_seconds} s")
+    print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(written.plots)} plots:')
+    for path in written.plots:
         print(f'  {path}')
-    if failed:
-        print(f'nrp-plugin compare: {len(failed)} of {len(args.models)} models could not be scored (their rows '
-              f'say why):', file=sys.stderr)
-        for record in failed:
+    if outcome.failed:
+        print(f'nrp-plugin compare: {len(outcome.failed)} of {len(settings.models)} models could not be scored (their '
+              f'rows say why):', file=sys.stderr)
+        for record in outcome.failed:
             print(f"  {record['model']}: {record['reason']}", file=sys.stderr)
         return 3
     return 0
@@ -366,7 +306,7 @@ def build_parser():
     commands.add_parser('uninstall', help='remove exactly the folders `install` placed').set_defaults(run=_uninstall)
 
     from ..synthetic.config import REGIONS
-    from .compare import DEFAULT_FAMILIES, DEFAULT_MODELS
+    from .settings import DEFAULT_FAMILIES, DEFAULT_MODELS
     cmp = commands.add_parser('compare', help='score models on V4/IT under PLS and NRP; write tables and plots')
     cmp.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), metavar='M',
                      help='registered identifiers, specs (torchvision:<arch>, path/to/file.py:function), patterns '
@@ -392,8 +332,10 @@ def build_parser():
                           "which gives the same scores faster")
     cmp.add_argument('--nrp-config', metavar='JSON|paper',
                      help="NRP benchmarks score with NRPErrorMetric(config=...): 'paper', or a JSON object of "
-                          "NRPConfig fields, e.g. '{\"max_epochs\": 50}' (\"with_linear\": false also leaves out "
-                          "the reference mappings)")
+                          "NRPConfig fields, e.g. '{\"max_epochs\": 50}'")
+    cmp.add_argument('--references', metavar='all|none|NAMES', default=None,
+                     help='the reference mappings fitted beside the NRP on the same splits: all (default), none, or '
+                          'a comma-separated list of least_squares, ridge, banded_ridge, kernel_ridge, pls')
     cmp.add_argument('--threads', type=int, metavar='N',
                      help='torch threads per model (default: all cores in one process, 1 per Dask worker)')
     cmp.add_argument('--workers', type=int, metavar='N',

@@ -8,11 +8,13 @@ KEY=VALUE`` starts workers through the batch system (``dask_jobqueue.SLURMCluste
 to ``--workers`` jobs. Without these options a run stays in one process.
 
 One task scores one model on every benchmark of the run (:func:`score_model_task`, which runs
-:meth:`nrp_plugin.app.compare.Comparison.model_records` in the worker). Workers write each score into the same
-atomic result cache (a shared file system for a cluster), so the table is assembled at the end from that cache, in
-this process, without building any model; a rerun computes only what is missing. Dask reschedules the tasks of a
-worker that is lost; a model whose task fails (its own error, or its workers dying repeatedly) gets a row that says
-why, and the other models go on.
+:meth:`nrp_plugin.app.compare.Comparison.model_records` in the worker with the run's
+:class:`nrp_plugin.app.settings.RunSettings`, unchanged). Workers write each score into the run's atomic result
+cache, and the table is assembled at the end from that cache, in this process: where the workers see the same
+cache folder (one machine, or a shared file system), no model is built then; a score a worker could not leave there
+is computed again in this process. A rerun computes only what is missing. Dask reschedules the tasks of a worker
+that is lost; a model whose task fails (its own error, or its workers dying repeatedly) gets a row that says why,
+and the other models go on.
 """
 import json
 import os
@@ -94,21 +96,24 @@ def start_client(workers=None, scheduler=None, cluster=None, cluster_options=Non
     return client, close
 
 
-def score_model_task(model_id, settings):
+def score_model_task(model_id, settings, environment=None):
     """Score one model on every benchmark of a run, in a worker; ``{'model', 'records'}``, ``{'model',
     'failed'}`` with the one-line reason, or ``{'model', 'data_error'}`` with the message of data that cannot be
     had.
 
-    ``settings`` are :func:`nrp_plugin.app.compare.run_compare`'s keyword arguments (JSON-able: the search grid as
-    a dict) plus ``threads`` (torch threads) and ``environment`` (variables the scoring reads, set in the worker).
+    Parameters
+    ----------
+    model_id : str
+    settings : RunSettings
+        The run's settings, as the command line made them (``threads``: torch threads, 1 when None).
+    environment : dict, optional
+        Variables the scoring reads, set in the worker (:data:`ENVIRONMENT`).
     """
     import torch
     from . import compare
     from ..brainscore.majajhong import DataUnavailableError
-    from ..search import SearchGrid
-    settings = dict(settings)
-    os.environ.update(settings.pop('environment', {}))
-    torch.set_num_threads(int(settings.pop('threads', 1)))
+    os.environ.update(environment or {})
+    torch.set_num_threads(int(settings.threads or 1))
     if torch.cuda.is_available():  # one model per GPU worker: the worker's own device
         try:
             from distributed import get_worker
@@ -116,8 +121,7 @@ def score_model_task(model_id, settings):
             torch.cuda.set_device(int(name) % torch.cuda.device_count() if str(name).isdigit() else 0)
         except (ValueError, ImportError):
             pass
-    grid = settings.pop('search_grid', None)
-    comparison = compare.Comparison(search_grid=SearchGrid.coerce(grid) if grid else None, progress=False, **settings)
+    comparison = compare.Comparison(settings.replace(progress=False))
     try:
         return {'model': model_id, 'records': comparison.model_records(model_id)}
     except compare.ModelFailed as error:
@@ -132,18 +136,15 @@ ENVIRONMENT = ('NRP_PLUGIN_HOME', 'NRP_PLUGIN_DEVICE', 'NRP_SYNTHETIC_PRESET', '
                'NRP_PLUGIN_WEIGHTS_DIR', 'NRP_PLUGIN_OFFLINE')
 
 
-def run_distributed(models, client, settings, threads=1, log=print):
+def run_distributed(models, client, settings, log=print):
     """Score every model as one Dask task; then assemble every record from the result cache, in this process.
 
     Parameters
     ----------
     models : list of str
     client : distributed.Client
-    settings : dict
-        :func:`nrp_plugin.app.compare.run_compare`'s keyword arguments (``families``, ``regions``,
-        ``cache_directory``, ``use_cache``, ``search_grid``, ``reference_pls``, ``out_of_core``, ``nrp_config``).
-    threads : int
-        torch threads per task.
+    settings : RunSettings
+        The run's settings, handed unchanged to every task (``threads``: torch threads per task, 1 when None).
     log : callable
         Receives a progress line after each model: models done, running, failed.
 
@@ -160,14 +161,10 @@ def run_distributed(models, client, settings, threads=1, log=print):
     from distributed import as_completed
     from . import compare
     from ..brainscore.majajhong import DataUnavailableError
-    task_settings = dict(settings, threads=int(threads),
-                         environment={name: os.environ[name] for name in ENVIRONMENT if name in os.environ})
-    grid = task_settings.get('search_grid')
-    if grid is not None:
-        task_settings['search_grid'] = grid.to_dict()
+    environment = {name: os.environ[name] for name in ENVIRONMENT if name in os.environ}
     resources = {'GPU': 1} if any(info.get('resources', {}).get('GPU') for info in
                                   client.scheduler_info().get('workers', {}).values()) else None
-    futures = {client.submit(score_model_task, model, task_settings, key=f'nrp-score-{index}', pure=False,
+    futures = {client.submit(score_model_task, model, settings, environment, key=f'nrp-score-{index}', pure=False,
                              resources=resources): model for index, model in enumerate(models)}
     failures, done, started = {}, 0, time.time()
     try:
@@ -188,5 +185,5 @@ def run_distributed(models, client, settings, threads=1, log=print):
         client.cancel(list(futures), force=True)
         raise
     # every score is in the cache now (the workers wrote it): read, nothing built
-    assemble = {key: value for key, value in settings.items() if key not in ('progress', 'use_cache')}
-    return compare.run_compare(models=models, progress=False, log=log, failures=failures, use_cache=True, **assemble)
+    return compare.run_compare(settings.replace(models=tuple(models), progress=False, use_cache=True),
+                               failures=failures, log=log)

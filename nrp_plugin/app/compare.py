@@ -10,78 +10,34 @@ interrupted run resumes where it stopped. The tables and plots are made by :mod:
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
+from .. import mappings
 from ..brainscore.out_of_core import OutOfCoreActivations, scratch_root
 from ..brainscore.nrp_metric import NRPErrorMetric, neuroid_identifiers
 from ..search import SearchGrid
-from ..synthetic.config import REGIONS
 from .activation_memo import memoize_model, model_layers
-from .checks import CompareError, benchmark_identifiers
+from .checks import benchmark_identifiers
 from .memory_check import check_activation_memory, check_scratch_space
 from .model_specs import cache_identifier, is_spec, load_spec_model
 from .result_cache import (ResultCache, benchmark_metric, jsonable, key_payload, loaded_model_identity,
                            metric_configuration, result_cache_dir)
-
-DEFAULT_FAMILIES = ('SyntheticMajajHong2015',)
-# Offline-capable models covering each architecture and the pruning contrast (0 vs 80%); intermediate
-# sparsities are opt-in (--models) to keep the default run short (docs/speed.md).
-DEFAULT_MODELS = ('cornet_s_untrained', 'resnet50_untrained_pruned00', 'resnet50_untrained_pruned80',
-                  'SyntheticMajajHong2015-teacher')
-
-
-def load_search_grid(search=False, grid_path=None):
-    """The :class:`nrp_plugin.search.SearchGrid` asked for by ``--search``/``--grid``, or None."""
-    if not search and grid_path is None:
-        return None
-    if grid_path is not None:
-        path = Path(grid_path)
-        if not path.is_file():
-            raise CompareError(f"--grid {grid_path}: no such file")
-        try:
-            return SearchGrid.from_json(str(path))
-        except Exception as error:  # noqa: BLE001 - one line for the user
-            raise CompareError(f"--grid {grid_path}: cannot read a search grid ({error})") from None
-    return SearchGrid.default()
-
+from .settings import RunSettings
 
 # ----------------------------------------------------------------------------------------------
 # scoring (module-level so tests can replace them)
 
-def nrp_metric(search_grid=None, config=None):
-    """The metric NRP benchmarks score with in this run (None: the benchmark's own default): with a nested search,
-    or with another configuration (:func:`load_nrp_config`: ``'paper'``, or :class:`nrp_plugin.core.network.NRPConfig`
-    fields and optionally ``with_linear``)."""
-    if search_grid is None and config is None:
+def nrp_metric(settings):
+    """The metric NRP benchmarks score with in this run, None for the benchmark's own default: with a nested search,
+    another NRP configuration (``'paper'`` or :class:`nrp_plugin.core.network.NRPConfig` fields) or other reference
+    mappings than the default ones (:class:`RunSettings`)."""
+    from ..mappings import DEFAULT_REFERENCES
+    if settings.search_grid is None and settings.nrp_config is None and settings.references == DEFAULT_REFERENCES:
         return None
-    config = dict(config) if isinstance(config, dict) else config
-    with_linear = config.pop('with_linear', True) if isinstance(config, dict) else True
-    return NRPErrorMetric(search=search_grid, config=config, with_linear=with_linear)
-
-
-def load_nrp_config(text):
-    """``--nrp-config``: ``'paper'`` or a JSON object of :class:`nrp_plugin.core.network.NRPConfig` fields (and
-    ``with_linear``: false leaves out the reference mappings); None when not given. CompareError naming the problem
-    otherwise."""
-    if text is None:
-        return None
-    if text == 'paper':
-        return text
-    import json
-    from ..core.network import NRPConfig
-    try:
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError('not a JSON object')
-        if not isinstance(fields.get('with_linear', True), bool):
-            raise ValueError('with_linear must be true or false')
-        NRPConfig(**{key: value for key, value in fields.items() if key != 'with_linear'})
-    except (ValueError, TypeError) as error:
-        raise CompareError(f"--nrp-config {text!r}: {error}; give 'paper' or a JSON object of NRPConfig fields, e.g. "
-                           f"'{{\"max_epochs\": 50}}'") from None
-    return fields
+    config = dict(settings.nrp_config) if isinstance(settings.nrp_config, dict) else settings.nrp_config
+    search = SearchGrid.coerce(settings.search_grid) if settings.search_grid is not None else None
+    return NRPErrorMetric(search=search, config=config, references=settings.references)
 
 
 def load_model(identifier):
@@ -250,32 +206,38 @@ def _site_values(values):
     return [[float(v) if np.isfinite(v) else None for v in split] for split in array], ids
 
 
-# the mappings the NRP metric reports beside the NRP, as attrs ``<name>_mae``, ``<name>_raw``, ...: least squares on
-# the NRP inputs, ridge, banded ridge and RBF kernel ridge (nrp_plugin.brainscore.nrp_metric)
-NRP_SIDE_MAPPINGS = ('linear', 'ridge', 'banded_ridge', 'kernel_ridge')
+#: The shared measures a record keeps of every mapping, as ``<mapping>_<measure>`` (the Score's attrs' names)
+MEASURE_KEYS = ('mae', 'mae_error', 'r2', 'r2_error', 'pearson')
+#: A reference mapping's attrs that are not what it reports (:meth:`nrp_plugin.mappings.Mapping.figures`)
+_SHARED_ATTRS = MEASURE_KEYS + ('raw',)
+
+
+def _mapping_names(raw_attrs):
+    """The mappings an NRP benchmark's metric fitted, the main one first: its ``mappings`` attr, or for a Score
+    without it, the NRP and every registered mapping it reports (``<name>_mae``)."""
+    found = raw_attrs.get('mappings')
+    if found:
+        return [str(name) for name in found]
+    return ['nrp'] + [name for name in mappings.names() if name != 'nrp' and f'{name}_mae' in raw_attrs]
 
 
 def summarize(score, kind):
     """The numbers the table needs from a benchmark's Score (JSON-able dict).
 
-    PLS benchmarks: ``raw_r`` (median over sites, mean over splits), ``split_pls_r``, the internal
-    consistency ``ceiling``, and the MAE of the same PLS predictions (``pls_mae``, ``split_pls_mae``)
-    when the metric reports it (``pls_torch``; None for Brain-Score's own ``pls``). NRP benchmarks:
-    the NRP-error, its Pearson r, the noise floor (``ceiling``), the mean-predictor MAE, per split whether the
-    linear path started from ridge on every component (``linear_start_every_component``), and from its banded form
-    (``linear_start_banded``), and the linear-path
-    network's weight in the validated combination with the paper's network (``linear_path_weight``), and for each
-    of :data:`NRP_SIDE_MAPPINGS` its ``<m>_mae``, ``<m>_mae_error``, ``<m>_r2``, ``<m>_r2_error``,
-    ``<m>_pearson`` and per-split MAE ``split_<m>_mae``, with the banded ridge's per-split layer weights
-    (``banded_ridge_layer_weights``: per split, each layer's weight, mean over sites) and the kernel ridge's
-    per-split bandwidth (``kernel_ridge_bandwidth``): None / [] when the metric does not report it
-    (e.g. no ridge mapping), never 0.
+    Every mapping a Score reports gets the same keys: ``<m>_mae``, ``<m>_mae_error`` (SEM over splits),
+    ``<m>_r2``, ``<m>_r2_error``, ``<m>_pearson`` (median over sites, mean over splits), the per-split MAE
+    ``split_<m>_mae`` and the per-split, per-site MAE ``site_<m>_mae`` (the sites ordered by ``neuroid_id``,
+    :func:`_site_values`, listed once in ``site_neuroid_id``); None / [] when the metric does not report it,
+    never 0.
 
-    Both kinds also keep their per-split, per-site values, the sites ordered by ``neuroid_id``
-    (:func:`_site_values`): ``site_pls_r`` (PLS: split x site r), ``site_nrp_mae`` and ``site_ridge_mae`` (NRP:
-    split x site MAE of the NRP and of ridge), with ``site_neuroid_id`` (the sites' ``neuroid_id`` in that order;
-    None without the coordinate); [] when the metric does not report them. The ridge's are kept only when its
-    sites are the NRP's.
+    PLS benchmarks (mapping ``pls``): ``raw_r`` (= ``pls_pearson``), ``split_pls_r``, ``site_pls_r`` (split x site
+    r), the internal consistency ``ceiling``, and the MAE figures of the same predictions when the metric reports
+    them (``pls_torch``; None for Brain-Score's own ``pls``). NRP benchmarks: ``mappings`` (the NRP, then the
+    references fitted on the same splits), the NRP-error (``nrp_error`` = ``nrp_mae``, ``nrp_error_sem``,
+    ``pearson``, ``split_nrp_error``), the noise floor (``ceiling``), the mean-predictor MAE, the NRP's ``config``
+    and per-split ``linear_start_every_component``, ``linear_start_banded`` and ``linear_path_weight``, each
+    reference's measures, and what each reference reports per split, as ``<m>_<figure>`` (e.g.
+    ``banded_ridge_layer_weights``: per split, each layer's weight, mean over sites; ``kernel_ridge_bandwidth``).
     """
     attrs = score.attrs
     record = {'kind': kind, 'score': _float(score), 'score_error': _float(attrs.get('error')),
@@ -287,12 +249,17 @@ def summarize(score, kind):
         record['raw_r_error'] = _float(raw_attrs.get('error'))
         record['split_pls_r'] = _split_means(raw_attrs.get('raw'), np.nanmedian)
         record['site_pls_r'], record['site_neuroid_id'] = _site_values(raw_attrs.get('raw'))
+        record['pls_pearson'] = record['raw_r']
         record['pls_mae'] = _float(raw_attrs.get('mae'))
         record['pls_mae_error'] = _float(raw_attrs.get('mae_error'))
         record['split_pls_mae'] = _split_means(raw_attrs.get('mae_raw'))
+        sites, ids = _site_values(raw_attrs.get('mae_raw'))
+        record['site_pls_mae'] = sites if ids == record['site_neuroid_id'] else []
         return record
-    record.update(nrp_error=_float(attrs.get('nrp_error', raw)), nrp_error_sem=_float(attrs.get('nrp_error_sem')),
-                  pearson=_float(raw_attrs.get('pearson')),
+    names = _mapping_names(raw_attrs)
+    main = names[0]
+    record.update(mappings=names, nrp_error=_float(attrs.get('nrp_error', raw)),
+                  nrp_error_sem=_float(attrs.get('nrp_error_sem')), pearson=_float(raw_attrs.get('pearson')),
                   mean_predictor_mae=_float(raw_attrs.get('mean_predictor_mae')),
                   split_nrp_error=[float(v) for v in raw_attrs.get('split_nrp_error', [])]
                   or _split_means(raw_attrs.get('raw')),
@@ -300,18 +267,25 @@ def summarize(score, kind):
                   linear_start_every_component=jsonable(raw_attrs.get('linear_start_every_component')),
                   linear_start_banded=jsonable(raw_attrs.get('linear_start_banded')),
                   linear_path_weight=jsonable(raw_attrs.get('linear_path_weight')))
-    for mapping in NRP_SIDE_MAPPINGS:
-        for suffix in ('mae', 'mae_error', 'r2', 'r2_error', 'pearson'):
-            record[f'{mapping}_{suffix}'] = _float(raw_attrs.get(f'{mapping}_{suffix}'))
-        record[f'split_{mapping}_mae'] = _split_means(raw_attrs.get(f'{mapping}_raw'))
-    record['site_nrp_mae'], record['site_neuroid_id'] = _site_values(raw_attrs.get('raw'))
-    ridge_sites, ridge_ids = _site_values(raw_attrs.get('ridge_raw'))
-    record['site_ridge_mae'] = ridge_sites if ridge_ids == record['site_neuroid_id'] else []
-    weights, bandwidth = raw_attrs.get('banded_ridge_layer_weights'), raw_attrs.get('kernel_ridge_bandwidth')
-    # per split: a split's layers may differ from another's (layers chosen inside each split)
-    record['banded_ridge_layer_weights'] = ([] if weights is None else
-                                            [[float(w) for w in np.ravel(split)] for split in weights])
-    record['kernel_ridge_bandwidth'] = [] if bandwidth is None else [float(b) for b in np.ravel(bandwidth)]
+    record.update({f'{main}_mae': _float(raw), f'{main}_mae_error': _float(raw_attrs.get('error')),
+                   f'{main}_r2': _float(raw_attrs.get('r2')), f'{main}_r2_error': _float(raw_attrs.get('r2_error')),
+                   f'{main}_pearson': record['pearson'], f'split_{main}_mae': record['split_nrp_error']})
+    record[f'site_{main}_mae'], record['site_neuroid_id'] = _site_values(raw_attrs.get('raw'))
+    references = [name for name, mapping in mappings.registered().items()
+                  if name != main and mapping.standard_benchmark is None]
+    for name in dict.fromkeys(names[1:] + references):  # every reference, None / [] where not reported
+        for measure in MEASURE_KEYS:
+            record[f'{name}_{measure}'] = _float(raw_attrs.get(f'{name}_{measure}'))
+        record[f'split_{name}_mae'] = _split_means(raw_attrs.get(f'{name}_raw'))
+        sites, ids = _site_values(raw_attrs.get(f'{name}_raw'))
+        record[f'site_{name}_mae'] = sites if ids == record['site_neuroid_id'] else []
+        prefix = f'{name}_'
+        for key, value in raw_attrs.items():  # what the mapping reports besides the shared measures
+            if key.startswith(prefix) and key[len(prefix):] not in _SHARED_ATTRS:
+                record[key] = jsonable(value)
+        mapping = mappings.registered().get(name)
+        for figure in getattr(mapping, 'per_split_figures', ()):
+            record.setdefault(f'{prefix}{figure}', [])
     return record
 
 
@@ -371,18 +345,18 @@ def failure_record(model_id, reason):
 
 
 class Comparison:
-    """One run's settings, benchmarks (each loaded once, with the metric this run scores it with) and result cache.
+    """One run's benchmarks (each loaded once, with the metric this run scores it with) and result cache.
 
-    Parameters are those of :func:`run_compare`.
+    Parameters
+    ----------
+    settings : RunSettings
     """
 
-    def __init__(self, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None, use_cache=True,
-                 search_grid=None, progress=True, reference_pls=False, out_of_core=True, nrp_config=None):
-        self.cache = ResultCache(cache_directory if cache_directory is not None else result_cache_dir())
-        self.benchmarks = benchmark_identifiers(families, regions)
-        self.regions = list(regions)
-        self.use_cache, self.search_grid, self.progress = use_cache, search_grid, progress
-        self.reference_pls, self.out_of_core, self.nrp_config = reference_pls, out_of_core, nrp_config
+    def __init__(self, settings):
+        self.settings = settings
+        self.cache = ResultCache(settings.cache_directory if settings.cache_directory is not None
+                                 else result_cache_dir())
+        self.benchmarks = benchmark_identifiers(settings.families, settings.regions)
         self._loaded, self._payloads = {}, {}
 
     def benchmark(self, benchmark_id, kind):
@@ -390,23 +364,27 @@ class Comparison:
         if benchmark_id not in self._loaded:
             benchmark = load_benchmark(benchmark_id)
             if kind == 'nrp':
-                metric = nrp_metric(self.search_grid, self.nrp_config)
+                metric = nrp_metric(self.settings)
                 if metric is not None:
                     benchmark.metric = metric
-            if kind == 'pls' and not self.reference_pls:
+            if kind == 'pls' and not self.settings.reference_pls:
                 benchmark._similarity_metric = pls_metric()
             self._loaded[benchmark_id] = benchmark
             self._payloads[benchmark_id] = metric_configuration(kind, benchmark_metric(benchmark, kind))
         return self._loaded[benchmark_id]
 
+    def _payload(self, model_id, benchmark_id):
+        kind = benchmark_id.rsplit('-', 1)[1]
+        self.benchmark(benchmark_id, kind)
+        return key_payload(cache_identifier(model_id), benchmark_id, self._payloads[benchmark_id])
+
     def cached(self, model_id):
-        """Whether every score of ``model_id`` is in the result cache (no model is built to know it)."""
-        for benchmark_id in self.benchmarks:
-            kind = benchmark_id.rsplit('-', 1)[1]
-            self.benchmark(benchmark_id, kind)
-            if self.cache.get(key_payload(cache_identifier(model_id), benchmark_id, self._payloads[benchmark_id])) is None:
-                return False
-        return True
+        """Whether every score of ``model_id`` is in the result cache (no model is built to know it: a spec is
+        keyed on its file's or weights' hash)."""
+        if not self.settings.use_cache:
+            return False
+        return all(self.cache.get(self._payload(model_id, benchmark_id)) is not None
+                   for benchmark_id in self.benchmarks)
 
     def model_records(self, model_id):
         """Every score of one model, from the cache or computed (and then cached).
@@ -419,19 +397,18 @@ class Comparison:
             instead.
         """
         from ..brainscore.majajhong import DataUnavailableError, data_error
-        cache_id = cache_identifier(model_id)
         model_obj = None
         records = []
-        bench_bar = _progress(self.benchmarks, desc=model_id, unit='benchmark', leave=False, disable=not self.progress)
+        bench_bar = _progress(self.benchmarks, desc=model_id, unit='benchmark', leave=False,
+                              disable=not self.settings.progress)
         try:
             for benchmark_id in bench_bar:
                 family, rest = benchmark_id.split('.', 1)
                 region, kind = rest.rsplit('-', 1)
-                # the key is known without building the model: a hit costs a benchmark load (once per run);
-                # a spec (torchvision:..., file.py:function) is keyed with its file's or weights' hash
+                # the key is known without building the model: a hit costs a benchmark load (once per run)
                 benchmark = self.benchmark(benchmark_id, kind)
-                payload = key_payload(cache_id, benchmark_id, self._payloads[benchmark_id])
-                record = self.cache.get(payload) if self.use_cache else None
+                payload = self._payload(model_id, benchmark_id)
+                record = self.cache.get(payload) if self.settings.use_cache else None
                 cached = record is not None
                 if record is None:
                     if model_obj is None:
@@ -458,11 +435,12 @@ class Comparison:
         # each layer's activations computed once for all of this model's benchmarks; an uncommitted model's layers
         # are chosen later, from every candidate layer, so each pass records them all
         candidates = list(getattr(model_obj, 'layers', []))
-        by_region = {region: model_layers(model_obj, [region]) or candidates for region in self.regions}
+        by_region = {region: model_layers(model_obj, [region]) or candidates for region in self.settings.regions}
         prefetch = list(dict.fromkeys(layer for layers in by_region.values() for layer in layers))
         # Brain-Score's own pls reads features, not the out-of-core Gram form
-        memo = memoize_model(model_obj, prefetch=prefetch, out_of_core=self.out_of_core and not self.reference_pls,
-                             progress=self.progress)
+        memo = memoize_model(model_obj, prefetch=prefetch,
+                             out_of_core=self.settings.out_of_core and not self.settings.reference_pls,
+                             progress=self.settings.progress)
         if isinstance(memo, OutOfCoreActivations):
             check_scratch_space(model_obj, model_id, by_region, n_scored_stimuli(benchmark), scratch_root())
         else:
@@ -470,31 +448,18 @@ class Comparison:
         return model_obj
 
 
-def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGIONS, cache_directory=None,
-                use_cache=True, search_grid=None, progress=True, log=print, reference_pls=False, out_of_core=True,
-                nrp_config=None, failures=None):
+def run_compare(settings=None, failures=None, log=print, **fields):
     """Score every model on every ``<family>.<region>-<pls|nrp>`` benchmark, one model after another.
 
     Parameters
     ----------
-    models, families, regions : sequences of str
-    cache_directory : path, optional
-        Where the per-score JSON files live (:func:`result_cache_dir` by default).
-    use_cache : bool
-        False: recompute every score (the results are still written to the cache).
-    search_grid : SearchGrid, optional
-        Replace every NRP benchmark's metric with ``NRPErrorMetric(search=search_grid)``.
-    reference_pls : bool
-        Score ``-pls`` benchmarks with Brain-Score's own ``pls`` (scikit-learn, slow) instead of
-        ``pls_torch`` (same scores, see :func:`pls_metric`).
-    out_of_core : bool
-        Record a ``PytorchWrapper`` model's layers out of core and keep them in the activation store
-        (:mod:`nrp_plugin.brainscore.out_of_core`; same scores, bounded memory). False: Brain-Score's own
-        extractor, every layer in memory (the reference path).
-    nrp_config : dict or 'paper', optional
-        Score NRP benchmarks with ``NRPErrorMetric(config=nrp_config)`` (:func:`load_nrp_config`).
+    settings : RunSettings, optional
+        What to score and how (:class:`nrp_plugin.app.settings.RunSettings`); ``fields`` change some of them (or
+        make them, without ``settings``).
     failures : dict of str -> str, optional
         Models already known to fail, with why: not tried again, reported as failed.
+    log : callable
+        Receives a line per model that fails, and about unreadable cache files.
 
     Returns
     -------
@@ -511,10 +476,10 @@ def run_compare(models=DEFAULT_MODELS, families=DEFAULT_FAMILIES, regions=REGION
     Each benchmark is loaded once per run before the cache lookup, so the key holds the metric
     the benchmark really scores with; the model is built only when one of its scores is missing.
     """
-    comparison = Comparison(families, regions, cache_directory, use_cache, search_grid, progress, reference_pls,
-                            out_of_core, nrp_config)
+    settings = (settings or RunSettings()).replace(**fields) if fields else (settings or RunSettings())
+    comparison = Comparison(settings)
     records = []
-    for model_id in _progress(list(models), desc='models', unit='model', disable=not progress):
+    for model_id in _progress(list(settings.models), desc='models', unit='model', disable=not settings.progress):
         if failures and model_id in failures:
             records.append(failure_record(model_id, failures[model_id]))
             continue

@@ -106,10 +106,11 @@ def _foreign_identifiers(root, own_folders):
 
 
 def check_collisions(root=None):
-    """Identifiers of ours that a folder already in the tree registers too: ``[(id, ours, theirs)]``."""
+    """Identifiers of ours that a folder already in the tree registers too: ``[(id, ours, theirs)]``. A folder an
+    earlier install placed (named in the manifest) is ours: an upgrade that renames a folder replaces it."""
     root = Path(root) if root is not None else brainscore_root()
     sources = plugin_sources()
-    own = {f'{kind}/{name}' for kind, name in sources}
+    own = {f'{kind}/{name}' for kind, name in sources} | set(_read_manifest(root).get('folders', []))
     taken = _foreign_identifiers(root, own)
     clashes = []
     for (kind, name), folder in sources.items():

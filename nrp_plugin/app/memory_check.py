@@ -14,10 +14,10 @@ import torch
 from ..brainscore.extractor import network_of
 from .checks import CompareError
 
-#: Activation-sized copies at the peak of a comparison. Brain-Score's per-layer arrays, its packaged assembly,
-#: the layer selections and the metrics' reads all count. Measured: the default run peaked at 11.9 GB resident
-#: for ResNet50, whose recorded layers hold 2.6 GB (640 stimuli x 1.0 million features); that is about 4 copies
-#: above the process's own 1.5 GB.
+#: Activation-sized copies at the peak of a run that records in memory (``--in-memory``, Brain-Score's own
+#: extractor): Brain-Score's per-layer arrays, its packaged assembly, the layer selections and the metrics' reads
+#: all count. The default, out-of-core recording holds one layer chunk at a time and is checked against the scratch
+#: disk instead (:func:`check_scratch_space`).
 COPIES = 4
 
 

@@ -391,6 +391,19 @@ def cache_identifier(model):
     return f'{model}@{spec_identifier(model)}' if is_spec(model) else model
 
 
+#: Specs checked by :func:`spec_problems` in this process whose network is kept for :func:`load_spec_model`: spec ->
+#: (built dict, metadata, candidate layers). Each network is built once per process.
+_CHECKED = {}
+
+
+def _built_and_layers(spec):
+    """The spec's network, metadata and recordable layers: the ones :func:`spec_problems` kept, else built now."""
+    if spec in _CHECKED:
+        return _CHECKED.pop(spec)
+    built, metadata, _ = _build(spec)
+    return built, metadata, _layers(spec, built)
+
+
 def load_spec_model(spec):
     """Build the network of ``spec`` and wrap it as an uncommitted Brain-Score ``ModelCommitment``.
 
@@ -403,8 +416,7 @@ def load_spec_model(spec):
     import functools
     from brainscore_vision.model_helpers.activations.pytorch import load_preprocess_images
     from ..brainscore.model_commitment import commit_pytorch_model
-    built, metadata, _ = _build(spec)
-    layers = _layers(spec, built)
+    built, metadata, layers = _built_and_layers(spec)
     image_size = _image_size(built)
     preprocessing = built.get('preprocessing') or functools.partial(load_preprocess_images, image_size=image_size)
     metadata.update(layers=list(layers), image_size=image_size)
@@ -414,19 +426,30 @@ def load_spec_model(spec):
     return model
 
 
-def spec_problems(models):
+def spec_problems(models, keep=False):
     """Build every spec among ``models`` once and check its layers on a probe image: ``{spec: one-line problem}``
     for those that cannot be scored (empty when all can). Registered identifiers are left to the identifier
-    check."""
+    check.
+
+    Parameters
+    ----------
+    models : sequence of str
+    keep : bool
+        Keep each checked network for :func:`load_spec_model` in this process (it is then not built again);
+        False where the models are scored in other processes.
+    """
     problems = {}
     for spec in models:
         if not is_spec(spec):
             continue
         try:
-            built, _, _ = _build(spec)
-            _layers(spec, built)
+            built, metadata, _ = _build(spec)
+            layers = _layers(spec, built)
         except ModelSpecError as error:
             problems[spec] = str(error)
+            continue
+        if keep:
+            _CHECKED[spec] = (built, metadata, layers)
     return problems
 
 

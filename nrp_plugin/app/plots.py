@@ -1,9 +1,9 @@
 """The figures of a comparison run, drawn with matplotlib (Agg backend) from the rows of
 :func:`nrp_plugin.app.tables.build_rows`.
 
-Every error bar is the corrected 95% half-width (``*_ci95``, :func:`nrp_plugin.app.statistics.split_interval`);
+Every error bar is the corrected 95% half-width (``*_ci95``, :func:`nrp_plugin.app.intervals.split_interval`);
 a point or bar whose per-split values are missing has no error bar. Each figure's caption says so, and a figure
-that shows least squares on the NRP inputs says what it is (:data:`nrp_plugin.app.tables.MAPPING_LEGEND`).
+that shows least squares on the NRP inputs says what it is (:func:`nrp_plugin.app.tables.mapping_legend`).
 Nothing here writes a file: :func:`figures` hands over each figure with its file name, and
 :func:`nrp_plugin.app.report.plot_all` saves and closes it.
 """
@@ -11,8 +11,10 @@ import textwrap
 
 import numpy as np
 
-from .statistics import MAPPINGS, ordered_unique, ranking as rank_analysis
-from .tables import MAPPING_LEGEND, MAPPING_TITLES
+from .. import mappings
+from .intervals import ordered_unique
+from .ranking import ranking as rank_analysis
+from .tables import mapping_legend
 
 #: Plot captions: what the error bars are.
 ERROR_BAR_CAPTION = ('Error bars: 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over the '
@@ -43,7 +45,7 @@ def figures(rows, ranking=None):
     rows : list of dict
         Rows of :func:`nrp_plugin.app.tables.build_rows`.
     ranking : dict, optional
-        :func:`nrp_plugin.app.statistics.ranking` of the rows, for the rank-change figures' captions (its
+        :func:`nrp_plugin.app.ranking.ranking` of the rows, for the rank-change figures' captions (its
         bootstrap intervals); computed here without the bootstrap when not given.
 
     Yields
@@ -112,10 +114,11 @@ def figures(rows, ranking=None):
         labels = [f'{r["model"]} {r["region"]}' for r in family_rows]
         x = np.arange(len(labels))
         fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 4))
-        for offset, key, err, label in ((-0.2, 'linear_mae', 'linear_mae_ci95', MAPPING_TITLES['linear']),
+        for offset, key, err, label in ((-0.2, 'least_squares_mae', 'least_squares_mae_ci95',
+                                         mappings.title('least_squares')),
                                         (0.2, 'nrp_error', 'nrp_error_ci95', 'NRP')):
-            ax.bar(x + offset, [r[key] if r[key] is not None else np.nan for r in family_rows], 0.4,
-                   yerr=[_bar_error(r[err]) for r in family_rows], capsize=2, label=label)
+            ax.bar(x + offset, [r.get(key) if r.get(key) is not None else np.nan for r in family_rows], 0.4,
+                   yerr=[_bar_error(r.get(err)) for r in family_rows], capsize=2, label=label)
         ax.set_xticks(x, labels, rotation=40, ha='right', fontsize=7)
         ax.set_ylabel('test MAE ± 95% CI')
         ax.set_title(f'{family}: least squares on the NRP inputs vs NRP, test MAE', fontsize=10)
@@ -123,7 +126,7 @@ def figures(rows, ranking=None):
         _caption(fig, f"{ERROR_BAR_CAPTION} LSQ (NRP inputs): least squares with an intercept on the NRP's "
                  "prepared inputs (per-layer principal components chosen on each split's training stimuli), not "
                  "on the layers' activations as the paper's linear baseline was.")
-        yield f'{family}_linear_vs_nrp_mae.png', fig
+        yield f'{family}_least_squares_vs_nrp_mae.png', fig
 
         by_sparsity = sparsity_groups(family_rows)
         if any(len({s for s, _, _ in points}) >= 2 for points in by_sparsity.values()):
@@ -171,7 +174,7 @@ def mapping_measure_figure(family_rows, regions, models, family):
     """The mapping x measure panels of one family of benchmarks.
 
     One row of panels per region, one column per measure (ceiled MAE, ceiled r²): grouped bars per model,
-    one bar per mapping of :data:`nrp_plugin.app.statistics.MAPPINGS` (PLS, ridge, banded ridge, least squares
+    one bar per registered mapping (:func:`nrp_plugin.mappings.names`: PLS, ridge, banded ridge, least squares
     on the NRP inputs, RBF kernel ridge, NRP); a mapping the run did not report (e.g. records from before the
     banded and kernel ridge were reported) is marked 'n/a', not drawn as 0. The bars carry
     no intervals (the table's ``*_ci95`` columns have them); the caption says what each mapping is.
@@ -196,15 +199,16 @@ def mapping_measure_figure(family_rows, regions, models, family):
     fig, axes = plt.subplots(len(regions), len(measures), figsize=(6 * len(measures), 3.2 * len(regions)),
                              squeeze=False)
     x = np.arange(len(models))
-    width = 0.8 / len(MAPPINGS)
+    names = mappings.names()
+    width = 0.8 / len(names)
     for i, region in enumerate(regions):
         for j, (measure, label) in enumerate(measures):
             ax = axes[i][j]
-            for k, mapping in enumerate(MAPPINGS):
+            for k, mapping in enumerate(names):
                 values = [get.get((m, region), {}).get(f'{mapping}_{measure}') for m in models]
-                positions = x + (k - (len(MAPPINGS) - 1) / 2) * width
+                positions = x + (k - (len(names) - 1) / 2) * width
                 ax.bar(positions, [v if v is not None else np.nan for v in values], width, color=f'C{k}',
-                       label=MAPPING_TITLES[mapping])
+                       label=mappings.title(mapping))
                 for position, value in zip(positions, values):
                     if value is None:
                         ax.text(position, 0, 'n/a', rotation=90, ha='center', va='bottom', fontsize=6,
@@ -214,9 +218,9 @@ def mapping_measure_figure(family_rows, regions, models, family):
             ax.set_ylabel(label, fontsize=8)
             ax.set_title(f'{family} {region}', fontsize=9)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc='upper center', ncol=len(MAPPINGS), fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc='upper center', ncol=min(len(names), 6), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    _caption(fig, MAPPING_LEGEND + " No error bars here: the MAEs' corrected intervals are in table.csv "
+    _caption(fig, mapping_legend() + " No error bars here: the MAEs' corrected intervals are in table.csv "
              '(`<mapping>_mae_ci95`).')
     return fig
 
@@ -237,14 +241,14 @@ def rank_change_figure(group):
     """The rank-change (slope) chart of one family and region: each model's rank by PLS r and by the NRP-error.
 
     One line per model from its PLS rank (left) to its NRP rank (right), 1 = best at the top; the models whose
-    rank changes most (``group['movers']``, :func:`nrp_plugin.app.statistics.rank_movers`) are drawn in colour
+    rank changes most (``group['movers']``, :func:`nrp_plugin.app.ranking.rank_movers`) are drawn in colour
     and named on both sides, the others faint and unnamed. The caption gives Spearman's rho and Kendall's tau with
     their bootstrap intervals and how many pairs swap significantly.
 
     Parameters
     ----------
     group : dict
-        One family and region of :func:`nrp_plugin.app.statistics.ranking` (``family``, ``region``, ``ranks``,
+        One family and region of :func:`nrp_plugin.app.ranking.ranking` (``family``, ``region``, ``ranks``,
         ``movers``, ``correlations``, ``n_discordant``, ``n_pairs``, ``n_swaps``).
 
     Returns

@@ -1,20 +1,26 @@
 """The report of a comparison run (:func:`nrp_plugin.app.compare.run_compare`): its files, written atomically.
 
 :func:`write_report` writes ``table.md``, ``table.csv``, ``table.json``, ``stats.md`` and the PNG plots (with
-``<family>_<region>_rank_change.png`` and the ranking analysis of :func:`nrp_plugin.app.statistics.ranking`).
+``<family>_<region>_rank_change.png`` and the ranking analysis of :func:`nrp_plugin.app.ranking.ranking`).
 The rows and texts come from :mod:`nrp_plugin.app.tables`, the statistics from
-:mod:`nrp_plugin.app.statistics`, the figures from :mod:`nrp_plugin.app.plots`; every statistic is
+:mod:`nrp_plugin.app.contrasts` and :mod:`nrp_plugin.app.ranking`, the figures from :mod:`nrp_plugin.app.plots`; every statistic is
 documented, with its formula and reference, in docs/compare.md.
 
 Every file is written atomically (:func:`nrp_plugin.storage.cache.atomic_path`): after a failure or an
 interrupt a table is either the previous complete one or absent, never half written.
 """
 import json
+from collections import namedtuple
 
 from ..storage.cache import atomic_path, atomic_write_text
+from .contrasts import statistics
 from .plots import figures
-from .statistics import ranking as rank_analysis, statistics
-from .tables import build_rows, csv_text, json_document, markdown_table, stats_markdown
+from .ranking import ranking as rank_analysis
+from .tables import attach_contrasts, build_rows, csv_text, json_document, markdown_table, stats_markdown
+
+#: What :func:`write_report` wrote: the rows, the statistics, the texts of ``table.md`` (without its final newline)
+#: and ``stats.md``, and the plots' paths.
+Written = namedtuple('Written', 'rows stats table_markdown stats_markdown plots')
 
 
 def _save(fig, path):
@@ -35,7 +41,7 @@ def plot_all(rows, out, ranking=None):
     out : pathlib.Path
         An existing folder.
     ranking : dict, optional
-        :func:`nrp_plugin.app.statistics.ranking` of the rows, for the rank-change figures.
+        :func:`nrp_plugin.app.ranking.ranking` of the rows, for the rank-change figures.
 
     Returns
     -------
@@ -58,11 +64,31 @@ def failed_markdown(failed):
     return '\n'.join(lines)
 
 
+def tabulate(records):
+    """The rows of the tables with the mapping contrasts, and the statistics they come from.
+
+    Parameters
+    ----------
+    records : list of dict
+        Score records (failure records left out).
+
+    Returns
+    -------
+    rows : list of dict
+        :func:`nrp_plugin.app.tables.build_rows` with :func:`nrp_plugin.app.tables.attach_contrasts`.
+    stats : dict
+        :func:`nrp_plugin.app.contrasts.statistics` of the rows.
+    """
+    rows = build_rows(records)
+    stats = statistics(rows)
+    return attach_contrasts(rows, stats['mapping_differences']), stats
+
+
 def write_report(records, out, run_info=None, plots=True):
     """Write ``table.csv``, ``table.md``, ``table.json``, ``stats.md`` and the plots into ``out``.
 
     ``stats.md`` and ``table.json`` (``ranking``) also say whether the NRP ranks the models differently from PLS
-    (:func:`nrp_plugin.app.statistics.ranking` of the rows and records), and a rank-change plot per family and
+    (:func:`nrp_plugin.app.ranking.ranking` of the rows and records), and a rank-change plot per family and
     region shows it.
 
     Parameters
@@ -79,25 +105,19 @@ def write_report(records, out, run_info=None, plots=True):
 
     Returns
     -------
-    rows : list of dict
-        :func:`nrp_plugin.app.tables.build_rows` of the records.
-    stats : dict
-        :func:`nrp_plugin.app.statistics.statistics` of the rows.
-    markdown : str
-        The text of ``table.md`` (without its final newline).
-    plot_paths : list of pathlib.Path
+    Written
     """
     failed = [record for record in records if record.get('kind') == 'failed']
     records = [record for record in records if record.get('kind') != 'failed']
-    rows = build_rows(records)
-    stats = statistics(rows)
+    rows, stats = tabulate(records)
     ranking = rank_analysis(rows, records)
     table_md = markdown_table(rows) + failed_markdown(failed)
+    stats_md = stats_markdown(stats, ranking)
     document = json_document(records, rows, stats, run_info, ranking)
     document['failed'] = [{'model': record['model'], 'reason': record['reason']} for record in failed]
     atomic_write_text(out / 'table.json', json.dumps(document, indent=1))
     atomic_write_text(out / 'table.csv', csv_text(rows))
     atomic_write_text(out / 'table.md', table_md + '\n')
-    atomic_write_text(out / 'stats.md', stats_markdown(stats, ranking))
+    atomic_write_text(out / 'stats.md', stats_md)
     paths = plot_all(rows, out, ranking) if plots else []
-    return rows, stats, table_md, paths
+    return Written(rows, stats, table_md, stats_md, paths)

@@ -6,7 +6,7 @@ The key's payload (:func:`key_payload`) holds
   files and the plugin folders Brain-Score imports (the installed copies when installed), computed
   once per process (:func:`code_fingerprint`);
 - ``metric``: the configuration of the metric the loaded benchmark really scores with, read from
-  the metric object (:func:`describe_metric`), plus the device its computations run on;
+  the metric object (:func:`metric_configuration`, :func:`describe`), plus the device its computations run on;
 - ``model``: the model's identity as it can be known *without building the model*
   (:func:`model_identity`): its identifier, the hash of the plugin folder that registers it, and
   the identity of its weights (the published hash a pretrained file must match, or the seed);
@@ -36,10 +36,12 @@ from ..storage import hashing
 from ..storage.cache import atomic_write_text, cache_dir
 from ..synthetic.config import PRESET_ENV, WorldConfig
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 # Modules that only parse arguments, check identifiers or draw tables: they cannot change a score,
 # so editing them does not invalidate cached scores.
-NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/report.py', 'app/statistics.py', 'app/tables.py', 'app/plots.py')
+NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/run.py', 'app/settings.py', 'app/report.py', 'app/html_report.py',
+               'app/contrasts.py', 'app/intervals.py', 'app/ranking.py', 'app/methods.py', 'app/tables.py',
+               'app/plots.py')
 # a record without these fields is not a score: it is recomputed
 REQUIRED_FIELDS = ('kind', 'score', 'model', 'benchmark')
 

@@ -1,8 +1,8 @@
 """The tables of a comparison run: one row per (family, model, region), Markdown, CSV and the JSON payload.
 
 :func:`build_rows` turns score records (:func:`nrp_plugin.app.compare.run_compare`) into rows with both
-benchmarks' scores, the mapping x measure figures and the mapping contrasts (computed by
-:mod:`nrp_plugin.app.statistics`); :func:`markdown_table`, :func:`stats_markdown`, :func:`csv_text` and
+benchmarks' scores and the mapping x measure figures; :func:`attach_contrasts` adds the mapping contrasts the
+statistics computed (:mod:`nrp_plugin.app.contrasts`; nothing here runs a test); :func:`markdown_table`, :func:`stats_markdown`, :func:`csv_text` and
 :func:`json_document` are the texts of ``table.md``, ``stats.md``, ``table.csv`` and ``table.json``. Nothing
 here writes a file (:func:`nrp_plugin.app.report.write_report` does).
 """
@@ -12,61 +12,79 @@ import json
 
 import numpy as np
 
-from .statistics import (BEST_LINEAR_METHOD, CONTRASTS, HOLM_METHOD, MAPPINGS, MAX_MOVERS, MEASURES, METHOD,
-                         best_linear, ceiled_mae_half_width, ceiled_r_half_width, holm_within, mapping_figures,
-                         ordered_unique, paired_difference, split_half_width)
+from .. import mappings
+from .contrasts import (MAIN, MEASURES, best_linear, ceiled_mae_half_width, ceiled_r_half_width, contrasts,
+                        mapping_figures)
+from .intervals import ordered_unique, split_half_width
+from .methods import HOLM_METHOD, METHOD, best_linear_method
+from .ranking import MAX_MOVERS
 
-#: Short titles for headers and legends; :data:`MAPPING_LEGEND` says what each one is. The data keys keep
-#: the mapping names (``linear_mae`` etc.): ``linear`` is least squares on the NRP's prepared inputs.
-MAPPING_TITLES = {'pls': 'PLS', 'ridge': 'ridge', 'banded_ridge': 'banded ridge', 'linear': 'LSQ (NRP inputs)',
-                  'kernel_ridge': 'kernel ridge (RBF)', 'nrp': 'NRP'}
-#: Titles of the contrasts' sides: the mappings and the row's best linear mapping.
-CONTRAST_TITLES = dict(MAPPING_TITLES, best_linear='best linear')
-MAPPING_LEGEND = ("PLS: Brain-Score's PLS regression (25 components); ridge: ridge on every non-zero principal "
-                  "component of every layer (each layer scaled to unit total variance), each site's penalty by "
-                  "leave-one-out; banded ridge: ridge on every non-zero principal component of every layer with one "
-                  "penalty per layer (himalaya's multiple-kernel ridge; the layers' weights and each site's penalty "
-                  "by 3-fold cross-validation on each split's training stimuli); LSQ (NRP inputs): least squares "
-                  "with an intercept on the NRP's prepared inputs (per-layer principal components chosen on each "
-                  "split's training stimuli), not on the layers' activations as the paper's linear baseline was; "
-                  "kernel ridge (RBF): kernel ridge with a Gaussian kernel on the NRP's prepared inputs (the "
-                  "bandwidth and each site's penalty by 3-fold cross-validation on each split's training "
-                  "stimuli); NRP-error: MAE of the NRP's test predictions.")
+
+def mapping_titles():
+    """``{name: title}`` of every registered mapping, in display order."""
+    return {name: mapping.title for name, mapping in mappings.registered().items()}
+
+
+def contrast_titles():
+    """Titles of the contrasts' sides: the mappings and the row's best linear mapping."""
+    return dict(mapping_titles(), best_linear='best linear')
+
+
+def mapping_legend():
+    """What each registered mapping is, in one paragraph (tables and plots)."""
+    parts = [f'{mapping.title}: {mapping.description}' for name, mapping in mappings.registered().items()
+             if name != MAIN]
+    return '; '.join(parts) + "; NRP-error: MAE of the NRP's test predictions."
+
+
 INTERVAL_LEGEND = ("±95%: half-width of the 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over "
                    "the k splits, t_{k−1, 0.975} · sqrt((1/k + n_test/n_train) · s²), s² the variance of the "
                    "per-split values; naive SEM (splits overlap; understates): std over splits / sqrt(k), which "
                    "treats the overlapping splits as independent.")
 #: ``(measure, title)`` of the mapping x measure table's columns.
 MEASURE_TITLES = (('mae', 'MAE'), ('r', 'r'), ('score_mae', 'ceiled MAE'), ('score_r', 'ceiled r²'))
-_BASE_COLUMNS = ('family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_raw_r_ci95', 'pls_score',
-                 'pls_score_error', 'pls_score_ci95', 'nrp_error', 'nrp_error_sem', 'nrp_error_ci95', 'nrp_score',
-                 'nrp_score_error', 'nrp_score_ci95', 'nrp_pearson', 'linear_mae', 'linear_mae_error',
-                 'linear_mae_ci95', 'linear_r2', 'linear_r2_error', 'ridge_r2', 'ridge_r2_error',
-                 'banded_ridge_r2', 'banded_ridge_r2_error', 'kernel_ridge_r2', 'kernel_ridge_r2_error',
-                 'mean_predictor_mae', 'noise_floor', 'internal_consistency')
 #: The figures each mapping contrast gives a row (``<a>_minus_<b>_<field>``; ``t`` is in the JSON only).
 CONTRAST_FIELDS = ('mae', 'ci_low', 'ci_high', 'p', 'p_holm')
-#: CSV columns. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report (std over splits
-#: / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths; ``*_p_holm``
-#: the p-values Holm-corrected across the models and regions of one family and contrast.
-COLUMNS = (_BASE_COLUMNS
-           + tuple(f'{m}_{measure}' for m in MAPPINGS for measure in MEASURES
-                   if f'{m}_{measure}' not in _BASE_COLUMNS)
-           + ('best_linear', 'best_linear_mae')
-           + tuple(f'{a}_minus_{b}_{field}' for a, b in CONTRASTS for field in CONTRAST_FIELDS)
-           + ('mean_nrp_error_v4_it', 'sparsity'))
 NAIVE_SEM_TITLE = 'naive SEM (splits overlap; understates)'
-#: ``(key, header, digits)`` of the main Markdown table's columns.
-MD_COLUMNS = (('model', 'model', 3), ('region', 'region', 3), ('pls_raw_r', 'PLS r', 3), ('pls_raw_r_ci95', '±95%', 4),
-              ('pls_score', 'PLS score', 3), ('nrp_error', 'NRP-error', 3), ('nrp_error_ci95', '±95%', 4),
-              ('nrp_error_sem', NAIVE_SEM_TITLE, 4), ('nrp_score', 'NRP score', 3), ('nrp_pearson', 'NRP r', 3),
-              ('linear_mae', 'LSQ (NRP inputs) MAE', 3), ('linear_r2', 'LSQ (NRP inputs) R²', 3),
-              ('nrp_minus_linear_mae', 'NRP − LSQ (NRP inputs) MAE', 3), ('nrp_minus_linear_ci', '95% CI', 4),
-              ('mean_nrp_error_v4_it', 'mean NRP-error V4+IT', 3))
+
+
+def reference_names():
+    """The registered mappings other than Brain-Score's PLS and the NRP: those the NRP benchmark reports beside
+    the NRP."""
+    return [name for name, mapping in mappings.registered().items()
+            if name != MAIN and mapping.standard_benchmark is None]
+
+
+def columns():
+    """``table.csv``'s columns. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report (std over
+    splits / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths;
+    ``*_p_holm`` the p-values Holm-corrected across the models and regions of one family and contrast."""
+    base = ['family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_raw_r_ci95', 'pls_score',
+            'pls_score_error', 'pls_score_ci95', 'nrp_error', 'nrp_error_sem', 'nrp_error_ci95', 'nrp_score',
+            'nrp_score_error', 'nrp_score_ci95', 'nrp_pearson']
+    for name in reference_names():
+        base += [f'{name}_r2', f'{name}_r2_error']
+    base += ['mean_predictor_mae', 'noise_floor', 'internal_consistency']
+    out = base + [f'{m}_{measure}' for m in mappings.names() for measure in MEASURES if f'{m}_{measure}' not in base]
+    out += ['best_linear', 'best_linear_mae']
+    out += [f'{a}_minus_{b}_{field}' for a, b in contrasts() for field in CONTRAST_FIELDS]
+    return tuple(out + ['mean_nrp_error_v4_it', 'sparsity'])
+
+
+def md_columns():
+    """``(key, header, digits)`` of the main Markdown table's columns."""
+    lsq = mappings.title('least_squares')
+    out = [('model', 'model', 3), ('region', 'region', 3), ('pls_raw_r', 'PLS r', 3), ('pls_raw_r_ci95', '±95%', 4),
+           ('pls_score', 'PLS score', 3), ('nrp_error', 'NRP-error', 3), ('nrp_error_ci95', '±95%', 4),
+           ('nrp_error_sem', NAIVE_SEM_TITLE, 4), ('nrp_score', 'NRP score', 3), ('nrp_pearson', 'NRP r', 3)]
+    if 'least_squares' in mappings.names():
+        out += [('least_squares_mae', f'{lsq} MAE', 3), ('least_squares_r2', f'{lsq} R²', 3),
+                ('nrp_minus_least_squares_mae', f'NRP − {lsq} MAE', 3), ('nrp_minus_least_squares_ci', '95% CI', 4)]
+    return tuple(out + [('mean_nrp_error_v4_it', 'mean NRP-error V4+IT', 3)])
 
 
 def build_rows(records):
-    """One row per (family, model, region): both benchmarks' scores, the 2 x 2 and the mapping contrasts.
+    """One row per (family, model, region): both benchmarks' scores and every mapping's figures.
 
     Parameters
     ----------
@@ -77,18 +95,16 @@ def build_rows(records):
     Returns
     -------
     rows : list of dict
-        The keys of :data:`COLUMNS` and more. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the
-        benchmarks report; ``*_ci95`` are corrected 95% half-widths (:func:`split_interval`) over the
-        per-split values: ``pls_raw_r_ci95`` over ``split_pls_r``, ``<mapping>_mae_ci95`` and
-        ``nrp_error_ci95`` over ``split_<mapping>_mae``, ``pls_score_ci95`` from ``pls_raw_r_ci95`` by the
-        delta method (``2 |r| / IC``), ``nrp_score_ci95`` = ``nrp_error_ci95 / (MAE_mean - floor)``. None
-        where the per-split values are missing or fewer than 2. ``best_linear`` is the linear mapping
-        with the lowest mean MAE over the splits (:func:`nrp_plugin.app.statistics.best_linear`), ``best_linear_mae``
-        that mean and ``split_best_linear_mae`` its per-split MAEs; each contrast ``<a>_minus_<b>`` of
-        :data:`nrp_plugin.app.statistics.CONTRASTS` has ``_mae`` (mean paired difference), ``_ci_low``, ``_ci_high``,
-        ``_t``, ``_p`` and ``_p_holm`` (Holm-corrected across the family's models and regions). The banded ridge's
-        per-split layer weights and the kernel ridge's per-split bandwidths are kept as
-        ``banded_ridge_layer_weights`` and ``kernel_ridge_bandwidth`` ([] when not reported).
+        The keys of :func:`columns` but the contrasts (:func:`attach_contrasts` adds them from the statistics).
+        ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report; ``*_ci95`` are corrected 95%
+        half-widths (:func:`nrp_plugin.app.intervals.split_interval`) over the per-split values:
+        ``pls_raw_r_ci95`` over ``split_pls_r``, ``<mapping>_mae_ci95`` and ``nrp_error_ci95`` over
+        ``split_<mapping>_mae``, ``pls_score_ci95`` from ``pls_raw_r_ci95`` by the delta method (``2 |r| / IC``),
+        ``nrp_score_ci95`` = ``nrp_error_ci95 / (MAE_mean - floor)``. None where the per-split values are missing
+        or fewer than 2. ``best_linear`` is the linear mapping with the lowest mean MAE over the splits
+        (:func:`nrp_plugin.app.contrasts.best_linear`), ``best_linear_mae`` that mean and ``split_best_linear_mae``
+        its per-split MAEs. What each reference mapping reports per split (e.g. ``banded_ridge_layer_weights``,
+        ``kernel_ridge_bandwidth``) is kept as in the record ([] when not reported).
     """
     by_key = {}
     for record in records:
@@ -104,7 +120,7 @@ def build_rows(records):
         split_pls_r = list(pls.get('split_pls_r') or [])
         pls_r_half = split_half_width(split_pls_r, train_size)
         figures = mapping_figures(pls, nrp, train_size)
-        nrp_half = figures['nrp']['mae_ci95']
+        nrp_half = figures[MAIN]['mae_ci95']
         row = {'family': family, 'model': model, 'region': region,
                'pls_raw_r': pls.get('raw_r'), 'pls_raw_r_error': pls.get('raw_r_error'), 'pls_raw_r_ci95': pls_r_half,
                'pls_score': pls.get('score'), 'pls_score_error': pls.get('score_error'),
@@ -113,16 +129,15 @@ def build_rows(records):
                'nrp_error_ci95': nrp_half,
                'nrp_score': nrp.get('score'), 'nrp_score_error': nrp.get('score_error'),
                'nrp_score_ci95': ceiled_mae_half_width(nrp_half, nrp.get('mean_predictor_mae'), nrp.get('ceiling')),
-               'nrp_pearson': nrp.get('pearson'), 'linear_mae': nrp.get('linear_mae'),
-               'linear_mae_error': nrp.get('linear_mae_error'), 'linear_r2': nrp.get('linear_r2'),
-               'linear_r2_error': nrp.get('linear_r2_error'),
-               **{f'{m}_{figure}': nrp.get(f'{m}_{figure}') for m in ('ridge', 'banded_ridge', 'kernel_ridge')
-                  for figure in ('r2', 'r2_error')},
-               'banded_ridge_layer_weights': list(nrp.get('banded_ridge_layer_weights') or []),
-               'kernel_ridge_bandwidth': list(nrp.get('kernel_ridge_bandwidth') or []),
+               'nrp_pearson': nrp.get('pearson'),
                'mean_predictor_mae': nrp.get('mean_predictor_mae'), 'noise_floor': nrp.get('ceiling'),
                'internal_consistency': pls.get('ceiling'), 'sparsity': sparsity, 'plot_family': plot_family,
                'train_size': train_size, 'split_pls_r': split_pls_r}
+        for name in reference_names():
+            for figure in ('r2', 'r2_error'):
+                row[f'{name}_{figure}'] = nrp.get(f'{name}_{figure}')
+            for figure in mappings.get(name).per_split_figures:  # what the reference reports per split
+                row[f'{name}_{figure}'] = list(nrp.get(f'{name}_{figure}') or [])
         for mapping, values in figures.items():
             for measure in MEASURES:
                 row[f'{mapping}_{measure}'] = values[measure]
@@ -131,20 +146,24 @@ def build_rows(records):
         row['best_linear'] = chosen
         row['split_best_linear_mae'] = list(figures[chosen]['split_mae']) if chosen else []
         row['best_linear_mae'] = float(np.mean(row['split_best_linear_mae'])) if chosen else None
-        for a, b in CONTRASTS:
-            test = paired_difference(row[f'split_{a}_mae'], row[f'split_{b}_mae'], row['train_size'])
-            test = test or {}
-            row[f'{a}_minus_{b}_mae'] = test.get('mean')
-            row[f'{a}_minus_{b}_ci_low'] = test.get('ci_low')
-            row[f'{a}_minus_{b}_ci_high'] = test.get('ci_high')
-            row[f'{a}_minus_{b}_p'] = test.get('p')
-            row[f'{a}_minus_{b}_t'] = test.get('t')
         rows.append(row)
-    for a, b in CONTRASTS:
-        holm_within(rows, lambda row: row['family'], f'{a}_minus_{b}_p', f'{a}_minus_{b}_p_holm')
     means = model_summary(rows)
     for row in rows:
         row['mean_nrp_error_v4_it'] = means[(row['family'], row['model'])]['mean_nrp_error']
+    return rows
+
+
+def attach_contrasts(rows, differences):
+    """Copy the mapping contrasts of the statistics (:func:`nrp_plugin.app.contrasts.mapping_differences`) into
+    the rows, as ``<a>_minus_<b>_{mae, ci_low, ci_high, p, t, p_holm}`` (None where a contrast was not tested);
+    the rows are changed in place and returned."""
+    found = {(e['family'], e['model'], e['region'], e['contrast']): e for e in differences}
+    for row in rows:
+        for a, b in contrasts():
+            entry = found.get((row['family'], row['model'], row['region'], f'{a} - {b}'), {})
+            for field, key in (('mae', 'mean'), ('ci_low', 'ci_low'), ('ci_high', 'ci_high'), ('p', 'p'),
+                               ('t', 't'), ('p_holm', 'p_holm')):
+                row[f'{a}_minus_{b}_{field}'] = entry.get(key)
     return rows
 
 
@@ -165,15 +184,16 @@ def model_summary(rows):
 
 
 def _contrast_title(contrast):
-    """``'nrp - linear'`` -> ``'NRP − LSQ (NRP inputs)'`` (the data keep the mapping names)."""
+    """``'nrp - least_squares'`` -> ``'NRP − LSQ (NRP inputs)'`` (the data keep the mapping names)."""
     a, b = contrast.split(' - ')
-    return f'{CONTRAST_TITLES.get(a, a)} − {CONTRAST_TITLES.get(b, b)}'
+    titles = contrast_titles()
+    return f'{titles.get(a, a)} − {titles.get(b, b)}'
 
 
 def _measure_title(measure):
     """``'linear_mae'`` -> ``'LSQ (NRP inputs) MAE'``, ``'pls_r'`` -> ``'PLS r'``."""
     mapping, _, name = measure.rpartition('_')
-    return f"{MAPPING_TITLES.get(mapping, mapping)} {'MAE' if name == 'mae' else name}"
+    return f"{mappings.title(mapping)} {'MAE' if name == 'mae' else name}"
 
 
 def _fmt(value, digits=3):
@@ -193,23 +213,25 @@ def _ci(low, high, digits=4):
 def markdown_table(rows):
     """The main table and the mapping x measure table, per family (missing figures as '–').
 
-    Each table is followed by a legend that says what the mappings are (:data:`MAPPING_LEGEND`) and
+    Each table is followed by a legend that says what the mappings are (:func:`mapping_legend`) and
     what the intervals are (:data:`INTERVAL_LEGEND`).
     """
     families = ordered_unique(r['family'] for r in rows)
     out = []
     for family in families:
         out.append(f'**{family}**\n')
-        out.append('| ' + ' | '.join(title for _, title, _ in MD_COLUMNS) + ' |')
-        out.append('|' + '---|' * len(MD_COLUMNS))
+        main_columns = md_columns()
+        out.append('| ' + ' | '.join(title for _, title, _ in main_columns) + ' |')
+        out.append('|' + '---|' * len(main_columns))
         for row in rows:
             if row['family'] == family:
-                cells = dict(row, nrp_minus_linear_ci=_ci(row['nrp_minus_linear_ci_low'],
-                                                          row['nrp_minus_linear_ci_high']))
-                out.append('| ' + ' | '.join(cells[key] if key == 'nrp_minus_linear_ci' else _fmt(cells[key], digits)
-                                             for key, _, digits in MD_COLUMNS) + ' |')
+                cells = dict(row, nrp_minus_least_squares_ci=_ci(row.get('nrp_minus_least_squares_ci_low'),
+                                                                 row.get('nrp_minus_least_squares_ci_high')))
+                out.append('| ' + ' | '.join(cells[key] if key == 'nrp_minus_least_squares_ci'
+                                             else _fmt(cells.get(key), digits) for key, _, digits in main_columns)
+                           + ' |')
         out.append('')
-        out.append(f'{MAPPING_LEGEND} {INTERVAL_LEGEND} 95% CI of NRP − LSQ (NRP inputs) MAE: the same corrected '
+        out.append(f'{mapping_legend()} {INTERVAL_LEGEND} 95% CI of NRP − LSQ (NRP inputs) MAE: the same corrected '
                    f't on the per-split differences. Mean NRP-error V4+IT: the quantity of the paper\'s Table 1 '
                    f'column, for this package\'s NRP.')
         out.append('')
@@ -217,17 +239,17 @@ def markdown_table(rows):
                    f'splits; ceiled MAE = (MAE_mean − MAE)/(MAE_mean − floor), unclipped; ceiled r² = '
                    f'r²/internal consistency; – = not reported; intervals of the MAEs: `<mapping>_mae_ci95` in '
                    f'table.csv)\n')
-        header = ['model', 'region'] + [f'{MAPPING_TITLES[m]} {title}' for _, title in MEASURE_TITLES
-                                        for m in MAPPINGS]
+        names = mappings.names()
+        header = ['model', 'region'] + [f'{mappings.title(m)} {title}' for _, title in MEASURE_TITLES for m in names]
         out.append('| ' + ' | '.join(header) + ' |')
         out.append('|' + '---|' * len(header))
         for row in rows:
             if row['family'] == family:
-                cells = [row['model'], row['region']] + [_fmt(row[f'{m}_{measure}']) for measure, _ in MEASURE_TITLES
-                                                         for m in MAPPINGS]
+                cells = [row['model'], row['region']] + [_fmt(row.get(f'{m}_{measure}')) for measure, _ in MEASURE_TITLES
+                                                         for m in names]
                 out.append('| ' + ' | '.join(cells) + ' |')
         out.append('')
-        out.append(MAPPING_LEGEND)
+        out.append(mapping_legend())
         out.append('')
     return '\n'.join(out)
 
@@ -247,7 +269,7 @@ def ranking_markdown(ranking):
     Parameters
     ----------
     ranking : dict
-        :func:`nrp_plugin.app.statistics.ranking` of the rows.
+        :func:`nrp_plugin.app.ranking.ranking` of the rows.
 
     Returns
     -------
@@ -303,13 +325,13 @@ def ranking_markdown(ranking):
 def stats_markdown(stats, ranking=None):
     """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs.
 
-    The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.app.statistics.holm`), and
+    The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.app.intervals.holm`), and
     the method section says how "best linear" is chosen and how the p-values are corrected. With ``ranking``
-    (:func:`nrp_plugin.app.statistics.ranking`), the section "Does the NRP rank models differently from PLS?"
+    (:func:`nrp_plugin.app.ranking.ranking`), the section "Does the NRP rank models differently from PLS?"
     (:func:`ranking_markdown`) follows the Spearman section.
     """
-    out = ['## Method', '', stats.get('method', METHOD), '', MAPPING_LEGEND, '',
-           stats.get('best_linear_method', BEST_LINEAR_METHOD), '', stats.get('holm_method', HOLM_METHOD), '',
+    out = ['## Method', '', stats.get('method', METHOD), '', mapping_legend(), '',
+           stats.get('best_linear_method') or best_linear_method(), '', stats.get('holm_method', HOLM_METHOD), '',
            '## Spearman rank correlation across models: NRP score vs PLS score', '',
            '| family | region | models | rho | exact permutation p | 95% CI (Fisher z, n ≥ 4) | '
            'rho under measurement error (95%) |', '|---|---|---|---|---|---|---|']
@@ -330,13 +352,13 @@ def stats_markdown(stats, ranking=None):
             'Negative: the first mapping predicts better. Best linear: the linear mapping named in brackets, '
             'the one with the lowest mean MAE over the splits for that model and region (Method). Holm p: the p '
             'corrected across the models and regions of the family, per contrast (Method). The JSON keeps the '
-            'mapping names (`linear` = LSQ (NRP inputs), `best_linear`).', '',
+            'mapping names (`least_squares` = LSQ (NRP inputs), `best_linear`).', '',
             '| family | model | region | contrast | mean difference | 95% CI | t | p | Holm p | splits |',
             '|---|---|---|---|---|---|---|---|---|---|']
     for e in stats['mapping_differences']:
         title = _contrast_title(e['contrast'])
         if e.get('best_linear'):
-            title += f" ({MAPPING_TITLES.get(e['best_linear'], e['best_linear'])})"
+            title += f" ({mappings.title(e['best_linear'])})"
         out.append(f"| {e['family']} | {e['model']} | {e['region']} | {title} | {_fmt(e['mean'], 4)} | "
                    f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} | "
                    f"{_fmt(e.get('p_holm'), 4)} | {e['n_splits']} |")
@@ -353,7 +375,7 @@ def stats_markdown(stats, ranking=None):
 
 
 def csv_text(rows):
-    """``table.csv``: the :data:`COLUMNS` of every row, missing figures as empty cells.
+    """``table.csv``: the :func:`columns` of every row, missing figures as empty cells.
 
     Parameters
     ----------
@@ -365,10 +387,11 @@ def csv_text(rows):
     str
     """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator='\n')
+    fieldnames = columns()
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator='\n')
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: ('' if row.get(key) is None else row.get(key)) for key in COLUMNS})
+        writer.writerow({key: ('' if row.get(key) is None else row.get(key)) for key in fieldnames})
     return buffer.getvalue()
 
 
@@ -394,21 +417,25 @@ def json_document(records, rows, stats, run_info=None, ranking=None):
     rows : list of dict
         Rows of :func:`build_rows`.
     stats : dict
-        :func:`nrp_plugin.app.statistics.statistics` of the rows.
+        :func:`nrp_plugin.app.contrasts.statistics` of the rows.
     run_info : dict, optional
         The run's settings.
     ranking : dict, optional
-        :func:`nrp_plugin.app.statistics.ranking` of the rows and records.
+        :func:`nrp_plugin.app.ranking.ranking` of the rows and records.
 
     Returns
     -------
     dict
-        ``run``, ``provenance`` (:func:`provenance`), ``rows``, ``models`` (per model
-        :func:`model_summary` with its ``family`` and ``model``), ``stats``, ``ranking`` (when given) and
-        ``scores`` (the records without ``cached``).
+        ``run``, ``provenance`` (:func:`provenance`), ``mappings`` (every registered mapping's ``name``, ``title``
+        and whether it is ``linear``, in display order), ``rows``, ``models`` (per model :func:`model_summary` with
+        its ``family`` and ``model``), ``stats``, ``ranking`` (when given) and ``scores`` (the records without
+        ``cached``).
     """
     summary = model_summary(rows)
-    document = {'run': run_info or {}, 'provenance': provenance(records), 'rows': rows,
+    document = {'run': run_info or {}, 'provenance': provenance(records),
+                'mappings': [{'name': name, 'title': mapping.title, 'linear': bool(mapping.linear)}
+                             for name, mapping in mappings.registered().items()],
+                'rows': rows,
                 'models': [{'family': f, 'model': m, **entry} for (f, m), entry in summary.items()],
                 'stats': stats}
     if ranking is not None:

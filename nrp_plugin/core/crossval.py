@@ -3,7 +3,7 @@
 Nothing here knows about Brain-Score: :class:`CrossValidatedData` holds plain tensors, one slice per
 split, built by :func:`nrp_plugin.brainscore.nrp_metric.prepare` from assemblies (or by hand).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,10 +29,6 @@ class CrossValidatedData:
         Stimulus ids of each split's training and test rows.
     kept : ndarray of int, shape (n_groups, S), optional
         Principal components kept per group and split (before padding).
-    ridge_prediction : Tensor, shape (S, n_test, n_targets), optional
-        The ridge reference's test predictions, when prepared with it.
-    ridge_alpha : ndarray, shape (S, n_targets), optional
-        Its chosen penalties, relative to the inputs' scale.
     kernels : GroupKernels, optional
         The layers' Gram matrices, from which the NRP's linear path starts at ridge on every component
         (:mod:`nrp_plugin.core.linear_start`); without them it starts at ridge on the inputs.
@@ -41,9 +37,6 @@ class CrossValidatedData:
         the inputs (``layer``, the best-scoring layer; ``layers``, the NRP's input layers; ``scores``, every
         candidate's score; ``windows``, every candidate's input layers): the mappings then read only each
         split's ``layers``.
-    references : dict of str -> (Tensor, list)
-        Further reference mappings fitted during the preparation: each one's test predictions (S, n_test, n_targets)
-        and per-split choices (e.g. ``'banded_ridge'``).
     """
     train_inputs: torch.Tensor
     test_inputs: torch.Tensor
@@ -55,11 +48,8 @@ class CrossValidatedData:
     train_ids: list
     test_ids: list
     kept: np.ndarray = None
-    ridge_prediction: torch.Tensor = None
-    ridge_alpha: np.ndarray = None
     kernels: GroupKernels = None
     layer_choice: list = None
-    references: dict = field(default_factory=dict)
 
     @property
     def n_splits(self):

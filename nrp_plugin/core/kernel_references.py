@@ -53,15 +53,15 @@ def _standardised(targets):
     return (targets - mean) / std, mean, std
 
 
-def banded_ridge(components, train_targets, n_candidates=BANDED_CANDIDATES, folds=BANDED_FOLDS, random_state=0):
+def banded_ridge(layer_kernels, train_targets, n_candidates=BANDED_CANDIDATES, folds=BANDED_FOLDS, random_state=0):
     """Banded ridge on every non-zero component of every layer of one split (see the module notes).
 
     Parameters
     ----------
-    components : list of (train_scores, test_scores, variances), one per layer
-        Each layer's principal components fitted on the split's training rows (as
-        :func:`nrp_plugin.core.reduction.prepare_blocks` hands them to ``on_components``): Tensors of shapes
-        (n_train, r), (n_test, r) and (r,).
+    layer_kernels : list of (Tensor, Tensor, int), one per layer
+        ``(train_kernel (n_train, n_train), cross_kernel (n_test, n_train), n_components)``: the layer's centred
+        linear kernel on the split's training rows (``Z Z^T`` of its principal component scores ``Z``), its cross
+        kernel with the test rows, and its number of non-zero components (the kernel's rank).
     train_targets : Tensor, shape (n_train, n_targets)
 
     Returns
@@ -71,19 +71,18 @@ def banded_ridge(components, train_targets, n_candidates=BANDED_CANDIDATES, fold
         ``layer_weights`` (n_layers, n_targets): each layer's kernel weight, ``relative_alpha`` (n_targets,).
     """
     from himalaya.kernel_ridge import MultipleKernelRidgeCV
-    device = components[0][0].device
+    device = layer_kernels[0][0].device
     train_kernels, test_kernels = [], []
-    for train_scores, test_scores, variances in components:
-        # the layer's kernel scaled to unit mean non-zero eigenvalue (its eigenvalues are the components' sums of
-        # squares)
-        scale = float((train_scores ** 2).sum()) / max(1, train_scores.shape[1]) or 1.0
-        train_kernels.append(train_scores @ train_scores.T / scale)
-        test_kernels.append(test_scores @ train_scores.T / scale)
+    for train_kernel, cross_kernel, rank in layer_kernels:
+        # the layer's kernel scaled to unit mean non-zero eigenvalue (its trace over its rank)
+        scale = float(torch.diagonal(train_kernel).sum()) / max(1, int(rank)) or 1.0
+        train_kernels.append(train_kernel / scale)
+        test_kernels.append(cross_kernel / scale)
     targets, mean, std = _standardised(train_targets.to(device=device, dtype=torch.float64))
     with _torch_backend(device):
         model = MultipleKernelRidgeCV(
             kernels='precomputed', solver='random_search', cv=folds, random_state=random_state,
-            solver_params=dict(n_iter=n_candidates if len(components) > 1 else 1, alphas=RELATIVE_ALPHAS,
+            solver_params=dict(n_iter=n_candidates if len(layer_kernels) > 1 else 1, alphas=RELATIVE_ALPHAS,
                                progress_bar=False))
         model.fit(torch.stack(train_kernels), targets)
         prediction = torch.as_tensor(model.predict(torch.stack(test_kernels)), dtype=torch.float64, device=device)

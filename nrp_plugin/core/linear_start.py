@@ -29,7 +29,7 @@ import torch
 
 from .kernels import RELATIVE_ZERO, GroupKernels
 from .reduction import scale_divisors
-from .ridge import column_ridge, kernel_ridge
+from .ridge import column_ridge, dual_ridge
 
 _TIE = 1e-6  # validation errors closer than this (relative) are a tie, decided for the simpler ridge
 #: How much heavier (and lighter) than the others one layer is weighed in the banded candidates
@@ -213,7 +213,7 @@ def _weighted_ridge(group_fit, group_every, fit_targets, weightings):
     best = None
     for weighting in weightings:
         kernel = sum(float(weight) * block for weight, block in zip(weighting, group_fit))
-        dual, intercept, alpha, loo_error, loo = kernel_ridge(kernel, fit_targets)
+        dual, intercept, alpha, loo_error, loo = dual_ridge(kernel, fit_targets)
         layer_weights = torch.as_tensor(weighting, dtype=torch.float64, device=dual.device)[:, None].expand(
             -1, fit_targets.shape[1])
         current = dict(dual=dual, intercept=intercept, alpha=torch.as_tensor(alpha), loo_error=loo_error, loo=loo,

@@ -2,10 +2,10 @@
 on, so no test row is ever seen.
 
 One implementation serves every ridge of the package: :func:`eigen_ridge`, in the eigenbasis of the fit rows'
-centred kernel ``Xc Xc^T``. :func:`kernel_ridge` reaches that basis from a kernel (the linear path's ridge on every
-component of every layer, :mod:`.linear_start`), :func:`column_ridge` from centred columns; :func:`fit_predict_ridge`
-(the strong linear reference, ``nrp_ridge``) and :func:`ridge_coefficients` (the linear path's start on the inputs)
-take features. It computes what scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes, and what himalaya's
+centred kernel ``Xc Xc^T``. :func:`dual_ridge` reaches that basis from a (linear) kernel, the dual form (the linear
+path's ridge on every component of every layer, :mod:`.linear_start`, and the ``nrp_ridge`` reference through
+:func:`fit_predict_dual_ridge`), :func:`column_ridge` from centred columns; :func:`fit_predict_ridge` and
+:func:`ridge_coefficients` (the linear path's start on the inputs) take features. It computes what scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes, and what himalaya's
 ``KernelRidgeCV`` computes with one cross-validation fold per training row (the tests compare all three). himalaya
 has no closed-form leave-one-out: it refits once per left-out row, ``n`` eigendecompositions of the fold kernels
 where this module needs one, so this closed form is kept for every ridge of the package.
@@ -76,8 +76,9 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
 
 
-def kernel_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
-    """:func:`eigen_ridge` on the centred kernel of the fit rows, from its eigendecomposition.
+def dual_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
+    """Linear ridge in dual form: :func:`eigen_ridge` on the centred linear kernel of the fit rows, from its
+    eigendecomposition.
 
     Parameters
     ----------
@@ -139,6 +140,30 @@ def fit_predict_ridge(train_inputs, train_targets, test_inputs, relative_alphas=
     return prediction.numpy(), relative_alpha
 
 
+def fit_predict_dual_ridge(train_kernel, train_targets, cross_kernel, relative_alphas=RELATIVE_ALPHAS):
+    """:func:`fit_predict_ridge` from kernels: ridge whose fit rows' centred kernel is ``train_kernel`` and whose new
+    rows' cross kernel (centred with the fit rows' means) is ``cross_kernel``, in float64 on the CPU.
+
+    Parameters
+    ----------
+    train_kernel : Tensor, shape (n_train, n_train)
+        ``Xc Xc^T`` of the fit rows' centred features.
+    train_targets : Tensor or ndarray, shape (n_train, n_targets)
+    cross_kernel : Tensor, shape (n_test, n_train)
+        ``(X_new - mean) Xc^T``.
+    relative_alphas : ndarray, shape (n_alphas,)
+
+    Returns
+    -------
+    prediction : ndarray, shape (n_test, n_targets), float64
+    relative_alpha : ndarray, shape (n_targets,)
+    """
+    kernel, cross = _float64(train_kernel), _float64(cross_kernel)
+    targets = _float64(train_targets).reshape(len(kernel), -1)
+    dual, intercept, relative_alpha, _, _ = dual_ridge(kernel, targets, relative_alphas)
+    return (cross @ dual + intercept).numpy(), relative_alpha
+
+
 def ridge_coefficients(train_inputs, train_targets, relative_alphas=RELATIVE_ALPHAS):
     """Ridge weights and intercepts, each target's penalty chosen by leave-one-out on these rows.
 
@@ -177,7 +202,7 @@ def _fit(train_inputs, train_targets, relative_alphas):
     mean = inputs.mean(dim=0)
     centred = inputs - mean
     if centred.shape[1] > centred.shape[0]:
-        dual, intercept, relative_alpha, _, _ = kernel_ridge(centred @ centred.T, targets, relative_alphas)
+        dual, intercept, relative_alpha, _, _ = dual_ridge(centred @ centred.T, targets, relative_alphas)
     else:
         dual, intercept, relative_alpha, _, _ = column_ridge(centred, targets, relative_alphas)
     return mean, centred.T @ dual, intercept, relative_alpha

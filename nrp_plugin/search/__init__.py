@@ -4,8 +4,8 @@ Configurations are chosen per outer split on that split's training stimuli only;
 validation table and the L1 x L2 heat-map. Depends on :mod:`nrp_plugin.core` only.
 """
 from .grid import SearchGrid
-from .nested import nested_search, search_score, select_configurations
+from .nested import configuration, nested_search, select_configurations
 from .summary import depth_comparison, l1_l2_matrix, plot_heatmap, write_search_summary
 
-__all__ = ['SearchGrid', 'nested_search', 'search_score', 'select_configurations', 'depth_comparison',
+__all__ = ['SearchGrid', 'configuration', 'nested_search', 'select_configurations', 'depth_comparison',
            'l1_l2_matrix', 'plot_heatmap', 'write_search_summary']

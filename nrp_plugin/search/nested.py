@@ -18,7 +18,6 @@ a PCA fitted on each split's outer training rows only, so the subset selection a
 Use it through the metric, ``NRPErrorMetric(search=SearchGrid.default())``, or on prepared data with
 :func:`nested_search`; :func:`nrp_plugin.search.summary.write_search_summary` writes the validation table and the L1 x L2 heat-map.
 """
-from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 from ..core import scoring
 from ..core.crossval import fit_nrp_per_split, fit_predict_nrp, layer_columns
 from .grid import SearchGrid
+
 
 def inner_seed(random_state, split):
     """Seed of one split's inner validation carve-out and inner networks (fixed per split)."""
@@ -42,7 +42,8 @@ def _layer_subset(group_names, group_sizes, layers, kernels):
     return (lambda t: t[..., columns.to(t.device)]), sizes, None if kernels is None else kernels.take(groups=indices)
 
 
-def _config(base, l1, l2, rate):
+def configuration(base, l1, l2, rate):
+    """``base`` with NRP-L1 and NRP-L2 sizes ``l1``, ``l2`` and learning rate ``rate``."""
     return replace(base, l1_size=int(l1), l2_size=int(l2), learning_rate=float(rate))
 
 
@@ -105,7 +106,7 @@ def select_configurations(pool_inputs, pool_targets, train_rows, group_names, gr
     configurations = grid.configurations(group_names)
     for index, (layers, l1, l2, rate) in enumerate(configurations):
         select, sizes, kernels = _layer_subset(group_names, group_sizes, layers, inner_kernels)
-        config = _config(base_config, l1, l2, rate)
+        config = configuration(base_config, l1, l2, rate)
         prediction, info = fit_predict_nrp(select(fit_x), fit_y, select(val_x), sizes, config, seeds, device,
                                            kernels=kernels)
         per_split = scoring.mae(prediction, val_y.double()).mean(dim=1).cpu().numpy()
@@ -135,7 +136,7 @@ def fit_chosen(data, choices, base_config, random_state, device):
     Splits that chose the same configuration train as one batch. Each split's network is seeded with
     :func:`nrp_plugin.core.crossval.split_seed`, as in the plain metric.
     """
-    split_choices = [(choice['layers'] or (None,), _config(base_config, choice['l1_size'], choice['l2_size'],
+    split_choices = [(choice['layers'] or (None,), configuration(base_config, choice['l1_size'], choice['l2_size'],
                                                           choice['learning_rate'])) for choice in choices]
     prediction, info = fit_nrp_per_split(data, split_choices, random_state, device)
     return prediction, info['best_epoch']
@@ -167,23 +168,3 @@ def nested_search(data, grid, base_config, random_state=0, device='cpu', progres
                                            pool_kernels=pool_kernels)
     prediction, best_epoch = fit_chosen(data, choices, base_config, random_state, device)
     return prediction, choices, table, best_epoch
-
-
-def search_score(metric, data, base, prediction, info):
-    """The Score of :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` with its ``search`` grid, from the
-    nested search's result (``info`` holds ``search_choices``, ``search_table`` and ``best_epoch``).
-
-    Same attrs as the plain metric; ``config`` is the configuration chosen in most splits and
-    ``layers`` its input layers; in addition ``search_choices`` (per split), ``search_table`` (validation
-    MAE per configuration), ``search_grid`` and ``search_config_per_split``.
-    """
-    grid = SearchGrid.coerce(metric.search)
-    choices = info['search_choices']
-    modal = Counter(choice_key(choice) for choice in choices).most_common(1)[0][0]
-    score = metric.package(data, prediction, _config(base, *modal[1:]), list(modal[0]), info['best_epoch'])
-    score.attrs['search_choices'] = choices
-    score.attrs['search_table'] = info['search_table']
-    score.attrs['search_grid'] = grid.to_dict()
-    score.attrs['search_config_per_split'] = [_config(base, c['l1_size'], c['l2_size'], c['learning_rate']).to_dict()
-                                              for c in choices]
-    return score

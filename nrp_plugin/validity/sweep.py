@@ -1,12 +1,13 @@
 """Run the NRP metric and its references on the generated worlds of :mod:`.worlds`, through the metric's
 own code path.
 
-For every world, one call to :func:`nrp_plugin.brainscore.nrp_metric.prepare` builds Brain-Score's
-splits (unstratified, 90/10) and the prepared inputs, exactly as ``load_metric('nrp')`` does. On those
-inputs and splits the sweep scores, by test MAE (mean over sites, then over splits):
+For every world, one call to :meth:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric.fit` builds Brain-Score's
+splits (unstratified, 90/10) and the prepared inputs, exactly as ``load_metric('nrp')`` does, and fits the NRP and
+every reference mapping on them. On those inputs and splits the sweep scores, by test MAE (mean over sites, then
+over splits):
 
-- ``nrp``: the NRP with the metric's configuration (``NRPErrorMetric.score_prepared``);
-- ``lstsq``: least squares on the same prepared inputs (``nrp_linear``);
+- ``nrp``: the NRP with the metric's configuration;
+- ``lstsq``: least squares on the same prepared inputs (``nrp_least_squares``);
 - ``ridge``: the ridge reference of ``nrp_ridge`` (every component, one penalty per site by leave-one-out);
 - ``banded``: banded ridge (``nrp_banded_ridge``: every component, one penalty per layer, himalaya);
 - ``pls``: Brain-Score's PLS regression with 25 components (``pls_torch``) on the layers' features;
@@ -25,8 +26,9 @@ import numpy as np
 import torch
 
 from ..brainscore.assemblies import feature_response_assemblies
-from ..brainscore.nrp_metric import NRPErrorMetric, prepare
+from ..brainscore.nrp_metric import NRPErrorMetric
 from ..core import scoring
+from ..mappings import fit_mappings
 from . import worlds
 
 #: Acceptance targets (docs/validity.md): NRP / best linear reference on a linear truth; NRP / the better of the
@@ -91,13 +93,17 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True, with_paper=False):
     source, target = feature_response_assemblies(world.features, world.groups, world.responses)
     spec_kwargs = dict(splits=n_splits, stratification_coord=None)
     metric = NRPErrorMetric(config=metric.config, max_components=metric.max_components, device=metric.device,
-                            crossvalidation_kwargs=spec_kwargs, random_state=metric.random_state)
-    data = prepare(source, target, metric.spec, metric.max_components, device='cpu', with_ridge=True,
-                   with_banded_ridge=True, with_kernels=metric.with_kernels)
-    started = time.perf_counter()
-    score = metric.score_prepared(data)
-    nrp_seconds = time.perf_counter() - started
-    row = dict(spec.to_dict(), n_splits=n_splits, nrp=float(score), lstsq=score.attrs['linear_mae'],
+                            crossvalidation_kwargs=spec_kwargs, random_state=metric.random_state, references='all')
+    fitted = metric.all_mappings()
+    data, split_fits = metric.prepare(source, target, split_mappings=[m for m in fitted if m.reads == 'components'])
+    fits = {}
+    for mapping in fitted:
+        started = time.perf_counter()
+        fits.update(fit_mappings([mapping], data, split_fits))
+        if mapping.name == 'nrp':
+            nrp_seconds = time.perf_counter() - started
+    score = metric.package(data, fits)
+    row = dict(spec.to_dict(), n_splits=n_splits, nrp=float(score), lstsq=score.attrs['least_squares_mae'],
                ridge=score.attrs['ridge_mae'], ridge_alpha_at_edge=score.attrs['ridge_alpha_at_edge'],
                banded=score.attrs['banded_ridge_mae'], kernel=score.attrs['kernel_ridge_mae'],
                pls=pls_mae(source, target, n_splits), mean_mae=score.attrs['mean_predictor_mae'],
@@ -114,7 +120,7 @@ def run_world(spec, metric=None, n_splits=10, with_mlp=True, with_paper=False):
     row['nrp_vs_mlp'] = row['nrp'] / row['mlp']
     if with_paper:
         paper = NRPErrorMetric(config='paper', device=metric.device, crossvalidation_kwargs=spec_kwargs,
-                               random_state=metric.random_state, with_linear=False)
+                               random_state=metric.random_state, references='none')
         row['nrp_paper'] = float(paper(source, target))
         row['paper_vs_nrp'] = row['nrp_paper'] / row['nrp']
     kept = np.asarray(data.kept)

@@ -1,0 +1,138 @@
+"""What a mapping is: an object that fits on every cross-validation split and predicts each split's test rows.
+
+A mapping reads one of three views of the same data (:attr:`Mapping.reads`):
+
+- ``'inputs'``: the NRP's prepared inputs, per layer the principal components kept on each split's training rows
+  under one scale (:class:`nrp_plugin.core.crossval.CrossValidatedData`), batched over splits;
+- ``'components'``: every non-zero principal component of every layer of one split (:class:`SplitPieces`), handed
+  over while the preparation holds that split's components, so no split's full set is ever held beside another's;
+- ``'kernels'``: the layers' uncentred Gram matrices over all rows (``CrossValidatedData.kernels``).
+
+Whatever it reads, a mapping returns a :class:`MappingFit`: its predictions of every split's test rows and, per
+split, what the fit chose. The measures (MAE, Pearson r, R²) are computed from the predictions by the metric, the
+same for every mapping.
+"""
+from dataclasses import dataclass, field
+
+import torch
+
+__all__ = ['READS', 'Mapping', 'MappingFit', 'SplitPieces']
+
+#: The views of the data a mapping may read (:class:`Mapping`).
+READS = ('inputs', 'components', 'kernels')
+
+
+@dataclass
+class MappingFit:
+    """One mapping fitted on every split.
+
+    Attributes
+    ----------
+    prediction : Tensor, shape (S, n_test, n_targets), float64
+        Each split's predictions of its test rows, in the targets' units.
+    splits : list of dict
+        Per split, what the fit chose (penalties, weights, epochs, ...); empty dicts when it chose nothing.
+    extra : dict
+        Whatever else the fit reports for all splits together (e.g. the NRP's search table).
+    """
+    prediction: torch.Tensor
+    splits: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+class Mapping:
+    """The base of every mapping (see the module notes).
+
+    Subclasses set the class attributes and implement :meth:`fit` (``reads`` ``'inputs'`` or ``'kernels'``) or
+    :meth:`fit_split` (``reads='components'``); :meth:`figures` adds what the mapping reports beyond the shared
+    measures. A mapping is registered by its class (:func:`nrp_plugin.mappings.register`) and built by the metric
+    with its options.
+
+    Attributes
+    ----------
+    name : str
+        Its key in scores, records and tables (``<name>_mae``, ...).
+    title : str
+        How tables, legends and plots name it.
+    linear : bool
+        Whether its predictions are an affine function of what it reads.
+    reads : {'inputs', 'components', 'kernels'}
+    description : str
+        One sentence saying what it is, for legends.
+    standard_benchmark : str or None
+        ``'pls'`` when the comparison table takes this mapping's figures from Brain-Score's own ``-pls`` benchmark
+        (Brain-Score's standard), None when from the NRP benchmark's metric.
+    per_split_figures : tuple of str
+        The names of what :meth:`figures` reports as one value per split (records keep them as lists, empty when a
+        score does not report them).
+    """
+    name = None
+    title = None
+    linear = None
+    reads = None
+    description = ''
+    standard_benchmark = None
+    per_split_figures = ()
+
+    def fit(self, data):
+        """Fit on every split of ``data`` and predict the test rows.
+
+        Parameters
+        ----------
+        data : CrossValidatedData
+
+        Returns
+        -------
+        MappingFit
+        """
+        raise NotImplementedError(f'{type(self).__name__} reads {self.reads!r}: it fits split by split (fit_split)')
+
+    def fit_split(self, pieces):
+        """Fit on one split's components and predict its test rows (``reads='components'``).
+
+        Parameters
+        ----------
+        pieces : SplitPieces
+
+        Returns
+        -------
+        prediction : Tensor, shape (n_test, n_targets), float64
+        info : dict
+        """
+        raise NotImplementedError(f'{type(self).__name__} reads {self.reads!r}: it fits all splits at once (fit)')
+
+    def figures(self, fit):
+        """What the mapping reports beyond the shared measures, as Score attrs without its prefix (JSON-able)."""
+        return {}
+
+    def options(self):
+        """The settings that change its predictions (they key cached scores); {} for a mapping without any."""
+        return {}
+
+
+class SplitPieces:
+    """One split's components of every layer it reads, and what several mappings build from them, each once.
+
+    Parameters
+    ----------
+    split : int
+    components : list of (Tensor, Tensor, Tensor)
+        Per layer, ``(train_scores (n_train, r), test_scores (n_test, r), variances (r,))``: every non-zero
+        principal component fitted on the split's training rows (centred on them).
+    train_targets : Tensor, shape (n_train, n_targets)
+    """
+
+    def __init__(self, split, components, train_targets):
+        self.split = split
+        self.components = list(components)
+        self.train_targets = train_targets
+        self._grams = None
+
+    def layer_grams(self):
+        """Per layer, ``(train_scores @ train_scores.T, test_scores @ train_scores.T, total variance)``: the layer's
+        centred kernel on the training rows, its cross kernel with the test rows and the sum of its components'
+        variances. Computed once per split."""
+        if self._grams is None:
+            self._grams = [(train @ train.T, test @ train.T, variances.sum())
+                           for train, test, variances in self.components]
+        return self._grams

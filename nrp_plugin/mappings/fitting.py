@@ -1,0 +1,74 @@
+"""Fitting several mappings on the same splits, each shared piece computed once.
+
+The mappings that read every component (:attr:`Mapping.reads` ``'components'``) are fitted split by split while
+the input preparation holds that split's components (:class:`SplitFits`, handed to
+:func:`nrp_plugin.core.reduction.prepare_blocks` as its ``on_components``); the others are fitted on the prepared
+data afterwards (:func:`fit_mappings`).
+"""
+import torch
+
+from .base import MappingFit, SplitPieces
+
+__all__ = ['SplitFits', 'fit_mappings']
+
+
+class SplitFits:
+    """The fits of the mappings that read every component, made split by split.
+
+    Parameters
+    ----------
+    mappings : list of Mapping
+        Those with ``reads='components'``.
+    train_targets : Tensor, shape (S, n_train, n_targets)
+    split_groups : list of list of int, optional
+        Per split, the indices (in the prepared groups' order) of the layers it reads; every group when None.
+    """
+
+    def __init__(self, mappings, train_targets, split_groups=None):
+        self.mappings = list(mappings)
+        self.train_targets = train_targets
+        self.split_groups = split_groups
+        self._fits = {mapping.name: {} for mapping in self.mappings}
+
+    def __bool__(self):
+        return bool(self.mappings)
+
+    def __call__(self, split, components):
+        """Fit every mapping on one split's components (``prepare_blocks``'s ``on_components``)."""
+        if self.split_groups is not None:
+            components = [components[group] for group in self.split_groups[split]]
+        pieces = SplitPieces(split, components, self.train_targets[split])
+        for mapping in self.mappings:
+            self._fits[mapping.name][split] = mapping.fit_split(pieces)
+
+    def result(self, name, device=None):
+        """The :class:`MappingFit` of one mapping over every split, splits in order."""
+        fits = self._fits[name]
+        splits = sorted(fits)
+        prediction = torch.stack([torch.as_tensor(fits[split][0], dtype=torch.float64) for split in splits])
+        return MappingFit(prediction if device is None else prediction.to(device), [fits[split][1] for split in splits])
+
+
+def fit_mappings(mappings, data, split_fits=None):
+    """Every mapping's fit on the prepared data, in the given order.
+
+    Parameters
+    ----------
+    mappings : list of Mapping
+    data : CrossValidatedData
+    split_fits : SplitFits, optional
+        Holding the fits of the mappings that read every component (made during the preparation).
+
+    Returns
+    -------
+    dict of str -> MappingFit
+    """
+    fits = {}
+    for mapping in mappings:
+        if mapping.reads == 'components':
+            if split_fits is None or mapping.name not in split_fits._fits:
+                raise ValueError(f'{mapping.name} reads every component: prepare the data with its SplitFits.')
+            fits[mapping.name] = split_fits.result(mapping.name, data.test_targets.device)
+        else:
+            fits[mapping.name] = mapping.fit(data)
+    return fits

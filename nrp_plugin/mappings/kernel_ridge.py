@@ -1,0 +1,36 @@
+"""RBF kernel ridge on the NRP's prepared inputs (himalaya)."""
+import torch
+
+from ..core.crossval import per_layer_subset
+from ..core.kernel_references import rbf_kernel_ridge
+from .base import Mapping, MappingFit
+
+
+class KernelRidge(Mapping):
+    """Kernel ridge with a Gaussian (RBF) kernel on each split's NRP inputs
+    (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`, himalaya's kernel ridge): one bandwidth per split
+    and each site's penalty chosen by cross-validation on the split's training stimuli. Reports ``bandwidth``: per
+    split, the chosen factor of the median squared distance between training stimuli."""
+    name = 'kernel_ridge'
+    title = 'kernel ridge (RBF)'
+    linear = False
+    per_split_figures = ('bandwidth',)
+    reads = 'inputs'
+    description = ("kernel ridge with a Gaussian kernel on the NRP's prepared inputs (the bandwidth and each "
+                   "site's penalty by 3-fold cross-validation on each split's training stimuli)")
+
+    def fit(self, data):
+        infos = {}
+
+        def fit(key, splits, train_x, train_y, test_x, sizes, kernels):
+            predictions = []
+            for index, split in enumerate(splits):
+                prediction, infos[split] = rbf_kernel_ridge(train_x[index], train_y[index], test_x[index])
+                predictions.append(prediction)
+            return torch.stack(predictions), {}
+
+        prediction, _ = per_layer_subset(data, [(layers,) for layers in data.split_layers()], fit)
+        return MappingFit(prediction, [infos[split] for split in range(data.n_splits)])
+
+    def figures(self, fit):
+        return {'bandwidth': [float(split['bandwidth']) for split in fit.splits]}
