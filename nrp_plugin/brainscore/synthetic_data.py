@@ -5,19 +5,20 @@ from importlib.metadata import version
 
 from brainscore_vision.benchmark_helpers.neural_common import average_repetition
 
-from ..storage.cache import atomic_write_bytes
+from ..storage.cache import atomic_write_bytes, cache_root
 from ..synthetic.config import preset_from_environment
 from .synthetic_world import load_world
 
 
 @functools.lru_cache(maxsize=None)
-def _world(config):
-    return load_world(config)
+def _world(config, root):
+    return load_world(config, root)
 
 
 def world():
-    """The world the data plugin serves (``$NRP_SYNTHETIC_PRESET``, default ``'default'``)."""
-    return _world(preset_from_environment())
+    """The world the data plugin serves: ``$NRP_SYNTHETIC_PRESET`` (default ``'default'``) in the cache root
+    (``$NRP_PLUGIN_HOME``) set at the time of the call, opened once per preset and root."""
+    return _world(preset_from_environment(), str(cache_root()))
 
 
 def synthetic_region(region, access):

@@ -36,7 +36,8 @@ class SyntheticWorld:
     neuroids : pandas.DataFrame
         One row per site (``neuroids.csv``).
     stimulus_set : StimulusSet
-        All images (``identifier`` ``'SyntheticMajajHong2015--<hash>'``).
+        All images (``identifier`` ``'SyntheticMajajHong2015--<config hash>--at-<location hash>'``, see
+        :meth:`stimulus_set_identifier`).
     assembly : NeuronRecordingAssembly, shape (n_trials, n_sites, 1)
         All trials of all images, dims ``presentation x neuroid x time_bin``.
     """
@@ -64,8 +65,15 @@ class SyntheticWorld:
         return self.stored.neuroids
 
     def identifier(self, access=None):
-        """``'SyntheticMajajHong2015[.public|.private]--<hash>'``; the hash keeps activation caches apart."""
+        """``'SyntheticMajajHong2015[.public|.private]--<config hash>'``: the world's content, the same in every
+        cache root (the assemblies' ``identifier``)."""
         return self.stored.identifier(access)
+
+    def stimulus_set_identifier(self, access=None):
+        """``'<identifier(access)>--at-<location hash>'``: the StimulusSets' ``identifier``, which keys Brain-Score's
+        stored activations; it differs between copies of the world in two cache roots, whose image paths differ
+        (:meth:`nrp_plugin.synthetic.store.StoredWorld.stimulus_set_identifier`)."""
+        return self.stored.stimulus_set_identifier(access)
 
     def repetition_counts(self, access=None):
         """Trials recorded for each image of ``access``, in stimulus-set order, shape (n_images,)."""
@@ -84,7 +92,8 @@ class SyntheticWorld:
         """The StimulusSet of ``access`` (None: all images), with ``stimulus_paths`` to the PNG files."""
         key = ('stimuli', access)
         if key not in self._cache:
-            self._cache[key] = stimulus_rows(self._all_stimuli, self.stored.mask(access), self.identifier(access))
+            self._cache[key] = stimulus_rows(self._all_stimuli, self.stored.mask(access),
+                                             self.stimulus_set_identifier(access))
         return self._cache[key]
 
     def get_assembly(self, access=None):

@@ -7,6 +7,7 @@ absent or whole. :func:`open_world` returns a :class:`StoredWorld`: the configur
 the stimulus and site tables (pandas) and the responses and teacher features (numpy). The Brain-Score
 views of a world are in :mod:`nrp_plugin.brainscore.synthetic_world`.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ import pandas as pd
 from ..storage.cache import cache_dir, remove_stale_folders
 from .config import ACCESS_VARIATIONS, IDENTIFIER, REGIONS, WorldConfig
 from .generate import generate_into
+
+LOCATION_HASH_CHARS = 12
 
 
 def world_directory(config=None, root=None):
@@ -130,9 +133,25 @@ class StoredWorld:
         self.neuroids = pd.read_csv(self.directory / 'neuroids.csv')
 
     def identifier(self, access=None):
-        """``'SyntheticMajajHong2015[.public|.private]--<hash>'``; the hash keeps activation caches apart."""
+        """``'SyntheticMajajHong2015[.public|.private]--<config hash>'``: the world's content, the same in every
+        cache root."""
         suffix = f'.{access}' if access else ''
         return f'{IDENTIFIER}{suffix}--{self.config.config_hash()}'
+
+    def location_hash(self):
+        """The first 12 hex digits of the sha256 of ``str(directory)``: where this copy's image files are."""
+        return hashlib.sha256(str(self.directory).encode('utf-8')).hexdigest()[:LOCATION_HASH_CHARS]
+
+    def stimulus_set_identifier(self, access=None):
+        """``'<identifier(access)>--at-<location hash>'``: the identifier of this copy's StimulusSets.
+
+        Brain-Score keys its stored activations (``result_caching``) by model and stimulus-set identifier,
+        and on reading them back asserts that their image paths are the requesting set's paths. Copies of
+        one world in two cache roots have the same images at different paths, so each needs its own key:
+        the location hash gives it. The part before the first ``--`` is the registered name, where
+        Brain-Score looks up the data plugin's revision.
+        """
+        return f'{self.identifier(access)}--at-{self.location_hash()}'
 
     def mask(self, access=None):
         """Which images belong to ``access``.
