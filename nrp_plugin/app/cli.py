@@ -131,6 +131,7 @@ def _compare(args):
         args.models, args.failures = models, failures
         args.nrp_config = compare.load_nrp_config(args.nrp_config)
         args.cluster_options = cluster.parse_cluster_options(args.cluster_option)
+        cluster.check_distributed(scheduler=args.scheduler, cluster=args.cluster)
         grid = compare.load_search_grid(args.search, args.grid)
         out = checks.check_writable(Path(args.out))
         cache_directory = result_cache.result_cache_dir(out) if args.cache_in_out else result_cache.result_cache_dir()
