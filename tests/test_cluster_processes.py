@@ -122,6 +122,7 @@ def slurm():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get('NRP_PLUGIN_SKIP_SLOW') == '1', reason='slow end-to-end test skipped')
 def test_slurm_jobs_score_the_zoo_and_a_cancelled_job_is_replaced(slurm, zoo, in_process, tmp_path):
     """``compare --cluster slurm --workers 2``: the workers are SLURM jobs; one is cancelled with scancel while it
     scores; its models are scored again elsewhere, a new job replaces it, and the table equals the in-process one."""
@@ -164,6 +165,7 @@ def test_slurm_jobs_score_the_zoo_and_a_cancelled_job_is_replaced(slurm, zoo, in
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get('NRP_PLUGIN_SKIP_SLOW') == '1', reason='slow end-to-end test skipped')
 def test_a_running_dask_scheduler_scores_the_zoo(zoo, in_process, tmp_path):
     """``compare --scheduler`` against a ``dask scheduler`` and two ``dask worker`` processes started here."""
     home = tmp_path / 'shared_home'

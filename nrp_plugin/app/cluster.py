@@ -27,7 +27,7 @@ __all__ = ['CLUSTER_TYPES', 'check_distributed', 'parse_cluster_options', 'run_d
 CLUSTER_TYPES = {'slurm': 'SLURMCluster', 'pbs': 'PBSCluster', 'sge': 'SGECluster', 'lsf': 'LSFCluster'}
 #: The command each batch system's jobs are submitted with (dask-jobqueue calls it)
 SUBMIT_COMMANDS = {'slurm': 'sbatch', 'pbs': 'qsub', 'sge': 'qsub', 'lsf': 'bsub'}
-#: Seconds a ``--scheduler`` address has to accept a connection
+#: Seconds a ``--scheduler`` address has to accept a connection, and then to answer as a Dask scheduler
 CONNECT_TIMEOUT = 5
 
 
@@ -78,6 +78,7 @@ def _check_answers(address, timeout):
     within ``timeout`` seconds (other transports are left to Dask's client)."""
     import asyncio
     import socket
+    from concurrent.futures import ThreadPoolExecutor
     from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.core import rpc
     from .checks import CompareError
@@ -101,8 +102,9 @@ def _check_answers(address, timeout):
     async def identity():
         async with rpc(address, timeout=timeout) as scheduler:
             return await asyncio.wait_for(scheduler.identity(), timeout)
-    try:  # something listens: is it a Dask scheduler?
-        kind = asyncio.run(identity()).get('type')
+    try:  # something listens: is it a Dask scheduler? (a thread of its own: the caller may run an event loop)
+        with ThreadPoolExecutor(1) as thread:
+            kind = thread.submit(asyncio.run, identity()).result().get('type')
     except Exception:  # noqa: BLE001 - no reply, or one that is not Dask's: the same answer
         kind = None
     if kind != 'Scheduler':
