@@ -102,6 +102,7 @@ def _squeue(env, name):
 def slurm():
     """The environment of a running single-node SLURM (scripts/slurm_local.sh): the one running, else one started
     here when munge and slurm-wlm are installed and this is root (and stopped after the tests)."""
+    pytest.importorskip('dask_jobqueue', reason="--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'")
     if shutil.which('bash') is None:
         pytest.skip('no SLURM: scripts/slurm_local.sh needs bash')
     status = subprocess.run(['bash', str(SLURM_LOCAL), 'status'], capture_output=True, text=True, timeout=60)
@@ -126,7 +127,6 @@ def slurm():
 def test_slurm_jobs_score_the_zoo_and_a_cancelled_job_is_replaced(slurm, zoo, in_process, tmp_path):
     """``compare --cluster slurm --workers 2``: the workers are SLURM jobs; one is cancelled with scancel while it
     scores; its models are scored again elsewhere, a new job replaces it, and the table equals the in-process one."""
-    pytest.importorskip('dask_jobqueue', reason="--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'")
     name, home = f'nrp-test-{os.getpid()}', tmp_path / 'shared_home'
     options = {'cores': 1, 'processes': 1, 'memory': '6GB', 'walltime': '00:30:00', 'job_name': name,
                'interface': 'lo', 'scheduler_options': {'dashboard_address': None}, 'python': sys.executable,
