@@ -78,8 +78,9 @@ def fakes(monkeypatch):
 
 #: Test files that run longest, started first so that ``pytest -n`` (one file per worker) does not end on one of them
 #: (pytest.ini's ``--no-loadscope-reorder`` keeps this order; xdist would otherwise sort files by their test count)
-LONGEST_FIRST = ('test_rehearsal.py', 'test_torchvision_zoo.py', 'test_leaks.py', 'test_world_metrics.py',
-                 'test_validity.py', 'test_plugin_folders.py', 'test_cluster.py', 'test_metrics.py')
+LONGEST_FIRST = ('test_cluster_processes.py', 'test_rehearsal.py', 'test_torchvision_zoo.py', 'test_leaks.py',
+                 'test_world_metrics.py', 'test_validity.py', 'test_plugin_folders.py', 'test_cluster.py',
+                 'test_metrics.py')
 
 
 def pytest_collection_modifyitems(items):

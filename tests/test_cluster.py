@@ -1,13 +1,15 @@
 """Many models: ``--models`` as files and patterns, and scoring on Dask workers that may die."""
 import os
 import signal
+import socket
+import sys
 import threading
 import time
 
 import pytest
 
-from helpers import TINY_NET
-from nrp_plugin.app import checks, cluster, compare, zoo
+from helpers import FAMILY, MODELS, TINY_NET
+from nrp_plugin.app import checks, cli, cluster, compare, zoo
 from nrp_plugin.app.settings import RunSettings
 
 
@@ -39,6 +41,58 @@ def test_cluster_options_are_keyword_arguments():
         == {'cores': 8, 'memory': '32GB', 'processes': 1, 'job_extra_directives': ['-A x']}
     with pytest.raises(checks.CompareError, match='give KEY=VALUE'):
         cluster.parse_cluster_options(['cores'])
+
+
+def _compare_fails_before_scoring(fakes, tmp_path, capsys, *options):
+    """``compare`` with ``options`` on the stand-in models: exit status 2, no model built or scored, no --out, and
+    the one line it printed on stderr."""
+    code = cli.main(['compare', '--models', *MODELS[:2], '--benchmarks', FAMILY, '--out', str(tmp_path / 'out'),
+                     '--quiet', *options])
+    err = capsys.readouterr().err
+    assert code == 2 and fakes['model'] == [] and fakes['score'] == []
+    lines = [line for line in err.strip().splitlines() if not line.startswith('warning: ')]  # stale plugin folders
+    assert len(lines) == 1 and 'Traceback' not in err
+    assert not (tmp_path / 'out').exists()
+    return lines[0]
+
+
+def test_a_batch_cluster_without_its_submit_command_fails_before_scoring(fakes, tmp_path, capsys, monkeypatch):
+    bin_folder = tmp_path / 'bin'
+    bin_folder.mkdir()
+    monkeypatch.setenv('PATH', str(bin_folder))  # no sbatch
+    err = _compare_fails_before_scoring(fakes, tmp_path, capsys, '--cluster', 'slurm', '--workers', '2')
+    assert 'sbatch, which is not on the PATH' in err
+    sbatch = bin_folder / 'sbatch'
+    sbatch.write_text('#!/bin/sh\nexit 1\n')
+    sbatch.chmod(0o755)
+    monkeypatch.setitem(sys.modules, 'dask_jobqueue', None)  # found now: only the other problem is left
+    with pytest.raises(checks.CompareError) as error:
+        cluster.check_distributed(cluster='slurm')
+    assert 'sbatch' not in str(error.value)
+
+
+def test_a_batch_cluster_without_dask_jobqueue_fails_before_scoring(fakes, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'dask_jobqueue', None)  # import dask_jobqueue raises ImportError
+    err = _compare_fails_before_scoring(fakes, tmp_path, capsys, '--cluster', 'pbs', '--workers', '2')
+    assert "--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'" in err
+
+
+def test_a_scheduler_that_does_not_answer_fails_before_scoring(fakes, tmp_path, capsys):
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=0, processes=False, protocol='tcp://', host='127.0.0.1',
+                      dashboard_address=None) as scheduler:
+        cluster.check_distributed(scheduler=scheduler.scheduler_address)  # a scheduler answers: no error
+    with socket.socket() as listening:  # a port on which something that is not Dask listens
+        listening.bind(('127.0.0.1', 0))
+        listening.listen()
+        address = f'tcp://127.0.0.1:{listening.getsockname()[1]}'
+        with pytest.raises(checks.CompareError, match='no Dask scheduler answers there'):
+            cluster.check_distributed(scheduler=address, timeout=0.5)
+    # closed: nothing answers there now
+    started = time.time()
+    err = _compare_fails_before_scoring(fakes, tmp_path, capsys, '--scheduler', address)
+    assert time.time() - started < cluster.CONNECT_TIMEOUT + 5
+    assert f'--scheduler {address} does not answer' in err and 'dask scheduler' in err
 
 
 SETTINGS = RunSettings(families=['SyntheticMajajHong2015'], regions=['IT'],

@@ -4,8 +4,10 @@ schedulers).
 ``compare --workers N`` starts a ``LocalCluster`` of N worker processes (``--threads`` torch threads each, 1 by
 default; with CUDA, each worker carries one ``GPU`` resource, so it scores one model at a time on its own GPU);
 ``--scheduler ADDRESS`` joins a running Dask scheduler; ``--cluster slurm|pbs|sge|lsf`` with ``--cluster-option
-KEY=VALUE`` starts workers through the batch system (``dask_jobqueue.SLURMCluster`` and its siblings) and scales it
-to ``--workers`` jobs. Without these options a run stays in one process.
+KEY=VALUE`` starts workers through the batch system (``dask_jobqueue.SLURMCluster`` and its siblings) and keeps
+``--workers`` jobs running: a job that ends early (cancelled, preempted, out of wall time) is replaced. Without these
+options a run stays in one process. :func:`check_distributed` finds, before any scoring, what would stop such a run
+(dask-jobqueue or the batch system's submit command missing, a scheduler that does not answer).
 
 One task scores one model on every benchmark of the run (:func:`score_model_task`, which runs
 :meth:`nrp_plugin.app.compare.Comparison.model_records` in the worker with the run's
@@ -20,10 +22,15 @@ import json
 import os
 import time
 
-__all__ = ['CLUSTER_TYPES', 'parse_cluster_options', 'run_distributed', 'score_model_task', 'start_client']
+__all__ = ['CLUSTER_TYPES', 'check_distributed', 'parse_cluster_options', 'run_distributed', 'score_model_task',
+           'start_client']
 
 #: ``--cluster`` names and the dask-jobqueue classes they start
 CLUSTER_TYPES = {'slurm': 'SLURMCluster', 'pbs': 'PBSCluster', 'sge': 'SGECluster', 'lsf': 'LSFCluster'}
+#: The command each batch system's jobs are submitted with (dask-jobqueue calls it)
+SUBMIT_COMMANDS = {'slurm': 'sbatch', 'pbs': 'qsub', 'sge': 'qsub', 'lsf': 'bsub'}
+#: Seconds a ``--scheduler`` address has to accept a connection, and then to answer as a Dask scheduler
+CONNECT_TIMEOUT = 5
 
 
 def parse_cluster_options(options):
@@ -42,6 +49,71 @@ def parse_cluster_options(options):
     return parsed
 
 
+def check_distributed(scheduler=None, cluster=None, timeout=CONNECT_TIMEOUT):
+    """Raise :class:`~nrp_plugin.app.checks.CompareError` with one line when a ``--scheduler`` or ``--cluster`` run
+    could not start: dask-jobqueue is not installed, the batch system's submit command (``sbatch``, ``qsub``,
+    ``bsub``) is not on the ``PATH``, or no Dask scheduler answers at the scheduler's address within ``timeout``
+    seconds."""
+    import shutil
+    from .checks import CompareError
+    if cluster:
+        if cluster not in CLUSTER_TYPES:
+            raise CompareError(f"--cluster {cluster!r} is unknown; use one of {sorted(CLUSTER_TYPES)}")
+        problems = []
+        try:
+            import dask_jobqueue  # noqa: F401
+        except ImportError:
+            problems.append("--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'")
+        command = SUBMIT_COMMANDS[cluster]
+        if shutil.which(command) is None:
+            problems.append(f"--cluster {cluster} submits jobs with {command}, which is not on the PATH: run compare "
+                            f"where {cluster.upper()} jobs can be submitted (e.g. the login node) or add the folder "
+                            f"holding {command} to PATH")
+        if problems:
+            raise CompareError(' | '.join(problems))
+    if scheduler:
+        _check_answers(scheduler, timeout)
+
+
+def _check_answers(address, timeout):
+    """Raise ``CompareError`` when a TCP scheduler address accepts no connection, or no Dask scheduler answers on it,
+    within ``timeout`` seconds (other transports are left to Dask's client)."""
+    import asyncio
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.core import rpc
+    from .checks import CompareError
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except ValueError as error:
+        raise CompareError(f"--scheduler {address!r} is not a scheduler address ({error}); give it as the "
+                           f"scheduler prints it, e.g. tcp://host:8786") from None
+    if scheme != 'tcp':
+        return
+    fix = f'start the scheduler there (dask scheduler --port {port}) or give the address it prints as "Scheduler at:"'
+    try:  # fast where nothing listens
+        socket.create_connection((host, port), timeout=timeout).close()
+    except socket.timeout:
+        raise CompareError(f"--scheduler {address} does not answer (no connection within {timeout:g} s): {fix}") \
+            from None
+    except OSError as error:
+        raise CompareError(f"--scheduler {address} does not answer ({error.strerror or error}): {fix}") from None
+
+    async def identity():
+        async with rpc(address, timeout=timeout) as scheduler:
+            return await asyncio.wait_for(scheduler.identity(), timeout)
+    try:  # something listens: is it a Dask scheduler? (a thread of its own: the caller may run an event loop)
+        with ThreadPoolExecutor(1) as thread:
+            kind = thread.submit(asyncio.run, identity()).result().get('type')
+    except Exception:  # noqa: BLE001 - no reply, or one that is not Dask's: the same answer
+        kind = None
+    if kind != 'Scheduler':
+        raise CompareError(f"--scheduler {address}: no Dask scheduler answers there within {timeout:g} s "
+                           f"({'a Dask ' + kind if kind else 'something else listens'}): {fix}")
+
+
 #: Seconds to wait for the client and a started cluster to close before giving up on them
 CLOSE_TIMEOUT = 10
 
@@ -56,6 +128,9 @@ def start_client(workers=None, scheduler=None, cluster=None, cluster_options=Non
     scheduler : str, optional
         Address of a running scheduler (``tcp://host:8786``); nothing is started.
     cluster : {'slurm', 'pbs', 'sge', 'lsf'}, optional
+        Start ``workers`` batch jobs (one Dask worker each, unless ``processes`` says otherwise) and keep that many:
+        the cluster is adaptive with ``workers`` jobs as both its floor and its ceiling, so a job that ends before
+        the run does is replaced by a new one once ``distributed.deploy.lost-worker-timeout`` has passed.
     cluster_options : dict, optional
         Keyword arguments of the dask-jobqueue cluster class (:func:`parse_cluster_options`).
     threads : int
@@ -67,19 +142,18 @@ def start_client(workers=None, scheduler=None, cluster=None, cluster_options=Non
     close : callable
     """
     from distributed import Client, LocalCluster
-    from .checks import CompareError
     if scheduler:
         client = Client(scheduler)
         return client, client.close
     if cluster:
-        if cluster not in CLUSTER_TYPES:
-            raise CompareError(f"--cluster {cluster!r} is unknown; use one of {sorted(CLUSTER_TYPES)}")
-        try:
-            import dask_jobqueue
-        except ImportError:
-            raise CompareError("--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'") from None
+        check_distributed(cluster=cluster)
+        import dask_jobqueue
         started = getattr(dask_jobqueue, CLUSTER_TYPES[cluster])(**(cluster_options or {}))
-        started.scale(jobs=int(workers or 1))
+        jobs = int(workers or 1)
+        # not scale(): a scaled cluster does not replace a job that ends (scancel, preemption, wall time); the
+        # adaptive loop notices the missing job and submits another, and the scheduler has already given the lost
+        # worker's tasks back to the queue
+        started.adapt(minimum_jobs=jobs, maximum_jobs=jobs)
     else:
         import torch
         resources = {'GPU': 1} if torch.cuda.is_available() else None
@@ -167,6 +241,7 @@ def run_distributed(models, client, settings, log=print):
     futures = {client.submit(score_model_task, model, settings, environment, key=f'nrp-score-{index}', pure=False,
                              resources=resources): model for index, model in enumerate(models)}
     failures, done, started = {}, 0, time.time()
+    client.subscribe_topic('all', _lost_worker_logger(futures, log))
     try:
         for future in as_completed(futures):
             model = futures[future]
@@ -184,6 +259,24 @@ def run_distributed(models, client, settings, log=print):
     except BaseException:  # the data error, an interrupt or a kill: nothing more is scored
         client.cancel(list(futures), force=True)
         raise
+    finally:
+        client.unsubscribe_topic('all')
     # every score is in the cache now (the workers wrote it): read, nothing built
     return compare.run_compare(settings.replace(models=tuple(models), progress=False, use_cache=True),
                                failures=failures, log=log)
+
+
+def _lost_worker_logger(futures, log):
+    """A handler of the scheduler's ``all`` events that logs the models a lost worker held (a killed process, a
+    cancelled or preempted job): the scheduler gives them back to the queue, to be scored on another worker."""
+    models = {future.key: model for future, model in futures.items()}
+
+    def on_event(event):
+        _, message = event
+        if not isinstance(message, dict) or message.get('action') != 'remove-worker':
+            return
+        lost = sorted(models[key] for key in message.get('processing-tasks', ()) if key in models)
+        if lost:
+            log(f"Dask: worker {message.get('worker')} was lost while it held {', '.join(lost)}; "
+                f"{'it is' if len(lost) == 1 else 'they are'} scheduled again")
+    return on_event

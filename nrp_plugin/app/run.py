@@ -36,7 +36,8 @@ def settings_from_arguments(args, command=None, warn=print):
 def check_request(settings):
     """Everything checked before any scoring; ``{spec: why}`` for model specs that cannot be scored.
 
-    The benchmark families and registered identifiers are checked, then the data are made available (this may
+    The benchmark families and registered identifiers are checked, then that the Dask scheduler or batch system
+    asked for can be reached (:func:`nrp_plugin.app.cluster.check_distributed`), then the data are made available (this may
     download them), then every model spec whose scores are not all in the result cache is built once and probed
     (:func:`nrp_plugin.app.model_specs.spec_problems`; in this process the network is kept for scoring, so it is
     built once), then the output folder is made and written to. A model whose scores are all cached is never
@@ -60,6 +61,7 @@ def check_request(settings):
     if problems:  # every problem of the request in one line: the specs' too
         problems += list(model_specs.spec_problems(settings.models).values())
         raise checks.CompareError(' | '.join(problems))
+    cluster.check_distributed(scheduler=settings.scheduler, cluster=settings.cluster)
     majajhong.ensure_data(settings.families)  # it may download: after the request's own checks
     comparison = compare.Comparison(settings)
     to_probe = []
