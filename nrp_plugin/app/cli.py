@@ -180,6 +180,18 @@ def _records(args, regions, grid, cache_directory):
     return records + failed
 
 
+def _command_line(argv):
+    """The command line of ``argv`` (the arguments after ``nrp-plugin``), as a shell would take it."""
+    import shlex
+    return ' '.join(shlex.quote(str(part)) for part in ['nrp-plugin'] + list(argv))
+
+
+def _utc(seconds):
+    """A time in seconds since the epoch as ISO 8601 UTC, to the second."""
+    import datetime
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(timespec='seconds')
+
+
 def _run_compare(args, regions, grid, out, cache_directory, started):
     import time
     from ..brainscore import majajhong
@@ -191,7 +203,8 @@ def _run_compare(args, regions, grid, out, cache_directory, started):
         if failed and not scored:  # nothing to tabulate: say why each model failed, write no table
             return _fail('compare', 'no model could be scored: ' + ' | '.join(
                 f"{record['model']}: {record['reason']}" for record in failed), 1)
-        info = {'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
+        info = {'command': _command_line(getattr(args, 'argv', ())), 'started': _utc(started),
+                'models': list(args.models), 'families': list(args.benchmarks), 'regions': regions,
                 'pls': 'brainscore pls' if args.reference_pls else 'pls_torch',
                 'activations': 'in memory' if args.in_memory else 'out of core',
                 'device': args.device, 'search': grid is not None, 'nrp_config': args.nrp_config,
@@ -213,7 +226,7 @@ def _run_compare(args, regions, grid, out, cache_directory, started):
     print(report.stats_markdown(stats))
     print(f"{len(scored)} scores ({info['recomputed']} computed, {len(scored) - info['recomputed']} from the "
           f"cache {cache_directory}) in {info['wall_seconds']} s")
-    print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(plots)} plots:')
+    print(f'wrote {out}/table.csv, table.md, table.json, stats.md, report.html and {len(plots)} plots:')
     for path in plots:
         print(f'  {path}')
     if failed:
@@ -234,6 +247,20 @@ def _write_layers(records, out):
         print('\nLayers and how they were chosen (a model without a region-layer map never chooses on the images '
               'it is scored on):\n' + text + '\n')
         atomic_write_text(out / 'layers.md', text + '\n')
+
+
+def _report(args):
+    """``report DIR``: rebuild DIR/report.html from DIR/table.json (nothing is scored)."""
+    from . import html_report
+    try:
+        path = html_report.write_html(Path(args.dir))
+    except html_report.ReportError as error:
+        return _fail('report', str(error))
+    except OSError as error:
+        return _fail('report', f'cannot write {Path(args.dir) / html_report.REPORT_NAME} ({error}): check that the '
+                     f'folder is writable')
+    print(f'wrote {path}')
+    return 0
 
 
 def _score(args):
@@ -408,6 +435,11 @@ def build_parser():
                           "reference path), instead of out of core with the on-disk activation store")
     cmp.set_defaults(run=_compare)
 
+    rep = commands.add_parser('report', help='rebuild DIR/report.html, the interactive page of a comparison, from '
+                              'DIR/table.json (nothing is scored)')
+    rep.add_argument('dir', metavar='DIR', help='the --out folder of a `compare` run')
+    rep.set_defaults(run=_report)
+
     one = commands.add_parser('score', help='score one model on one benchmark and print the main attrs')
     one.add_argument('model')
     one.add_argument('benchmark')
@@ -438,7 +470,9 @@ def build_parser():
 def main(argv=None):
     import warnings
     warnings.filterwarnings('ignore', message='xarray subclass', category=FutureWarning)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     return args.run(args)
 
 
