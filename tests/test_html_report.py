@@ -5,10 +5,11 @@ import html.parser
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 
-from nrp_plugin.app import cli, html_report, statistics, tables
+from nrp_plugin.app import cli, html_report, result_cache, statistics, tables
 from report_records import REGIONS, write_synthetic_report
 
 #: Attributes whose value a browser fetches or navigates to.
@@ -179,3 +180,10 @@ def test_old_and_odd_documents_still_build():
     assert row['model'] == name and row['nrp_error'] is None and row['pls_raw_r_ci95'] is None
     assert data['details'][name][0]['site_mae'] == {'nrp': [0.1, 0.2]} and data['provenance'] == {}
     assert not any(isinstance(v, float) and not math.isfinite(v) for v in row.values())
+
+
+def test_the_page_files_do_not_key_the_result_cache():
+    """Editing the page cannot change a score: its files are left out of the code fingerprint."""
+    package = Path(html_report.__file__).resolve().parents[1]
+    files = {path.relative_to(package).as_posix() for path in html_report.ASSETS.iterdir() if path.is_file()}
+    assert files and files | {'app/html_report.py'} <= set(result_cache.NOT_SCORING)

@@ -185,6 +185,18 @@ def test_filters_hide_rows_and_columns(view):
         'mappings', ())]
     page.page.check(f'#filter-mapping input[value="{mapping}"]')
     assert headers() == shown
+    # the discordant pairs of a region, filtered by a model on either side
+    groups = [(i, g['discordant_pairs']) for i, g in enumerate(document['ranking']['regions']) if g['discordant_pairs']]
+    if len(names) > 2:
+        assert groups, 'the generated models have discordant pairs'
+    for index, pairs in groups:
+        model = pairs[-1]['model_b']
+        page.page.fill(f'#pairs-filter-{index}', model)
+        page.page.select_option(f'#pairs-host-{index} select.page-size', '0')
+        shown_pairs = page.page.eval_on_selector_all(
+            f'#pairs-{index} tbody tr', 'trs => trs.map(t => [...t.querySelectorAll("button.model-link")].map('
+            'b => b.dataset.model))')
+        assert shown_pairs == [[p['model_a'], p['model_b']] for p in pairs if model in (p['model_a'], p['model_b'])]
 
 
 def _point_on_screen(page, row):

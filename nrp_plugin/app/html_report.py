@@ -48,7 +48,7 @@ def mappings(document):
     :data:`nrp_plugin.app.tables.MAPPING_TITLES` and ``linear`` from
     :data:`nrp_plugin.app.statistics.LINEAR_MAPPINGS`.
     """
-    given = document.get('mappings')
+    given = [m for m in document.get('mappings') or [] if isinstance(m, dict) and m.get('name')]
     if given:
         return [{'name': m['name'], 'title': m.get('title') or m['name'], 'linear': bool(m.get('linear'))}
                 for m in given]
@@ -303,8 +303,16 @@ def build_html(document):
     -------
     str
         The same text for the same document: nothing in it depends on when or where it is built.
+
+    Raises
+    ------
+    ReportError
+        When plotly is not installed.
     """
-    from plotly.offline import get_plotlyjs
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError as error:
+        raise ReportError(f'the report needs plotly ({error}): `pip install plotly`, or reinstall nrp_plugin') from error
     data = report_data(document)
     title = html.escape(_title(data))
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -39,7 +39,9 @@ from ..synthetic.config import PRESET_ENV, WorldConfig
 CACHE_FORMAT = 2
 # Modules that only parse arguments, check identifiers or draw tables: they cannot change a score,
 # so editing them does not invalidate cached scores.
-NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/report.py', 'app/statistics.py', 'app/tables.py', 'app/plots.py')
+NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/report.py', 'app/statistics.py', 'app/tables.py', 'app/plots.py',
+               'app/html_report.py', 'app/report_assets/report.css', 'app/report_assets/report.js',
+               'app/report_assets/report_body.html')
 # a record without these fields is not a score: it is recomputed
 REQUIRED_FIELDS = ('kind', 'score', 'model', 'benchmark')
 

@@ -350,9 +350,19 @@
         });
         cols.push({key: 'n_splits', title: 'splits', kind: 'text'});
         cols.push({key: 'swaps', title: 'swaps significantly', kind: 'verdict'});
-        var div = el('div', {className: 'pairs'});
+        var box = el('input', {type: 'search', placeholder: 'part of a name', autocomplete: 'off',
+                               id: 'pairs-filter-' + gi});
+        host.appendChild(el('div', {className: 'controls'}, el('label', null, 'pairs with model ', box)));
+        var div = el('div', {className: 'pairs', id: 'pairs-host-' + gi});
         host.appendChild(div);
-        new DataTable(div, {id: 'pairs-' + gi, columns: cols, rows: g.pairs, pageSize: 10});
+        var pairs = new DataTable(div, {id: 'pairs-' + gi, columns: cols, rows: g.pairs, pageSize: 10,
+          filter: function (pair) {
+            var needle = box.value.trim().toLowerCase();
+            return !needle || [pair.model_a, pair.model_b].some(function (m) {
+              return String(m).toLowerCase().indexOf(needle) >= 0;
+            });
+          }});
+        box.addEventListener('input', function () { pairs.page = 0; pairs.render(); });
       }
     });
     if (D.ranking.method.length) {
