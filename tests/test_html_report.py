@@ -4,7 +4,10 @@ browser is tests/test_report_browser.py."""
 import html.parser
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,6 +97,12 @@ def test_report_is_self_contained_and_the_report_command_rebuilds_it_identically
     assert (out / 'report.html').read_bytes() == original
     assert capsys.readouterr().out.strip() == f"wrote {out / 'report.html'}"
     assert not list(out.glob('.report.html.*'))  # written atomically, no temporary file left
+    # the command in another process, whose string hashes (and so set orders) differ from this one's
+    (out / 'report.html').unlink()
+    done = subprocess.run([sys.executable, '-m', 'nrp_plugin.app.cli', 'report', str(out)], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONHASHSEED='0'), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (out / 'report.html').read_bytes() == original
 
 
 @pytest.mark.parametrize('content', [None, '{"rows": [', '[1, 2]', '{"run": {}}'])

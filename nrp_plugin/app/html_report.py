@@ -116,8 +116,8 @@ def columns(mapping_list, contrast_list):
 
 def _row_view(row, cols, titles):
     """The keys of ``row`` the columns read (missing keys as None) and the best linear mapping's title."""
-    keys = {key for col in cols for key in (col['key'], col.get('ci'), col.get('low'), col.get('high'), col.get('p'))
-            if key}
+    keys = ordered_unique(key for col in cols for key in (col['key'], col.get('ci'), col.get('low'), col.get('high'),
+                                                           col.get('p')) if key)
     view = {key: row.get(key) for key in keys}
     best = row.get('best_linear')
     view['best_linear_title'] = titles.get(best, best) if best else None
