@@ -203,7 +203,8 @@ def _point_on_screen(page, row):
     """Where the scatter draws a row's point, in page pixels (plotly's axis mapping)."""
     return page.evaluate('''([x, y]) => {
         const gd = document.getElementById('scatter'), layout = gd._fullLayout, box = gd.getBoundingClientRect();
-        return [box.left + layout.xaxis._offset + layout.xaxis.l2p(x), box.top + layout.yaxis._offset + layout.yaxis.l2p(y)];
+        return [box.left + layout.xaxis._offset + layout.xaxis.l2p(x),
+                box.top + layout.yaxis._offset + layout.yaxis.l2p(y)];
     }''', [row['pls_raw_r'], row['nrp_error']])
 
 

@@ -254,7 +254,8 @@ def report_data(document):
     Returns
     -------
     dict
-        ``mappings``, ``mapping_measures``, ``columns`` (:func:`columns`), ``shown_groups``, ``legend``, ``rows`` (the columns' keys per row),
+        ``mappings``, ``mapping_measures``, ``columns`` (:func:`columns`), ``shown_groups``, ``legend``, ``rows``
+        (the columns' keys per row),
         ``models`` (every model, scored or failed, in order), ``failed``, ``ranking`` (:func:`ranking_view`),
         ``details`` (:func:`model_details`), ``run``, ``provenance`` and ``devices``.
     """
@@ -312,7 +313,8 @@ def build_html(document):
     try:
         from plotly.offline import get_plotlyjs
     except ImportError as error:
-        raise ReportError(f'the report needs plotly ({error}): `pip install plotly`, or reinstall nrp_plugin') from error
+        raise ReportError(f'the report needs plotly ({error}): `pip install plotly`, or reinstall '
+                          f'nrp_plugin') from error
     data = report_data(document)
     title = html.escape(_title(data))
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

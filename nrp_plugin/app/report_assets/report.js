@@ -28,8 +28,8 @@
   function fmt(v, digits) { return isNum(v) ? v.toFixed(digits === undefined ? 3 : digits) : DASH; }
   function fmtP(p) { return isNum(p) ? (p < 0.001 ? '< 0.001' : p.toFixed(3)) : DASH; }
   function fmtInterval(iv, digits) {
-    return Array.isArray(iv) && isNum(iv[0]) && isNum(iv[1]) ? '[' + fmt(iv[0], digits) + ', ' + fmt(iv[1], digits) + ']'
-      : DASH;
+    if (!Array.isArray(iv) || !isNum(iv[0]) || !isNum(iv[1])) return DASH;
+    return '[' + fmt(iv[0], digits) + ', ' + fmt(iv[1], digits) + ']';
   }
   function text(v) {
     if (v === null || v === undefined || v === '') return DASH;
@@ -164,7 +164,11 @@
       if (s === self.pageSize) option.selected = true;
       select.appendChild(option);
     });
-    select.addEventListener('change', function () { self.pageSize = Number(select.value); self.page = 0; self.render(); });
+    select.addEventListener('change', function () {
+      self.pageSize = Number(select.value);
+      self.page = 0;
+      self.render();
+    });
     pager.appendChild(select);
   };
 
@@ -189,7 +193,9 @@
     var groupBox = document.getElementById('filter-groups');
     var groupOn = {id: true};
     var groups = [];
-    D.columns.forEach(function (col) { if (col.group !== 'id' && groups.indexOf(col.group) < 0) groups.push(col.group); });
+    D.columns.forEach(function (col) {
+      if (col.group !== 'id' && groups.indexOf(col.group) < 0) groups.push(col.group);
+    });
     groups.forEach(function (g) {
       groupOn[g] = D.shown_groups.indexOf(g) >= 0;
       var box = el('input', {type: 'checkbox', value: g});
@@ -229,7 +235,11 @@
       if (!group) { group = {name: name, rows: []}; groups.push(group); }
       group.rows.push(row);
     });
-    if (!groups.length) { host.textContent = 'No model has both a PLS r and an NRP-error.'; host.className = 'note'; return; }
+    if (!groups.length) {
+      host.textContent = 'No model has both a PLS r and an NRP-error.';
+      host.className = 'note';
+      return;
+    }
     var traces = groups.map(function (g, i) {
       return {
         type: 'scatter', mode: 'markers', name: g.name,
@@ -259,7 +269,10 @@
   function drawRankChanges() {
     var host = document.getElementById('rank-charts');
     var groups = D.ranking.groups.filter(function (g) { return g.ranks.length; });
-    if (!groups.length) { host.appendChild(el('p', {className: 'note', text: 'No ranks: no model has both scores.'})); return; }
+    if (!groups.length) {
+      host.appendChild(el('p', {className: 'note', text: 'No ranks: no model has both scores.'}));
+      return;
+    }
     groups.forEach(function (g, gi) {
       var div = el('div', {className: 'rank-chart', id: 'rank-chart-' + gi});
       host.appendChild(div);
@@ -314,7 +327,9 @@
     D.ranking.groups.forEach(function (g, gi) {
       host.appendChild(el('h3', {text: g.family + ' ' + g.region}));
       var names = [];
-      g.entries.forEach(function (e) { e.estimates.forEach(function (s) { if (names.indexOf(s.name) < 0) names.push(s.name); }); });
+      g.entries.forEach(function (e) {
+        e.estimates.forEach(function (s) { if (names.indexOf(s.name) < 0) names.push(s.name); });
+      });
       var table = el('table', {className: 'data ranking-entries'});
       var head = el('tr', null, el('th', {className: 'text', text: 'rankings'}), el('th', {text: 'models'}));
       names.forEach(function (n) { head.appendChild(el('th', {text: n + ' [95% CI]'})); });
@@ -394,7 +409,9 @@
       D.mapping_measures.forEach(function (measure) {
         var key = m.name + '_' + measure[0];
         var td = el('td', null, fmt(row[key]));
-        if (isNum(row[key]) && row.hasOwnProperty(key + '_ci95')) td.appendChild(el('span', {className: 'ci', text: ' \u00b1 ' + fmt(row[key + '_ci95'])}));
+        if (isNum(row[key]) && row.hasOwnProperty(key + '_ci95')) {
+          td.appendChild(el('span', {className: 'ci', text: ' \u00b1 ' + fmt(row[key + '_ci95'])}));
+        }
         tr.appendChild(td);
       });
       body.appendChild(tr);
@@ -427,11 +444,14 @@
     var div = el('div', {className: 'chart site-chart'});
     host.appendChild(div);
     var layout = {height: 360, margin: {l: 60, r: entry.site_pls_r ? 60 : 20, t: 30, b: 45}, hovermode: 'closest',
-                  title: {text: entry.family + ' ' + entry.region + ': per-site values, mean over splits', font: {size: 13}},
+                  title: {text: entry.family + ' ' + entry.region + ': per-site values, mean over splits',
+                          font: {size: 13}},
                   xaxis: {title: {text: 'site (sorted by ' + (names.length ? names[names.length - 1].title + ' MAE'
                                                               : 'PLS r') + ')'}},
                   yaxis: {title: {text: 'MAE'}}, legend: {orientation: 'h', y: -0.2}};
-    if (entry.site_pls_r) layout.yaxis2 = {title: {text: 'PLS r'}, overlaying: 'y', side: 'right', showgrid: false};
+    if (entry.site_pls_r) {
+      layout.yaxis2 = {title: {text: 'PLS r'}, overlaying: 'y', side: 'right', showgrid: false, tickformat: '.2f'};
+    }
     Plotly.newPlot(div, traces, layout, PLOT_CONFIG);
     return true;
   }
@@ -473,7 +493,9 @@
         var choice = e.layer_choice || {};
         var how = choice.method ? choice.method + (choice.images ? ' (' + choice.images + ')' : '') : null;
         var rest = {};
-        Object.keys(choice).forEach(function (k) { if (['method', 'images', 'layer'].indexOf(k) < 0) rest[k] = choice[k]; });
+        Object.keys(choice).forEach(function (k) {
+          if (['method', 'images', 'layer'].indexOf(k) < 0) rest[k] = choice[k];
+        });
         body.appendChild(el('tr', null, el('td', {className: 'text', text: text(e.family)}),
           el('td', {className: 'text', text: text(e.region)}), el('td', {className: 'text', text: text(e.layer)}),
           el('td', {className: 'text', text: e.nrp_layers ? e.nrp_layers.join(', ') : DASH}),
@@ -485,11 +507,13 @@
       host.appendChild(el('h4', {text: 'Per-site errors'}));
       var drawn = 0;
       details.forEach(function (e) { if (siteChart(host, e)) drawn++; });
-      if (!drawn) host.appendChild(el('p', {className: 'note', text: 'The records hold no per-site values (' + DASH + ').'}));
+      if (!drawn) {
+        host.appendChild(el('p', {className: 'note', text: 'The records hold no per-site values (' + DASH + ').'}));
+      }
       details.forEach(function (e) {
         if (e.config) {
-          host.appendChild(el('details', null, el('summary', {text: 'NRP configuration (' + e.family + ' ' + e.region + ')'}),
-                              el('pre', {text: JSON.stringify(e.config, null, 1)})));
+          var summary = el('summary', {text: 'NRP configuration (' + e.family + ' ' + e.region + ')'});
+          host.appendChild(el('details', null, summary, el('pre', {text: JSON.stringify(e.config, null, 1)})));
         }
       });
     }
@@ -502,7 +526,8 @@
     select.addEventListener('change', function () { renderModel(select.value); });
     var host = document.getElementById('failed');
     if (D.failed.length) {
-      host.appendChild(el('h3', {className: 'failed', text: 'Models that could not be scored (' + D.failed.length + ')'}));
+      host.appendChild(el('h3', {className: 'failed',
+                                 text: 'Models that could not be scored (' + D.failed.length + ')'}));
       var div = el('div');
       host.appendChild(div);
       new DataTable(div, {id: 'failed-table', columns: [{key: 'model', title: 'model', kind: 'model'},
@@ -520,7 +545,8 @@
     if (run.models) {
       var models = run.models;
       runTable.insertBefore(el('tr', null, el('th', {text: 'models'}), el('td', null,
-        el('details', null, el('summary', {text: models.length + ' requested'}), el('pre', {text: models.join('\n')})))),
+        el('details', null, el('summary', {text: models.length + ' requested'}),
+           el('pre', {text: models.join('\n')})))),
         runTable.firstChild);
     }
     runTable.appendChild(el('tr', null, el('th', {text: 'computed on'}),
