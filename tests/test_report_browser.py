@@ -131,6 +131,10 @@ def test_loads_offline_without_errors_and_shows_every_model(view):
     assert failed_shown == failed
     options = page.page.eval_on_selector_all('#drill-model option', 'os => os.map(o => o.value)')
     assert options[1:] == names
+    # each chart fits its box (drawn at its final width)
+    overflow = page.page.evaluate('''() => [...document.querySelectorAll('.js-plotly-plot')].map(
+        gd => gd.querySelector('svg.main-svg').getBoundingClientRect().width - gd.getBoundingClientRect().width)''')
+    assert overflow and max(overflow) <= 1
 
 
 def _sorted_keys(rows, key, descending):

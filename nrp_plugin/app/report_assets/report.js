@@ -273,9 +273,12 @@
       host.appendChild(el('p', {className: 'note', text: 'No ranks: no model has both scores.'}));
       return;
     }
+    // every chart's box first, so that each is drawn at its final width
+    var divs = groups.map(function (g, gi) {
+      return host.appendChild(el('div', {className: 'rank-chart', id: 'rank-chart-' + gi}));
+    });
     groups.forEach(function (g, gi) {
-      var div = el('div', {className: 'rank-chart', id: 'rank-chart-' + gi});
-      host.appendChild(div);
+      var div = divs[gi];
       var lineX = [];
       var lineY = [];
       var points = {x: [], y: [], text: [], customdata: []};
@@ -310,7 +313,7 @@
         height: Math.min(900, 260 + 5 * n), margin: {l: 55, r: 20, t: 40, b: 40}, hovermode: 'closest',
         xaxis: {tickvals: [0, 1], ticktext: ['rank by PLS r', 'rank by NRP-error'], range: [-0.15, 1.9],
                 zeroline: false, showgrid: false},
-        yaxis: {autorange: 'reversed', title: {text: 'rank (1 = best)'}, zeroline: false}
+        yaxis: {autorange: 'reversed', title: {text: 'rank (1 = best)'}, zeroline: false, dtick: n <= 25 ? 1 : null}
       }, PLOT_CONFIG).then(function () {
         div.on('plotly_click', function (event) { if (event.points.length) showModel(event.points[0].text); });
       });
@@ -456,6 +459,17 @@
     return true;
   }
 
+  // the layer choice's other fields, numbers per layer (the choice's scores) to 3 decimals
+  function choiceDetails(fields) {
+    return Object.keys(fields).map(function (key) {
+      var v = fields[key];
+      if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every(function (k) { return isNum(v[k]); })) {
+        return key + ': ' + Object.keys(v).map(function (k) { return k + ' ' + fmt(v[k]); }).join(', ');
+      }
+      return key + ': ' + text(v);
+    }).join('; ');
+  }
+
   function showModel(model) {
     var select = document.getElementById('drill-model');
     select.value = model;
@@ -500,7 +514,7 @@
           el('td', {className: 'text', text: text(e.region)}), el('td', {className: 'text', text: text(e.layer)}),
           el('td', {className: 'text', text: e.nrp_layers ? e.nrp_layers.join(', ') : DASH}),
           el('td', {className: 'text', text: text(how)}),
-          el('td', {className: 'text', text: Object.keys(rest).length ? JSON.stringify(rest) : DASH})));
+          el('td', {className: 'text', text: Object.keys(rest).length ? choiceDetails(rest) : DASH})));
       });
       table.appendChild(body);
       host.appendChild(el('div', {className: 'scroll'}, table));
