@@ -44,8 +44,10 @@ setup(
         'pillow',
         'himalaya>=0.4.6',
         'distributed',
+        'plotly',
     ],
-    extras_require={'test': ['pytest>=7', 'pytest-xdist>=3'], 'cluster': ['dask-jobqueue']},
+    extras_require={'test': ['pytest>=7', 'pytest-xdist>=3', 'playwright'], 'cluster': ['dask-jobqueue']},
+    package_data={'nrp_plugin.app': ['report_assets/*']},
     entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.app.cli:main']},
     cmdclass={'build_py': BuildWithPlugins},
 )

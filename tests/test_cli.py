@@ -1,4 +1,5 @@
 """The `nrp-plugin compare/score/list` commands (scoring replaced by stand-ins from test_compare)."""
+import datetime
 import json
 
 from nrp_plugin.app import checks, cli, compare
@@ -13,10 +14,16 @@ def _compare(out, *extra, models=MODELS[:3]):
 def test_compare_writes_tables_and_prints_them(fakes, tmp_path, capsys):
     assert _compare(tmp_path / 'out') == 0
     printed = capsys.readouterr().out
-    for name in ('table.csv', 'table.md', 'table.json', 'stats.md'):
+    for name in ('table.csv', 'table.md', 'table.json', 'stats.md', 'report.html'):
         assert (tmp_path / 'out' / name).is_file()
     table = json.loads((tmp_path / 'out' / 'table.json').read_text())
     assert {r['model'] for r in table['rows']} == set(MODELS[:3])
+    # the run keeps the command it was started with and when (UTC)
+    assert table['run']['command'] == ' '.join(['nrp-plugin', 'compare', '--models', *MODELS[:3], '--benchmarks',
+                                                FAMILY, '--out', str(tmp_path / 'out'), '--quiet', '--cache-in-out'])
+    started = datetime.datetime.fromisoformat(table['run']['started'])
+    assert started.utcoffset() == datetime.timedelta(0)
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()) < 3600
     assert (tmp_path / 'out' / 'table.md').read_text().strip() in printed
     assert '12 scores (12 computed' in printed
     assert len(list((tmp_path / 'out' / 'cache').glob('*.json'))) == 12
@@ -60,6 +67,7 @@ def test_interrupt_leaves_no_table_and_resumes(fakes, tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert 'interrupted' in err and 'Traceback' not in err
     assert not list((tmp_path / 'out').glob('table.*')) and not (tmp_path / 'out' / 'stats.md').exists()
+    assert not (tmp_path / 'out' / 'report.html').exists()
     assert len(list((tmp_path / 'out' / 'cache').glob('*.json'))) == 2
     monkeypatch.setattr(compare, 'score_model', lambda m, b: b(m))
     assert _compare(tmp_path / 'out') == 0

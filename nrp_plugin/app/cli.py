@@ -110,7 +110,7 @@ def _compare(args):
     from . import run
     try:
         _set_device(args.device)
-        settings = run.settings_from_arguments(args, command=' '.join(['nrp-plugin'] + sys.argv[1:]))
+        settings = run.settings_from_arguments(args, command=_command_line(getattr(args, 'argv', ())))
         if list(settings.models) != list(args.models):
             print(f'models ({len(settings.models)}): {" ".join(settings.models)}', flush=True)
         failures = run.check_request(settings)
@@ -128,6 +128,12 @@ def _compare(args):
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _command_line(argv):
+    """The command line of ``argv`` (the arguments after ``nrp-plugin``), as a shell would take it."""
+    import shlex
+    return ' '.join(shlex.quote(str(part)) for part in ['nrp-plugin'] + list(argv))
 
 
 def _run_compare(settings, failures):
@@ -153,7 +159,7 @@ def _run_compare(settings, failures):
     print(written.stats_markdown)
     print(f"{len(outcome.scored)} scores ({outcome.recomputed} computed, {len(outcome.scored) - outcome.recomputed} "
           f"from the cache {settings.cache_directory}) in {outcome.wall_seconds} s")
-    print(f'wrote {out}/table.csv, table.md, table.json, stats.md and {len(written.plots)} plots:')
+    print(f'wrote {out}/table.csv, table.md, table.json, stats.md, report.html and {len(written.plots)} plots:')
     for path in written.plots:
         print(f'  {path}')
     if outcome.failed:
@@ -174,6 +180,20 @@ def _write_layers(records, out):
         print('\nLayers and how they were chosen (a model without a region-layer map never chooses on the images '
               'it is scored on):\n' + text + '\n')
         atomic_write_text(out / 'layers.md', text + '\n')
+
+
+def _report(args):
+    """``report DIR``: rebuild DIR/report.html from DIR/table.json (nothing is scored)."""
+    from . import html_report
+    try:
+        path = html_report.write_html(Path(args.dir))
+    except html_report.ReportError as error:
+        return _fail('report', str(error))
+    except OSError as error:
+        return _fail('report', f'cannot write {Path(args.dir) / html_report.REPORT_NAME} ({error}): check that the '
+                     f'folder is writable')
+    print(f'wrote {path}')
+    return 0
 
 
 def _score(args):
@@ -350,6 +370,11 @@ def build_parser():
                           "reference path), instead of out of core with the on-disk activation store")
     cmp.set_defaults(run=_compare)
 
+    rep = commands.add_parser('report', help='rebuild DIR/report.html, the interactive page of a comparison, from '
+                              'DIR/table.json (nothing is scored)')
+    rep.add_argument('dir', metavar='DIR', help='the --out folder of a `compare` run')
+    rep.set_defaults(run=_report)
+
     one = commands.add_parser('score', help='score one model on one benchmark and print the main attrs')
     one.add_argument('model')
     one.add_argument('benchmark')
@@ -380,7 +405,9 @@ def build_parser():
 def main(argv=None):
     import warnings
     warnings.filterwarnings('ignore', message='xarray subclass', category=FutureWarning)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     return args.run(args)
 
 

@@ -1,6 +1,7 @@
 """The report of a comparison run (:func:`nrp_plugin.app.compare.run_compare`): its files, written atomically.
 
-:func:`write_report` writes ``table.md``, ``table.csv``, ``table.json``, ``stats.md`` and the PNG plots (with
+:func:`write_report` writes ``table.md``, ``table.csv``, ``table.json``, ``stats.md``, ``report.html`` (the
+interactive page of :mod:`nrp_plugin.app.html_report`) and the PNG plots (with
 ``<family>_<region>_rank_change.png`` and the ranking analysis of :func:`nrp_plugin.app.ranking.ranking`).
 The rows and texts come from :mod:`nrp_plugin.app.tables`, the statistics from
 :mod:`nrp_plugin.app.contrasts` and :mod:`nrp_plugin.app.ranking`, the figures from :mod:`nrp_plugin.app.plots`; every statistic is
@@ -14,6 +15,7 @@ from collections import namedtuple
 
 from ..storage.cache import atomic_path, atomic_write_text
 from .contrasts import statistics
+from .html_report import REPORT_NAME, build_html
 from .plots import figures
 from .ranking import ranking as rank_analysis
 from .tables import attach_contrasts, build_rows, csv_text, json_document, markdown_table, stats_markdown
@@ -85,7 +87,10 @@ def tabulate(records):
 
 
 def write_report(records, out, run_info=None, plots=True):
-    """Write ``table.csv``, ``table.md``, ``table.json``, ``stats.md`` and the plots into ``out``.
+    """Write ``table.csv``, ``table.md``, ``table.json``, ``stats.md``, ``report.html`` and the plots into ``out``.
+
+    ``report.html`` is the interactive page of :func:`nrp_plugin.app.html_report.build_html`, built from the text
+    written to ``table.json`` (so ``nrp-plugin report`` rebuilds the same page from that file).
 
     ``stats.md`` and ``table.json`` (``ranking``) also say whether the NRP ranks the models differently from PLS
     (:func:`nrp_plugin.app.ranking.ranking` of the rows and records), and a rank-change plot per family and
@@ -115,9 +120,11 @@ def write_report(records, out, run_info=None, plots=True):
     stats_md = stats_markdown(stats, ranking)
     document = json_document(records, rows, stats, run_info, ranking)
     document['failed'] = [{'model': record['model'], 'reason': record['reason']} for record in failed]
-    atomic_write_text(out / 'table.json', json.dumps(document, indent=1))
+    text = json.dumps(document, indent=1)
+    atomic_write_text(out / 'table.json', text)
     atomic_write_text(out / 'table.csv', csv_text(rows))
     atomic_write_text(out / 'table.md', table_md + '\n')
     atomic_write_text(out / 'stats.md', stats_md)
+    atomic_write_text(out / REPORT_NAME, build_html(json.loads(text)))  # as `nrp-plugin report` rebuilds it
     paths = plot_all(rows, out, ranking) if plots else []
     return Written(rows, stats, table_md, stats_md, paths)

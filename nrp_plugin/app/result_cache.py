@@ -41,7 +41,8 @@ CACHE_FORMAT = 3
 # so editing them does not invalidate cached scores.
 NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/run.py', 'app/settings.py', 'app/report.py', 'app/html_report.py',
                'app/contrasts.py', 'app/intervals.py', 'app/ranking.py', 'app/methods.py', 'app/tables.py',
-               'app/plots.py')
+               'app/plots.py', 'app/report_assets/report.css', 'app/report_assets/report.js',
+               'app/report_assets/report_body.html')
 # a record without these fields is not a score: it is recomputed
 REQUIRED_FIELDS = ('kind', 'score', 'model', 'benchmark')
 

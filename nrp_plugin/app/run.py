@@ -89,9 +89,12 @@ class Outcome:
     ----------
     records : list of dict
     wall_seconds : float
+    started : float
+        When the run started (seconds since the epoch).
     """
     records: list = field(default_factory=list)
     wall_seconds: float = 0.0
+    started: float = None
 
     @property
     def scored(self):
@@ -106,8 +109,12 @@ class Outcome:
         return sum(not record.get('cached', False) for record in self.scored)
 
     def run_info(self, settings):
-        """``table.json``'s ``run``: the settings, the wall time and how many scores were computed."""
-        return dict(settings.to_dict(), wall_seconds=self.wall_seconds, recomputed=self.recomputed)
+        """``table.json``'s ``run``: the settings, when it started (ISO 8601, UTC), the wall time and how many scores
+        were computed."""
+        import datetime
+        started = None if self.started is None else datetime.datetime.fromtimestamp(
+            self.started, datetime.timezone.utc).isoformat(timespec='seconds')
+        return dict(settings.to_dict(), started=started, wall_seconds=self.wall_seconds, recomputed=self.recomputed)
 
 
 def _print(line):
@@ -140,4 +147,4 @@ def run(settings, failures=None, log=_print):
         finally:
             close()
         records += [compare.failure_record(model, reason) for model, reason in failures.items()]
-    return Outcome(records, round(time.time() - started, 1))
+    return Outcome(records, round(time.time() - started, 1), started)
