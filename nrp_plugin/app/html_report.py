@@ -9,7 +9,8 @@ the 95% intervals), NRP-error against PLS r, the rank-change charts, the ranking
 folder from its ``table.json``; :func:`nrp_plugin.app.report.write_report` writes it with the other files.
 
 The page's data are shaped here, once (:func:`report_data`): the mappings and their titles come from
-``document['mappings']`` when the document has them, else from the mapping registry (:mod:`nrp_plugin.mappings`); the ranking analysis is read generically by :func:`ranking_view`; a key
+``document['mappings']`` when the document has them, else from the mapping registry (:mod:`nrp_plugin.mappings`);
+the ranking analysis is read generically by :func:`ranking_view`; a key
 a document lacks (a record from before it was kept) is shown as '–'.
 """
 import html
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.cache import atomic_write_text
-from .. import mappings
+from .. import mappings as registry
 from .intervals import ordered_unique
 from .ranking import RANKINGS
 from .tables import INTERVAL_LEGEND, contrast_titles, mapping_legend
@@ -52,7 +53,7 @@ def mappings(document):
         return [{'name': m['name'], 'title': m.get('title') or m['name'], 'linear': bool(m.get('linear'))}
                 for m in given]
     return [{'name': name, 'title': mapping.title, 'linear': bool(mapping.linear)}
-            for name, mapping in mappings.registered().items()]
+            for name, mapping in registry.registered().items()]
 
 
 def contrasts(rows, names):
