@@ -405,12 +405,12 @@ RidgeErrorMetric = _reference_metric('ridge', """The strong linear reference und
     :class:`CrossValidatedMetric`'s, with ``alpha_at_edge`` (share of penalties at the grid's edge).""")
 RidgeErrorMetric.__name__ = RidgeErrorMetric.__qualname__ = 'RidgeErrorMetric'
 BandedRidgeErrorMetric = _reference_metric('banded_ridge', """Banded ridge under the NRP protocol: ridge on every
-    component of every layer with one penalty per layer (:class:`nrp_plugin.mappings.BandedRidge`, himalaya's
-    multiple-kernel ridge), chosen by cross-validation on each split's training stimuli only; same splits, MAE.
+    component of every layer with one weight per layer (:class:`nrp_plugin.mappings.BandedRidge`), each site's
+    layer weighting and penalty chosen by leave-one-out on each split's training stimuli only; same splits, MAE.
     Attrs as :class:`CrossValidatedMetric`'s, with ``layer_weights`` (per split, each layer's mean weight).""")
 BandedRidgeErrorMetric.__name__ = BandedRidgeErrorMetric.__qualname__ = 'BandedRidgeErrorMetric'
 KernelRidgeErrorMetric = _reference_metric('kernel_ridge', """RBF kernel ridge on the NRP inputs under the NRP
-    protocol (:class:`nrp_plugin.mappings.KernelRidge`, himalaya's kernel ridge): each site's penalty and one
-    bandwidth per split chosen by cross-validation on its training stimuli only; same splits, MAE. Attrs as
+    protocol (:class:`nrp_plugin.mappings.KernelRidge`): each site's penalty and one bandwidth per split chosen by
+    leave-one-out on its training stimuli only; same splits, MAE. Attrs as
     :class:`CrossValidatedMetric`'s, with ``bandwidth`` (per split).""")
 KernelRidgeErrorMetric.__name__ = KernelRidgeErrorMetric.__qualname__ = 'KernelRidgeErrorMetric'

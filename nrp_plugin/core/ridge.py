@@ -24,7 +24,7 @@ RELATIVE_ALPHAS = np.logspace(-8, 6, 29)
 _TINY = 1e-300
 
 
-def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALPHAS):
+def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALPHAS, search_dtype=None):
     """Kernel ridge with an intercept, each target's penalty chosen by exact leave-one-out.
 
     The kernel of the fit rows, centred on them, is ``Q diag(eigenvalues) Q^T``. Penalties are
@@ -32,6 +32,9 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     ``(y - fitted) / (1 - h)`` with leverage ``h = 1/n + sum_j Q_ij^2 eigenvalue_j / (eigenvalue_j + alpha)``
     (scikit-learn's ``RidgeCV`` computes the same). Of penalties with equal leave-one-out errors the first in the
     grid is chosen. Without a non-zero eigenvalue the penalties are ``relative_alphas`` themselves.
+
+    Every penalty and every target come from the one eigendecomposition; the search over the grid costs one product
+    of ``Q`` with an ``(r, n_targets)`` matrix per penalty.
 
     Parameters
     ----------
@@ -41,6 +44,9 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     targets : Tensor, shape (n, n_targets)
     relative_alphas : ndarray, shape (n_alphas,)
         Penalty grid relative to the mean non-zero eigenvalue, ascending.
+    search_dtype : torch.dtype, optional
+        The type the penalty search (the leave-one-out residuals of every penalty) is computed in; the inputs'
+        type by default. The dual coefficients are computed in the inputs' type whatever this is.
 
     Returns
     -------
@@ -57,23 +63,103 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     intercept = targets.mean(dim=0)
     centred = targets - intercept
     projected = eigenvectors.T @ centred
-    squared = eigenvectors ** 2
     scale = float(eigenvalues.sum()) / max(1, len(eigenvalues)) or 1.0
-    best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
-    best_alpha = torch.zeros_like(best_error)
+    if search_dtype is not None and search_dtype != eigenvectors.dtype:
+        best_alpha, best_error, best_residual = _reduced_search(eigenvalues, eigenvectors, centred, projected,
+                                                                relative_alphas, scale, search_dtype)
+    else:
+        squared = eigenvectors ** 2
+        best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
+        best_alpha = torch.zeros_like(best_error)
+        for index, relative in enumerate(relative_alphas):
+            alpha = float(relative) * scale
+            shrink = eigenvalues / (eigenvalues + alpha)
+            fitted = eigenvectors @ (shrink[:, None] * projected)
+            leverage = 1.0 / n + squared @ shrink
+            residual = (centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)
+            error = (residual ** 2).mean(dim=0)
+            better = error < best_error
+            best_error = torch.where(better, error, best_error)
+            best_residual = residual if index == 0 else torch.where(better, residual, best_residual)
+            best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
+    dual = eigenvectors @ (projected / (eigenvalues[:, None] + best_alpha[None, :]))
+    return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
+
+
+def _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alphas, scale, dtype):
+    """:func:`eigen_ridge`'s penalty search with the products in ``dtype`` (float32), written without cancellation.
+
+    A small penalty leaves residuals and ``1 - h`` far below the targets and 1, which the direct form gets as the
+    difference of two nearly equal numbers: in float32 those carry no correct digit. Here neither is such a
+    difference: the residual is ``Q diag(alpha / (eigenvalue + alpha)) Q^T y`` plus the part of ``y`` outside ``Q``'s
+    span, and ``1 - h`` is ``sum_j Q_ij^2 alpha / (eigenvalue_j + alpha)`` (non-negative terms) plus ``1 - 1/n -
+    sum_j Q_ij^2``; the two parts outside the span are formed once, in the inputs' type.
+
+    Returns
+    -------
+    best_alpha, best_error, best_residual : Tensor
+        In the inputs' type.
+    """
+    n = centred.shape[0]
+    outside = (centred - eigenvectors @ projected).to(dtype)
+    outside_leverage = (1.0 - 1.0 / n - (eigenvectors ** 2).sum(dim=1)).clamp(min=0).to(dtype)
+    values, vectors, coefficients = eigenvalues.to(dtype), eigenvectors.to(dtype), projected.to(dtype)
+    squared = vectors ** 2
+    best_error = torch.full((centred.shape[1],), float('inf'), dtype=dtype, device=centred.device)
+    best_alpha = torch.zeros(centred.shape[1], dtype=centred.dtype, device=centred.device)
     for index, relative in enumerate(relative_alphas):
         alpha = float(relative) * scale
-        shrink = eigenvalues / (eigenvalues + alpha)
-        fitted = eigenvectors @ (shrink[:, None] * projected)
-        leverage = 1.0 / n + squared @ shrink
-        residual = (centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)
+        complement = alpha / (values + alpha)
+        remaining = squared @ complement + outside_leverage
+        residual = (vectors @ (complement[:, None] * coefficients) + outside) / remaining[:, None].clamp(min=1e-12)
         error = (residual ** 2).mean(dim=0)
         better = error < best_error
         best_error = torch.where(better, error, best_error)
         best_residual = residual if index == 0 else torch.where(better, residual, best_residual)
         best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
-    dual = eigenvectors @ (projected / (eigenvalues[:, None] + best_alpha[None, :]))
-    return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
+    return best_alpha, best_error.to(centred.dtype), best_residual.to(centred.dtype)
+
+
+def kernel_eigen(kernel):
+    """The non-zero eigenvalues and their eigenvectors of a symmetric positive semi-definite kernel.
+
+    Eigenvalues below ``RELATIVE_ZERO`` times the largest count as zero.
+
+    Parameters
+    ----------
+    kernel : Tensor, shape (n, n)
+
+    Returns
+    -------
+    eigenvalues : Tensor, shape (r,), ascending
+    eigenvectors : Tensor, shape (n, r)
+    """
+    eigenvalues, eigenvectors = torch.linalg.eigh((kernel + kernel.T) / 2)
+    keep = eigenvalues > eigenvalues[-1].clamp(min=_TINY) * RELATIVE_ZERO
+    return eigenvalues[keep], eigenvectors[:, keep]
+
+
+def scores_eigen(scores):
+    """The non-zero eigenvalues and eigenvectors of ``scores @ scores.T`` for mutually orthogonal columns (principal
+    component scores), without a decomposition: the squared column norms and the normalised columns.
+
+    Parameters
+    ----------
+    scores : Tensor, shape (n, r)
+        Mutually orthogonal columns (each layer's component scores, :mod:`.reduction`).
+
+    Returns
+    -------
+    eigenvalues : Tensor, shape (r',)
+        Those of the columns above ``RELATIVE_ZERO`` times the largest, in the columns' order.
+    eigenvectors : Tensor, shape (n, r')
+    """
+    eigenvalues = (scores ** 2).sum(dim=0)
+    if not len(eigenvalues):
+        return eigenvalues, scores
+    keep = eigenvalues > eigenvalues.max().clamp(min=_TINY) * RELATIVE_ZERO
+    eigenvalues = eigenvalues[keep]
+    return eigenvalues, scores[:, keep] / eigenvalues.sqrt()
 
 
 def dual_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
@@ -91,9 +177,7 @@ def dual_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
     -------
     As :func:`eigen_ridge`.
     """
-    eigenvalues, eigenvectors = torch.linalg.eigh((kernel + kernel.T) / 2)
-    keep = eigenvalues > eigenvalues[-1].clamp(min=_TINY) * RELATIVE_ZERO
-    return eigen_ridge(eigenvalues[keep], eigenvectors[:, keep], targets, relative_alphas)
+    return eigen_ridge(*kernel_eigen(kernel), targets, relative_alphas)
 
 
 def column_ridge(centred, targets, relative_alphas=RELATIVE_ALPHAS):

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..core.ridge import eigen_ridge, kernel_eigen, scores_eigen
+
 __all__ = ['READS', 'Mapping', 'MappingFit', 'SplitPieces']
 
 #: The views of the data a mapping may read (:class:`Mapping`).
@@ -113,20 +115,31 @@ class Mapping:
 class SplitPieces:
     """One split's components of every layer it reads, and what several mappings build from them, each once.
 
+    Ridge and banded ridge are ridge on every component of every layer in the kernel ``sum_g w_g K_g / total_g``
+    (``K_g`` the layer's centred kernel on the training rows, ``total_g`` its total variance, ``w`` a layer
+    weighting; equal weights are ridge). Each weighting's fit (:meth:`ridge`) is made once per split, from one
+    eigendecomposition, and shared: ridge's fit is banded ridge's equal weighting. One layer needs no decomposition
+    at all (its components are the kernel's eigenvectors), and no stimulus-by-stimulus kernel is formed for it.
+
     Parameters
     ----------
     split : int
     components : list of (Tensor, Tensor, Tensor)
         Per layer, ``(train_scores (n_train, r), test_scores (n_test, r), variances (r,))``: every non-zero
-        principal component fitted on the split's training rows (centred on them).
+        principal component fitted on the split's training rows (centred on them), mutually orthogonal columns.
     train_targets : Tensor, shape (n_train, n_targets)
+    search_dtype : torch.dtype, optional
+        The type of the ridge fits' penalty search (:func:`nrp_plugin.core.ridge.eigen_ridge`); the components'
+        type by default.
     """
 
-    def __init__(self, split, components, train_targets):
+    def __init__(self, split, components, train_targets, search_dtype=None):
         self.split = split
         self.components = list(components)
         self.train_targets = train_targets
+        self.search_dtype = search_dtype
         self._grams = None
+        self._ridges = {}
 
     def layer_grams(self):
         """Per layer, ``(train_scores @ train_scores.T, test_scores @ train_scores.T, total variance)``: the layer's
@@ -136,3 +149,70 @@ class SplitPieces:
             self._grams = [(train @ train.T, test @ train.T, variances.sum())
                            for train, test, variances in self.components]
         return self._grams
+
+    def totals(self):
+        """Each layer's total variance on the training rows (the sum of its components' variances), floored at
+        1e-12. Shape (n_layers,)."""
+        return [variances.sum().clamp(min=1e-12) for _, _, variances in self.components]
+
+    def eigen(self, weights=None):
+        """The non-zero eigenvalues and eigenvectors of the training rows' kernel ``sum_g w_g K_g / total_g``.
+
+        One layer: from its component scores, without a decomposition; several: one eigendecomposition of the
+        weighted sum of :meth:`layer_grams`.
+
+        Parameters
+        ----------
+        weights : sequence of float, optional
+            One per layer; all ones by default.
+
+        Returns
+        -------
+        eigenvalues : Tensor, shape (r,)
+        eigenvectors : Tensor, shape (n_train, r)
+        """
+        weights = self._weights(weights)
+        if len(self.components) == 1:
+            eigenvalues, eigenvectors = scores_eigen(self.components[0][0])
+            return eigenvalues * (weights[0] / self.totals()[0]), eigenvectors
+        kernel = sum(weight / total * gram
+                     for weight, total, (gram, _, _) in zip(weights, self.totals(), self.layer_grams()))
+        return kernel_eigen(kernel)
+
+    def ridge(self, weights=None):
+        """Ridge on every component of every layer in the kernel of :meth:`eigen`, each training target's penalty
+        by exact leave-one-out (:func:`nrp_plugin.core.ridge.eigen_ridge`); made once per split and weighting.
+
+        Parameters
+        ----------
+        weights : sequence of float, optional
+            One per layer; all ones by default (ridge).
+
+        Returns
+        -------
+        dict
+            ``prediction`` (n_test, n_targets), float64, the test rows' predictions; ``relative_alpha``
+            (n_targets,), numpy, each target's penalty relative to the kernel's mean non-zero eigenvalue;
+            ``loo_error`` (n_targets,), the chosen penalty's leave-one-out mean squared error on the training rows.
+        """
+        weights = self._weights(weights)
+        key = tuple(float(weight) for weight in weights)
+        if key not in self._ridges:
+            targets = self.train_targets.to(device=self.components[0][0].device, dtype=torch.float64)
+            dual, intercept, alpha, loo_error, _ = eigen_ridge(*self.eigen(weights), targets,
+                                                               search_dtype=self.search_dtype)
+            # the test rows' kernel with the training rows, applied without forming it:
+            # sum_g w_g / total_g * test_g (train_g^T dual)
+            prediction = intercept + sum(weight / total * (test @ (train.T @ dual)) for weight, total, (train, test, _)
+                                         in zip(weights, self.totals(), self.components))
+            self._ridges[key] = dict(prediction=prediction.to(torch.float64), relative_alpha=alpha,
+                                     loo_error=loo_error)
+        return self._ridges[key]
+
+    def _weights(self, weights):
+        if weights is None:
+            return [1.0] * len(self.components)
+        weights = [float(weight) for weight in weights]
+        if len(weights) != len(self.components):
+            raise ValueError(f"{len(weights)} layer weights for {len(self.components)} layers.")
+        return weights

@@ -1,4 +1,4 @@
-"""RBF kernel ridge on the NRP's prepared inputs (himalaya)."""
+"""RBF kernel ridge on the NRP's prepared inputs."""
 import torch
 
 from ..core.crossval import per_layer_subset
@@ -8,16 +8,17 @@ from .base import Mapping, MappingFit
 
 class KernelRidge(Mapping):
     """Kernel ridge with a Gaussian (RBF) kernel on each split's NRP inputs
-    (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`, himalaya's kernel ridge): one bandwidth per split
-    and each site's penalty chosen by cross-validation on the split's training stimuli. Reports ``bandwidth``: per
-    split, the chosen factor of the median squared distance between training stimuli."""
+    (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`): one bandwidth per split (searched from the median
+    heuristic's) and each site's penalty chosen by exact leave-one-out on the split's training stimuli, from one
+    eigendecomposition per bandwidth tried. Reports ``bandwidth``: per split, the chosen factor of the median squared
+    distance between training stimuli."""
     name = 'kernel_ridge'
     title = 'kernel ridge (RBF)'
     linear = False
     per_split_figures = ('bandwidth',)
     reads = 'inputs'
     description = ("kernel ridge with a Gaussian kernel on the NRP's prepared inputs (the bandwidth and each "
-                   "site's penalty by 3-fold cross-validation on each split's training stimuli)")
+                   "site's penalty by leave-one-out on each split's training stimuli)")
 
     def fit(self, data):
         infos = {}

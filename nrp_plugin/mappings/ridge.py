@@ -1,16 +1,16 @@
 """Ridge on every non-zero principal component of every layer, each site's penalty by leave-one-out."""
 import numpy as np
-import torch
 
-from ..core.ridge import RELATIVE_ALPHAS, fit_predict_dual_ridge
+from ..core.ridge import RELATIVE_ALPHAS
 from .base import Mapping
 
 
 class Ridge(Mapping):
     """Ridge on every non-zero principal component of every layer of a split, each layer scaled to unit total
     variance (for one layer: ridge on its raw centred features), each site's penalty chosen by exact leave-one-out
-    on the split's training stimuli (:func:`nrp_plugin.core.ridge.fit_predict_ridge`, what scikit-learn's
-    ``RidgeCV`` computes). Reports ``alpha_at_edge``: the share of (split, site) penalties at the grid's edge."""
+    on the split's training stimuli (:meth:`nrp_plugin.mappings.SplitPieces.ridge` with equal layer weights, what
+    scikit-learn's ``RidgeCV(alpha_per_target=True)`` computes). Reports ``alpha_at_edge``: the share of (split,
+    site) penalties at the grid's edge."""
     name = 'ridge'
     title = 'ridge'
     linear = True
@@ -19,11 +19,8 @@ class Ridge(Mapping):
                    "variance), each site's penalty by leave-one-out")
 
     def fit_split(self, pieces):
-        # the kernel of the concatenated components, each layer divided by the root of its total variance
-        train_kernel = sum(gram / total.clamp(min=1e-12) for gram, _, total in pieces.layer_grams())
-        cross_kernel = sum(cross / total.clamp(min=1e-12) for _, cross, total in pieces.layer_grams())
-        prediction, alpha = fit_predict_dual_ridge(train_kernel, pieces.train_targets, cross_kernel)
-        return torch.as_tensor(prediction), {'relative_alpha': alpha}
+        fit = pieces.ridge()
+        return fit['prediction'], {'relative_alpha': fit['relative_alpha']}
 
     def figures(self, fit):
         alphas = np.stack([split['relative_alpha'] for split in fit.splits])
