@@ -12,28 +12,33 @@ Timed, each for V4 and IT, with its peak memory:
 * ``reference``: Brain-Score's ``pls`` metric (``brainscore_vision.load_metric('pls')``);
 * ``pls_torch``: this package's kernel-form PLS (``load_metric('pls_torch')``);
 * ``nrp``: :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` without its references;
-* ``linear``, ``ridge``, ``banded_ridge``, ``kernel_ridge``: each reference mapping alone, as its metric
+* ``least_squares``, ``ridge``, ``banded_ridge``, ``kernel_ridge``: each reference mapping alone, as its metric
   (``nrp_least_squares``, ``nrp_ridge``, ``nrp_banded_ridge``, ``nrp_kernel_ridge``) computes it, input preparation
   included, so a user knows what each mapping costs;
 * ``all``: ``pls_torch``, then ``NRPErrorMetric`` with all its references (least squares, ridge, banded ridge,
-  kernel ridge), which is what this package's ``-pls`` and ``-nrp`` benchmarks compute for a region.
+  kernel ridge), which is what this package's ``-pls`` and ``-nrp`` benchmarks compute for a region. Inside it, each
+  mapping's own fit is timed too (the rest is the shared input preparation).
+
+It prints a table per metric and region, a table of each mapping's cost per split (alone, and its own fit inside
+``all``; beside the figures of an earlier run with ``--before``), and the ratio the speed target is set on: ``all``
+(the NRP, every reference and ``pls_torch``), V4 and IT together, over the reference's time in the same process.
 
 Peak memory is the highest resident set size (sampled every 2 ms) during a call minus the
 resident size just before it, reported in MiB and as a multiple of that region's activation
 matrix; on a GPU also ``torch.cuda.max_memory_allocated``. The ``pls_torch`` scores are checked
 against the reference (score and every split x neuroid r within 1e-4).
 
-Usage (full size; nearly all of the time is the reference)::
+Usage (full size; most of the time is the reference)::
 
-    python scripts/benchmark_speed.py
+    python scripts/benchmark_speed.py --json after.json
 
 A quick reduced run (a few minutes)::
 
     python scripts/benchmark_speed.py --stimuli 1280 --splits 2
 
-Only the fast metrics, full size::
+Beside an earlier run's figures (its ``--json`` file, e.g. of the code before a change)::
 
-    python scripts/benchmark_speed.py --skip-reference
+    python scripts/benchmark_speed.py --skip-reference --before before.json
 """
 import argparse
 import ctypes
@@ -169,6 +174,43 @@ class PeakMemory:
 
 
 REFERENCES = ('least_squares', 'ridge', 'banded_ridge', 'kernel_ridge')
+#: The speed target: ``all`` (the NRP, every reference and pls_torch), V4 and IT together, over the reference
+TARGET_RATIO = 0.25
+
+
+class MappingTimes:
+    """Seconds spent in each registered mapping's own fit (``fit`` or ``fit_split``) while the block runs."""
+
+    def __init__(self, device):
+        self.device = device
+        self.seconds = {}
+
+    def __enter__(self):
+        from nrp_plugin import mappings
+        self._patched = []
+        for name, cls in mappings.registered().items():
+            for method in ('fit', 'fit_split'):
+                if method in vars(cls):
+                    original = vars(cls)[method]
+                    setattr(cls, method, self._timed(name, original))
+                    self._patched.append((cls, method, original))
+        return self
+
+    def _timed(self, name, original):
+        def timed(mapping, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(mapping, *args, **kwargs)
+            finally:
+                if self.device.type == 'cuda':
+                    torch.cuda.synchronize()
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+        return timed
+
+    def __exit__(self, *exc):
+        for cls, method, original in self._patched:
+            setattr(cls, method, original)
+        return False
 
 
 def _all_scores(pls_score, nrp_score):
@@ -206,6 +248,10 @@ def parse_args(argv=None):
     parser.add_argument('--regions', nargs='+', choices=REGIONS, default=list(REGIONS),
                         help='regions to time (default both; the workload is built for both)')
     parser.add_argument('--json', help='also write the figures to this JSON file')
+    parser.add_argument('--before', help="an earlier run's --json file: its seconds per split beside this run's")
+    parser.add_argument('--no-install', action='store_true',
+                        help='use the plugin folders already installed in brainscore_vision (they call into the '
+                             'nrp_plugin on the path) instead of placing this checkout\'s')
     return parser.parse_args(argv)
 
 
@@ -217,7 +263,9 @@ def main(argv=None):
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    install()
+    if not args.no_install:
+        install()
+    before = _read_before(args.before) if args.before else None
     from brainscore_vision import load_metric
     try:
         from nrp_plugin.brainscore.nrp_metric import NRPErrorMetric
@@ -265,26 +313,98 @@ def main(argv=None):
         for region in args.regions:
             source, target = workload[region]
             print(f"  running {method:<9} {region} ...", flush=True)
-            with PeakMemory(device) as memory:
+            with PeakMemory(device) as memory, MappingTimes(device) as mapping_times:
                 scores = call(source, target)
             activation = source.values.nbytes
             results[(method, region)] = dict(
                 seconds=memory.seconds, extra_mib=memory.extra / MIB, activation_mib=activation / MIB,
                 extra_ratio=memory.extra / activation,
                 cuda_peak_mib=None if memory.cuda_peak is None else memory.cuda_peak / MIB,
+                mapping_seconds=dict(mapping_times.seconds),
                 scores={name: float(getattr(score, 'values', score)) for name, score in scores.items()},
                 raw={name: np.asarray(score.attrs['raw'].values) for name, score in scores.items()
                      if name in ('pls', 'pls_torch')})
+            if args.json:  # after every call, so a run stopped early keeps what it measured
+                _write_json(args.json, results, args)
 
     _report(results, methods, args, device)
+    _report_per_split(results, methods, args, before)
     if args.json:
-        payload = {f'{method}/{region}': {key: value for key, value in figures.items() if key != 'raw'}
-                   for (method, region), figures in results.items()}
-        payload['_args'] = vars(args)
-        with open(args.json, 'w', encoding='utf-8') as handle:
-            json.dump(payload, handle, indent=2, default=str)
+        _write_json(args.json, results, args)
         print(f"figures written to {args.json}")
     return results
+
+
+def _write_json(path, results, args):
+    """The figures so far as JSON (``method/region`` keys, ``_args``), written whole or not at all."""
+    payload = {f'{method}/{region}': {key: value for key, value in figures.items() if key != 'raw'}
+               for (method, region), figures in results.items()}
+    payload['_args'] = vars(args)
+    partial = f'{path}.partial'
+    with open(partial, 'w', encoding='utf-8') as handle:
+        json.dump(payload, handle, indent=2, default=str)
+    os.replace(partial, path)
+
+
+def _read_before(path):
+    """An earlier run's figures (its ``--json`` file): ``{(method, region): figures}`` and its number of splits."""
+    with open(path, encoding='utf-8') as handle:
+        payload = json.load(handle)
+    splits = int(payload.get('_args', {}).get('splits', 10))
+    figures = {tuple(key.split('/')): value for key, value in payload.items() if not key.startswith('_')}
+    return dict(figures=figures, splits=splits, path=path)
+
+
+def _report_per_split(results, methods, args, before):
+    """Each mapping's seconds per split: its metric alone (input preparation included) and its own fit inside
+    ``all``; with ``before``, the earlier run's alone-seconds per split and how many times faster this run is."""
+    names = [method for method, _ in methods]
+    rows = [name for name in ('pls_torch', 'nrp') + REFERENCES + ('all', 'reference') if name in names]
+    if not rows:
+        return
+    print()
+    print(f"seconds per split ({args.splits} splits; 'alone': the metric by itself, input preparation included; "
+          f"'in all': the mapping's own fit inside 'all')")
+    header = f"{'mapping':<14}{'region':<7}{'alone':>9}{'in all':>9}"
+    if before:
+        header += f"{'before':>9}{'x faster':>10}"
+    print(header)
+    print('-' * len(header))
+    totals = {}
+    for name in rows:
+        for region in args.regions:
+            figures = results[(name, region)]
+            alone = figures['seconds'] / args.splits
+            if name == 'pls_torch':  # 'all' starts with the same pls_torch call
+                inside = alone if ('all', region) in results else None
+            else:
+                inside = results.get(('all', region), {}).get('mapping_seconds', {}).get(name)
+                inside = None if inside is None else inside / args.splits
+            inside = '' if inside is None else f'{inside:.2f}'
+            line = f"{name:<14}{region:<7}{alone:>9.2f}{inside:>9}"
+            totals.setdefault(name, [0.0, 0.0])[0] += figures['seconds']
+            if before:
+                earlier = before['figures'].get((name, region))
+                if earlier is not None:
+                    earlier_split = earlier['seconds'] / before['splits']
+                    totals[name][1] += earlier['seconds'] / before['splits'] * args.splits
+                    line += f"{earlier_split:>9.2f}{earlier_split / alone:>10.1f}"
+            print(line)
+    print()
+    for name in rows:
+        line = f"total {name:<14} {'+'.join(args.regions)}: {totals[name][0]:8.1f} s"
+        if before and totals[name][1]:
+            line += f" (before: {totals[name][1]:.1f} s scaled to {args.splits} splits)"
+        print(line)
+    if 'all' in names and 'reference' in names:
+        ours = sum(results[('all', region)]['seconds'] for region in args.regions)
+        theirs = sum(results[('reference', region)]['seconds'] for region in args.regions)
+        ratio = ours / theirs
+        verdict = 'PASS' if ratio <= TARGET_RATIO else 'FAIL'
+        print(f"ratio: NRP + every reference + pls_torch ('all', {'+'.join(args.regions)}) {ours:.1f} s / Brain-Score's "
+              f"pls {theirs:.1f} s = {ratio:.3f} (target <= {TARGET_RATIO}): {verdict}")
+    else:
+        print("ratio: not measured (it needs 'all' and 'reference' in the same run)")
 
 
 def _report(results, methods, args, device):

@@ -5,8 +5,9 @@
   root of its weight over its total variance and concatenated;
 - banded ridge's choice of each site's layer weighting is the weighting with the lowest leave-one-out error in
   scikit-learn's own leave-one-out residuals (``store_cv_results``);
-- RBF kernel ridge at one bandwidth is himalaya's ``KernelRidgeCV`` refitted once per left-out row, and its search
-  from the median's bandwidth ends where a search of the whole grid does;
+- RBF kernel ridge at one bandwidth is himalaya's ``KernelRidgeCV`` refitted once per left-out row, and the bandwidth
+  it chooses has the lowest leave-one-out error on its subset of the training rows in scikit-learn's own
+  leave-one-out residuals;
 - the shared pieces are computed once: one eigendecomposition per layer weighting, none for one layer;
 - the penalty search in float32 chooses the same penalties and predicts the same values within 1e-6 (on the CPU
   here; on CUDA where there is one).
@@ -180,13 +181,13 @@ def _rbf_world(seed, n=90, n_inputs=5, n_sites=4):
     return torch.as_tensor(x[:70]), torch.as_tensor(y[:70]), torch.as_tensor(x[70:])
 
 
-@pytest.mark.parametrize('seed, factor', [(0, 1.0), (1, 4.0)])
-def test_kernel_ridge_at_one_bandwidth_is_himalayas_refitted_for_every_left_out_row(seed, factor):
+@pytest.mark.parametrize('seed, factor, bandwidth_rows', [(0, 1.0, None), (1, 4.0, None), (2, 2.0, 20)])
+def test_kernel_ridge_at_one_bandwidth_is_himalayas_refitted_for_every_left_out_row(seed, factor, bandwidth_rows):
     from himalaya.backend import get_backend, set_backend
     from himalaya.kernel_ridge import KernelRidgeCV
     from sklearn.model_selection import KFold
     x, y, x_test = _rbf_world(seed)
-    prediction, info = rbf_kernel_ridge(x, y, x_test, bandwidths=(factor,))
+    prediction, info = rbf_kernel_ridge(x, y, x_test, bandwidths=(factor,), bandwidth_rows=bandwidth_rows)
     mean, std = y.mean(dim=0).numpy(), y.std(dim=0, unbiased=False).numpy()
     previous = get_backend().name
     set_backend('numpy')
@@ -202,31 +203,45 @@ def test_kernel_ridge_at_one_bandwidth_is_himalayas_refitted_for_every_left_out_
     np.testing.assert_allclose(prediction.numpy(), reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
 
 
-@pytest.mark.parametrize('seed', [0, 1, 2, 3])
-def test_the_bandwidth_walk_ends_at_the_grids_best_bandwidth_with_fewer_decompositions(seed):
+def _sklearn_loo_errors(x, y, gamma):
+    """Each site's leave-one-out mean squared error at its best penalty, by scikit-learn's RidgeCV on features whose
+    linear kernel is the RBF kernel centred on these rows (ridge with an intercept on them is kernel ridge)."""
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.preprocessing import KernelCenterer
+    kernel = KernelCenterer().fit_transform(rbf_kernel(x, gamma=gamma))
+    eigenvalues, eigenvectors = np.linalg.eigh(kernel)
+    keep = eigenvalues > eigenvalues[-1] * len(x) * np.finfo(float).eps
+    features = eigenvectors[:, keep] * np.sqrt(eigenvalues[keep])
+    scale = eigenvalues[keep].mean()
+    model = RidgeCV(alphas=kernel_references.RELATIVE_ALPHAS * scale, alpha_per_target=True, store_cv_results=True)
+    return model.fit(features, y).cv_results_.mean(axis=0).min(axis=1)
+
+
+@pytest.mark.parametrize('seed, bandwidth_rows', [(0, None), (1, 35), (3, 24)])
+def test_the_bandwidth_has_the_lowest_leave_one_out_error_on_its_subset_of_rows(seed, bandwidth_rows):
     x, y, x_test = _rbf_world(seed)
-    walked, walk_info = rbf_kernel_ridge(x, y, x_test, search='walk')
-    full, grid_info = rbf_kernel_ridge(x, y, x_test, search='grid')
-    assert grid_info['bandwidths_tried'] == list(RBF_BANDWIDTHS)
-    # the grid's leave-one-out errors have one minimum here, so the walk must end at the grid's best
-    assert walk_info['bandwidth'] == grid_info['bandwidth']
-    assert torch.equal(walked, full)
-    assert 3 <= len(walk_info['bandwidths_tried']) < len(RBF_BANDWIDTHS)
-
-
-def test_the_walk_stops_at_a_local_minimum_and_steps_towards_the_better_neighbour():
-    # a known error curve over seven bandwidths: from index 1, down to the minimum at 4, never looking past 5
-    curve = [5.0, 4.0, 3.0, 2.0, 1.0, 1.5, 0.5]
-    seen = []
-    assert kernel_references._walk(lambda index: seen.append(index) or curve[index], 7, 1) == 4
-    assert sorted(seen) == [0, 1, 2, 3, 4, 5]
-    assert kernel_references._walk(lambda index: [1.0, 1.0, 2.0][index], 3, 1) == 0  # a tie: the smaller index
+    prediction, info = rbf_kernel_ridge(x, y, x_test, bandwidth_rows=bandwidth_rows)
+    rows = kernel_references.bandwidth_subset(len(x), bandwidth_rows).numpy()
+    step = 1 if bandwidth_rows is None else -(-len(x) // bandwidth_rows)  # every k-th row, at most bandwidth_rows
+    np.testing.assert_array_equal(rows, np.arange(0, len(x), step))
+    assert len(rows) == info['bandwidth_rows'] <= (bandwidth_rows or len(x))
+    standardised = ((y - y.mean(dim=0)) / y.std(dim=0, unbiased=False)).numpy()[rows]
+    squared = torch.cdist(x, x).numpy() ** 2
+    median = np.median(squared[np.triu_indices(len(x), 1)])
+    errors = [_sklearn_loo_errors(x.numpy()[rows], standardised, 1 / (factor * median)).mean()
+              for factor in RBF_BANDWIDTHS]
+    np.testing.assert_allclose(info['bandwidth_loo_errors'], errors, rtol=1e-6)
+    assert info['bandwidth'] == RBF_BANDWIDTHS[int(np.argmin(errors))]
+    # the penalties and predictions use every row at that bandwidth
+    alone, alone_info = rbf_kernel_ridge(x, y, x_test, bandwidths=(info['bandwidth'],), bandwidth_rows=None)
+    np.testing.assert_allclose(prediction.numpy(), alone.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(info['relative_alpha'], alone_info['relative_alpha'])
 
 
 def test_kernel_ridges_float32_search_chooses_the_same_penalties():
     x, y, x_test = _rbf_world(5)
-    prediction, info = rbf_kernel_ridge(x, y, x_test)
-    single, single_info = rbf_kernel_ridge(x, y, x_test, search_dtype=torch.float32)
+    prediction, info = rbf_kernel_ridge(x, y, x_test, bandwidth_rows=40)
+    single, single_info = rbf_kernel_ridge(x, y, x_test, bandwidth_rows=40, search_dtype=torch.float32)
     assert single_info['bandwidth'] == info['bandwidth']
     np.testing.assert_array_equal(single_info['relative_alpha'], info['relative_alpha'])
     np.testing.assert_allclose(single.numpy(), prediction.numpy(), rtol=0, atol=1e-6)
@@ -236,8 +251,9 @@ def test_kernel_ridges_float32_search_chooses_the_same_penalties():
 @pytest.mark.parametrize('search_dtype', [None, torch.float32])
 def test_kernel_ridge_on_cuda_is_kernel_ridge_on_the_cpu(search_dtype):
     x, y, x_test = _rbf_world(5)
-    prediction, info = rbf_kernel_ridge(x, y, x_test)
-    on_cuda, cuda_info = rbf_kernel_ridge(x.cuda(), y.cuda(), x_test.cuda(), search_dtype=search_dtype)
+    prediction, info = rbf_kernel_ridge(x, y, x_test, bandwidth_rows=40)
+    on_cuda, cuda_info = rbf_kernel_ridge(x.cuda(), y.cuda(), x_test.cuda(), bandwidth_rows=40,
+                                          search_dtype=search_dtype)
     assert cuda_info['bandwidth'] == info['bandwidth']
     np.testing.assert_array_equal(cuda_info['relative_alpha'], info['relative_alpha'])
     np.testing.assert_allclose(on_cuda.cpu().numpy(), prediction.numpy(), rtol=0, atol=1e-6)

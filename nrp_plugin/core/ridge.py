@@ -2,13 +2,22 @@
 on, so no test row is ever seen.
 
 One implementation serves every ridge of the package: :func:`eigen_ridge`, in the eigenbasis of the fit rows'
-centred kernel ``Xc Xc^T``. :func:`dual_ridge` reaches that basis from a (linear) kernel, the dual form (the linear
-path's ridge on every component of every layer, :mod:`.linear_start`, and the ``nrp_ridge`` reference through
-:func:`fit_predict_dual_ridge`), :func:`column_ridge` from centred columns; :func:`fit_predict_ridge` and
-:func:`ridge_coefficients` (the linear path's start on the inputs) take features. It computes what scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes, and what himalaya's
-``KernelRidgeCV`` computes with one cross-validation fold per training row (the tests compare all three). himalaya
-has no closed-form leave-one-out: it refits once per left-out row, ``n`` eigendecompositions of the fold kernels
-where this module needs one, so this closed form is kept for every ridge of the package.
+centred kernel ``Xc Xc^T``, every penalty and every target from that one eigendecomposition. The basis comes from a
+(linear) kernel (:func:`kernel_eigen`; :func:`dual_ridge`, the dual form: the linear path's ridge on every component
+of every layer, :mod:`.linear_start`, and :func:`fit_predict_dual_ridge`), from principal component scores without a
+decomposition (:func:`scores_eigen`; the ``nrp_ridge`` and ``nrp_banded_ridge`` references,
+:class:`nrp_plugin.mappings.SplitPieces`), or from centred columns (:func:`column_ridge`); :func:`fit_predict_ridge`
+and :func:`ridge_coefficients` (the linear path's start on the inputs) take features. It computes what
+scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` computes, and what himalaya's ``KernelRidgeCV`` computes
+with one cross-validation fold per training row (the tests compare all three). himalaya has no closed-form
+leave-one-out: it refits once per left-out row, ``n`` eigendecompositions of the fold kernels where this module
+needs one, so this closed form is kept for every ridge of the package.
+
+:func:`eigen_ridge`, :func:`kernel_eigen`, :func:`scores_eigen`, :func:`dual_ridge` and :func:`column_ridge` run on
+the device and in the type of their inputs (a GPU's, in float64, for the references); :func:`fit_predict_ridge`,
+:func:`fit_predict_dual_ridge` and :func:`ridge_coefficients` in float64 on the CPU. The penalty search alone may run
+in float32 (``search_dtype``), written so that no small quantity is the difference of two large ones; the
+eigendecomposition and the coefficients stay in the inputs' type.
 
 The penalty grid is relative to the inputs' scale, the mean non-zero eigenvalue of the centred ``X X^T`` (equal
 to that of ``X^T X``), which makes it independent of the features' units.

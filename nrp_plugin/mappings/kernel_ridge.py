@@ -8,17 +8,18 @@ from .base import Mapping, MappingFit
 
 class KernelRidge(Mapping):
     """Kernel ridge with a Gaussian (RBF) kernel on each split's NRP inputs
-    (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`): one bandwidth per split (searched from the median
-    heuristic's) and each site's penalty chosen by exact leave-one-out on the split's training stimuli, from one
-    eigendecomposition per bandwidth tried. Reports ``bandwidth``: per split, the chosen factor of the median squared
-    distance between training stimuli."""
+    (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`): one bandwidth per split, chosen by exact
+    leave-one-out on a fixed subset of the split's training stimuli, and each site's penalty by exact leave-one-out on
+    all of them, from one eigendecomposition of the full kernel. Reports ``bandwidth``: per split, the chosen factor of
+    the median squared distance between training stimuli."""
     name = 'kernel_ridge'
     title = 'kernel ridge (RBF)'
     linear = False
     per_split_figures = ('bandwidth',)
     reads = 'inputs'
-    description = ("kernel ridge with a Gaussian kernel on the NRP's prepared inputs (the bandwidth and each "
-                   "site's penalty by leave-one-out on each split's training stimuli)")
+    description = ("kernel ridge with a Gaussian kernel on the NRP's prepared inputs (the bandwidth by leave-one-out "
+                   "on a fixed subset of each split's training stimuli, each site's penalty by leave-one-out on all "
+                   "of them)")
 
     def fit(self, data):
         infos = {}

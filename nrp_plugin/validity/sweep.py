@@ -9,9 +9,9 @@ over splits):
 - ``nrp``: the NRP with the metric's configuration;
 - ``lstsq``: least squares on the same prepared inputs (``nrp_least_squares``);
 - ``ridge``: the ridge reference of ``nrp_ridge`` (every component, one penalty per site by leave-one-out);
-- ``banded``: banded ridge (``nrp_banded_ridge``: every component, one penalty per layer, himalaya);
+- ``banded``: banded ridge (``nrp_banded_ridge``: every component, one weight per layer);
 - ``pls``: Brain-Score's PLS regression with 25 components (``pls_torch``) on the layers' features;
-- ``kernel``: RBF kernel ridge on the prepared inputs (``nrp_kernel_ridge``, himalaya);
+- ``kernel``: RBF kernel ridge on the prepared inputs (``nrp_kernel_ridge``);
 - ``mlp``: scikit-learn's ``MLPRegressor()`` with its defaults, on the same prepared inputs and
   training-standardised targets, as an off-the-shelf nonlinear reference;
 - ``nrp_paper`` (optional): the NRP as close to the paper as it is specified (``NRPErrorMetric(config='paper')``).
