@@ -2,7 +2,7 @@
 import torch
 
 from ..core.crossval import per_layer_subset
-from ..core.kernel_references import rbf_kernel_ridge
+from ..core.kernel_references import BANDWIDTH_ROWS, rbf_kernel_ridge
 from .base import Mapping, MappingFit
 
 
@@ -11,7 +11,13 @@ class KernelRidge(Mapping):
     (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`): one bandwidth per split, chosen by exact
     leave-one-out on a fixed subset of the split's training stimuli, and each site's penalty by exact leave-one-out on
     all of them, from one eigendecomposition of the full kernel. Reports ``bandwidth``: per split, the chosen factor of
-    the median squared distance between training stimuli."""
+    the median squared distance between training stimuli.
+
+    Parameters
+    ----------
+    bandwidth_rows : int or None
+        The most training stimuli the bandwidth is chosen on; None: all of them (one decomposition per bandwidth).
+    """
     name = 'kernel_ridge'
     title = 'kernel ridge (RBF)'
     linear = False
@@ -21,13 +27,20 @@ class KernelRidge(Mapping):
                    "on a fixed subset of each split's training stimuli, each site's penalty by leave-one-out on all "
                    "of them)")
 
+    def __init__(self, bandwidth_rows=BANDWIDTH_ROWS):
+        self.bandwidth_rows = bandwidth_rows
+
+    def options(self):
+        return {} if self.bandwidth_rows == BANDWIDTH_ROWS else {'bandwidth_rows': self.bandwidth_rows}
+
     def fit(self, data):
         infos = {}
 
         def fit(key, splits, train_x, train_y, test_x, sizes, kernels):
             predictions = []
             for index, split in enumerate(splits):
-                prediction, infos[split] = rbf_kernel_ridge(train_x[index], train_y[index], test_x[index])
+                prediction, infos[split] = rbf_kernel_ridge(train_x[index], train_y[index], test_x[index],
+                                                            bandwidth_rows=self.bandwidth_rows)
                 predictions.append(prediction)
             return torch.stack(predictions), {}
 
