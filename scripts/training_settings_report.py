@@ -52,10 +52,11 @@ def parse_setting(text):
 
 def world_seeds(name, given):
     """The seeds of set ``name``'s validity worlds and embedded worlds (``given``: the latter's, when set)."""
+    if name == 'development':  # no held-out seeds: runs on a checkout without them too
+        return (None,), tuple(given) if given else (0,)
     from nrp_plugin.validity import TEST_SEEDS, VALIDATION_SEEDS
-    seeds = {'development': (None,), 'validation': VALIDATION_SEEDS, 'test': TEST_SEEDS}[name]
-    embedded = tuple(given) if given else ((0,) if name == 'development' else seeds)
-    return seeds, embedded
+    seeds = VALIDATION_SEEDS if name == 'validation' else TEST_SEEDS
+    return seeds, tuple(given) if given else seeds
 
 
 def worlds(name, embedded_seeds):
