@@ -137,30 +137,53 @@ def test_twins_need_the_linear_path():
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
 
+def _adam_loss(params, x, y):
+    """Each network's loss, shape (S,): a small ReLU network's MSE, so the gradients change from step to step."""
+    hidden = torch.relu(x @ params['w'] + params['b'][..., None, :])
+    return ((hidden @ params['v'] - y) ** 2).mean(dim=(-2, -1))
+
+
 @pytest.mark.parametrize('device', DEVICES)
-def test_flat_adam_is_torch_adam_with_bias_correction_at_twice_the_step(device):
-    # reference: torch.optim.Adam on the same parameters and gradients, its step counter advanced once more before
-    # each update, so that its bias correction is at 2t as the trainer's (class docstring)
+@pytest.mark.parametrize('settings', [dict(weight_decay=1e-3, learning_rate=3e-3),
+                                      dict(weight_decay=0.05, learning_rate=0.02, betas=(0.8, 0.99), eps=1e-6)])
+def test_flat_adam_is_torch_adam_step_for_step(device, settings):
+    # reference: one torch.optim.Adam per network, on that network's own parameters and loss; 400 steps, networks
+    # leaving the buffer (keep) after steps 60 and 170 as early stopping drops them, the others going on
     rng = np.random.default_rng(3)
-    start = {'w': torch.as_tensor(rng.normal(size=(2, 4, 3)), device=device),
-             'b': torch.as_tensor(rng.normal(size=(2, 3)), device=device)}
-    optimizer = training._FlatAdam({k: v.clone() for k, v in start.items()}, weight_decay=0.01, learning_rate=0.05)
-    reference = {k: v.clone().requires_grad_(True) for k, v in start.items()}
-    torch_adam = torch.optim.Adam(list(reference.values()), lr=0.05, weight_decay=0.01, foreach=False)
-    for value in reference.values():
-        torch_adam.state[value] = {'step': torch.zeros((), dtype=torch.float32), 'exp_avg': torch.zeros_like(value),
-                                   'exp_avg_sq': torch.zeros_like(value)}
-    x = torch.as_tensor(rng.normal(size=(2, 7, 4)), device=device)
-    for _ in range(6):
-        for params in (optimizer.params, reference):
-            ((x @ params['w'] + params['b'][:, None, :]) ** 2).sum().backward()
+    n_nets, n_rows = 4, 48
+    start = {'w': rng.normal(size=(n_nets, 6, 10)), 'b': rng.normal(size=(n_nets, 10)),
+             'v': 0.3 * rng.normal(size=(n_nets, 10, 2))}
+    start = {name: torch.as_tensor(value, device=device) for name, value in start.items()}
+    x = torch.as_tensor(rng.normal(size=(n_nets, n_rows, 6)), device=device)
+    y = torch.sin(x[..., :2]) + 0.1 * torch.as_tensor(rng.normal(size=(n_nets, n_rows, 2)), device=device)
+    optimizer = training._FlatAdam({name: value.clone() for name, value in start.items()}, **settings)
+    references = [{name: value[net].clone().requires_grad_(True) for name, value in start.items()}
+                  for net in range(n_nets)]
+    torch_settings = dict(lr=settings['learning_rate'], weight_decay=settings['weight_decay'],
+                          **{key: settings[key] for key in ('betas', 'eps') if key in settings})
+    adams = [torch.optim.Adam(list(reference.values()), **torch_settings) for reference in references]
+    running = list(range(n_nets))  # the networks in the buffer, in its row order
+    leaving = {60: [1], 170: [0, 3]}
+    for step in range(1, 401):
+        rows = slice((step * 16) % n_rows, (step * 16) % n_rows + 16)  # a mini-batch, the same for every network
+        _adam_loss(optimizer.params, x[running, rows], y[running, rows]).sum().backward()
         optimizer.step()
-        for value in reference.values():
-            torch_adam.state[value]['step'] += 1
-        torch_adam.step()
-        torch_adam.zero_grad()
-    for name in start:
-        torch.testing.assert_close(optimizer.params[name].detach(), reference[name].detach(), rtol=1e-10, atol=1e-12)
+        for net in running:
+            _adam_loss(references[net], x[net, rows], y[net, rows]).backward()
+            adams[net].step()
+            adams[net].zero_grad()
+        for row, net in enumerate(running):
+            for name, value in references[net].items():
+                torch.testing.assert_close(optimizer.params[name][row].detach(), value.detach(), rtol=1e-9,
+                                           atol=1e-12, msg=f'network {net}, {name}, step {step}')
+            assert float(adams[net].state[references[net]['w']]['step']) == float(optimizer.steps) == step
+        if step in leaving:
+            kept = [row for row, net in enumerate(running) if net not in leaving[step]]
+            optimizer.keep(torch.as_tensor(kept, device=device))
+            running = [running[row] for row in kept]
+    assert running == [2]
+    # the parameters moved far from their start: the comparison covers real updates, not a resting point
+    assert (optimizer.params['w'][0].detach() - start['w'][2]).abs().max() > 0.1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA GPU visible')

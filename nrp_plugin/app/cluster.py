@@ -205,9 +205,9 @@ def score_model_task(model_id, settings, environment=None):
 
 
 #: Environment variables a worker needs as the run's process has them
-ENVIRONMENT = ('NRP_PLUGIN_HOME', 'NRP_PLUGIN_DEVICE', 'NRP_SYNTHETIC_PRESET', 'NRP_PLUGIN_SCRATCH', 'BRAINIO_HOME',
-               'RESULTCACHING_HOME', 'RESULTCACHING_DISABLE', 'BS_INSTALL_DEPENDENCIES', 'TORCH_HOME',
-               'NRP_PLUGIN_WEIGHTS_DIR', 'NRP_PLUGIN_OFFLINE')
+ENVIRONMENT = ('NRP_PLUGIN_HOME', 'NRP_PLUGIN_DEVICE', 'NRP_SYNTHETIC_PRESET', 'NRP_SYNTHETIC_SEED',
+               'NRP_PLUGIN_SCRATCH', 'BRAINIO_HOME', 'RESULTCACHING_HOME', 'RESULTCACHING_DISABLE',
+               'BS_INSTALL_DEPENDENCIES', 'TORCH_HOME', 'NRP_PLUGIN_WEIGHTS_DIR', 'NRP_PLUGIN_OFFLINE')
 
 
 def run_distributed(models, client, settings, log=print):

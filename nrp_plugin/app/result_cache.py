@@ -34,7 +34,7 @@ from ..brainscore.majajhong import FILES as MAJAJHONG_FILES
 from ..core.device import resolve_device
 from ..storage import hashing
 from ..storage.cache import atomic_write_text, cache_dir
-from ..synthetic.config import PRESET_ENV, WorldConfig
+from ..synthetic.config import PRESET_ENV, SEED_ENV, WorldConfig, seed_from_environment
 
 CACHE_FORMAT = 3
 # Modules that only parse arguments, check identifiers or draw tables: they cannot change a score,
@@ -245,16 +245,24 @@ def loaded_model_identity(model):
 # data
 
 def world_identity(preset=None):
-    """The synthetic world the registered data load: preset name and configuration hash.
+    """The synthetic world the registered data load: preset name, seed and configuration hash.
 
-    The hash covers every generation setting and the generator version, so a changed world never
-    reuses scores cached for an older one under the same preset name.
+    ``'<preset>:<hash>'``, or ``'<preset>@seed<k>:<hash>'`` when ``$NRP_SYNTHETIC_SEED`` draws the preset at another
+    seed ``k`` than its own. The hash covers every generation setting (the seed included) and the generator version,
+    so a changed world never reuses scores cached for another under the same preset name.
     """
     name = preset if preset is not None else (os.environ.get(PRESET_ENV) or 'default')
     try:
-        return f'{name}:{WorldConfig.preset(name).config_hash()}'
+        seed = seed_from_environment()
+    except ValueError:  # not a seed: the data plugin will refuse it; key on the text alone
+        return f"{name}@{SEED_ENV}={os.environ.get(SEED_ENV)!r}"
+    try:
+        own = WorldConfig.preset(name)
     except ValueError:  # not a preset name: the data plugin will refuse it; key on the name alone
-        return name
+        return name if seed is None else f'{name}@seed{seed}'
+    config = own if seed is None else WorldConfig.preset(name, seed=seed)
+    label = name if config.seed == own.seed else f'{name}@seed{config.seed}'
+    return f'{label}:{config.config_hash()}'
 
 
 def data_identity(benchmark):

@@ -35,17 +35,14 @@ _FUSED_DEVICES = ('cpu', 'cuda')
 class _FlatAdam:
     """Adam over all parameters of ``S`` networks kept in one (S, P) buffer, one row per network.
 
-    The update is ``torch.optim``'s Adam (functional form, its fused kernel where available), with the
-    L2 weight decay added to the gradient (as ``torch.optim.Adam`` adds it), and one difference: the step
-    counter advances by two per update (this class adds one and the functional form adds one), so the bias
-    correction is that of step ``2t`` at update ``t``. With the default betas (0.9, 0.999) and the same moment
-    estimates the update is 0.74x ``torch.optim.Adam``'s at the first step, larger from the tenth (up to 1.39x
-    near the hundredth), and within 1% of it after about 4,000 updates. The package's defaults were chosen with
-    this trainer. Keeping every
-    parameter in one buffer makes a step one kernel over the buffer instead of several per parameter
-    tensor, and networks whose early stopping has ended are dropped from the buffer
-    (:meth:`keep`), so later steps cost only what the networks still training need. Each network's
-    update reads only its own row: dropping rows changes no other network's result.
+    Each step is ``torch.optim.Adam``'s step (torch's functional form, its fused kernel where available): the L2
+    weight decay added to the gradient, the moment estimates and their bias correction at the step count, the
+    same learning rate, betas and eps, and for every network the same result as ``torch.optim.Adam`` on that
+    network's parameters alone. Keeping every parameter in one buffer makes a step one kernel over the buffer
+    instead of several per parameter tensor, and networks whose early stopping has ended are dropped from the
+    buffer (:meth:`keep`), so later steps cost only what the networks still training need. Each network's update
+    reads only its own row: dropping rows changes no other network's result. The step count is shared, as every
+    network in the buffer takes every step.
 
     Parameters
     ----------
@@ -72,8 +69,8 @@ class _FlatAdam:
         self.exp_avg_sq = torch.zeros_like(self.flat)
         self.learning_rate, self.betas, self.eps = learning_rate, betas, eps
         self.fused = self.flat.device.type in _FUSED_DEVICES and self.flat.dtype in (torch.float32, torch.float64)
-        # a tensor, as torch's Adam keeps it: on the parameters' device for the fused kernel, which reads it there;
-        # step() and the functional form each advance it by one (bias correction at 2t, class docstring)
+        # the step count, a tensor as torch's Adam keeps it: on the parameters' device for the fused kernel, which
+        # reads it there; the functional form advances it by one before each update
         self.steps = torch.zeros((), dtype=torch.float32, device=self.flat.device if self.fused else 'cpu')
         self._bind()
 
@@ -104,13 +101,13 @@ class _FlatAdam:
         """One Adam step of every network from the gradients of ``params``, which it then clears."""
         with torch.no_grad():
             # a parameter no network used in this step (the linear path while only the paper's networks train) has
-            # no gradient: zero
+            # no gradient: zero. The paper's networks' linear path is zero with zero moments, so it stays zero, as a
+            # parameter torch.optim.Adam is not given
             grads = [self.params[name].grad for name in self.names]
             grad = torch.cat([(torch.zeros_like(self.params[name]) if value is None else value)
                               .reshape(len(self.flat), -1) for name, value in zip(self.names, grads)], dim=1)
             for name in self.names:
                 self.params[name].grad = None
-            self.steps.add_(1)
             beta1, beta2 = self.betas
             # torch's fused Adam kernel where it exists for this device and type: one pass over the buffer
             adam([self.flat], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self.steps], fused=self.fused,

@@ -22,6 +22,8 @@ ACCESS_VARIATIONS = {'public': (0, 3), 'private': (6,)}
 TIME_BIN = (70, 170)
 MIN_PRIVATE_PER_OBJECT = 10
 PRESET_ENV = 'NRP_SYNTHETIC_PRESET'
+#: Environment variable: the ``seed`` of the world the data plugin loads (the preset's own when unset)
+SEED_ENV = 'NRP_SYNTHETIC_SEED'
 
 
 def noise_for_ceiling(ceiling, n_repetitions):
@@ -217,6 +219,26 @@ class WorldConfig:
         return hashlib.sha1(payload.encode('utf-8')).hexdigest()[:16]
 
 
+def seed_from_environment():
+    """``$NRP_SYNTHETIC_SEED`` as an integer, or None when it is unset or empty.
+
+    Raises
+    ------
+    ValueError
+        When it is not a non-negative integer.
+    """
+    text = os.environ.get(SEED_ENV, '').strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValueError(f"{SEED_ENV}={text!r} is not a non-negative integer; set it to the world's seed "
+                         f"(e.g. {SEED_ENV}=201) or unset it for the preset's own world.")
+    return int(text)
+
+
 def preset_from_environment():
-    """The preset the data plugin loads: ``$NRP_SYNTHETIC_PRESET`` or ``'default'``."""
-    return WorldConfig.preset(os.environ.get(PRESET_ENV) or 'default')
+    """The world the data plugin loads: the preset ``$NRP_SYNTHETIC_PRESET`` (``'default'`` when unset), drawn at
+    ``seed=$NRP_SYNTHETIC_SEED`` when that is set (new objects, images, poses, sites and trial noise; the teacher,
+    ``teacher_seed``, and the design are the preset's)."""
+    seed = seed_from_environment()
+    return WorldConfig.preset(os.environ.get(PRESET_ENV) or 'default', **({} if seed is None else {'seed': seed}))

@@ -29,10 +29,22 @@ MAE of a perfect predictor of the signal, is ``E|noise| = response_noise * sqrt(
 (:attr:`World.floor`).
 
 Everything is drawn from ``numpy.random.default_rng(seed)``, so a spec always gives the same world.
+
+Every world of :data:`WORLDS` has the seed the package's defaults were developed on. :meth:`WorldSpec.with_seed`
+draws the same design at another seed (fresh latent, layers, truth and noise; the name records the seed, e.g.
+``dense_lin@seed101``): :data:`VALIDATION_SEEDS` to choose among settings, :data:`TEST_SEEDS` only to report on
+what was chosen (docs/validity.md, "Development and held-out worlds").
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+
+#: Held-out seeds on which settings are compared and chosen; never those of :data:`WORLDS`.
+VALIDATION_SEEDS = (101, 102)
+#: Held-out seeds on which chosen settings are reported; never used to choose anything.
+TEST_SEEDS = (201, 202)
+#: How a world's name records the seed it is drawn at (:meth:`WorldSpec.with_seed`)
+SEED_MARK = '@seed'
 
 TRUTHS = ('linear', 'relu_square', 'tanh', 'sigmoid_gate', 'product', 'divisive', 'mixed')
 SPECTRA = ('flat', 'power')
@@ -45,6 +57,8 @@ class WorldSpec:
     Attributes
     ----------
     name : str
+        With ``@seed<k>`` appended when the world is drawn at another seed than its design's
+        (:meth:`with_seed`).
     n_stimuli : int
         Number of stimuli (rows).
     rank : int
@@ -85,6 +99,27 @@ class WorldSpec:
             raise ValueError(f"spectrum={self.spectrum!r} is not one of {SPECTRA}.")
         if self.rank < 1 or self.n_stimuli < 2 or self.n_sites < 1 or not self.widths:
             raise ValueError(f"Invalid world {self!r}.")
+
+    @property
+    def design(self):
+        """The name without the seed mark: the world's design in :data:`WORLDS`."""
+        return self.name.split(SEED_MARK)[0]
+
+    def with_seed(self, seed):
+        """The same design drawn at ``seed``: new latent, layers, truth and noise, named ``<design>@seed<seed>``.
+
+        Parameters
+        ----------
+        seed : int
+            A non-negative integer.
+
+        Returns
+        -------
+        WorldSpec
+        """
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed={seed!r} is not a non-negative integer; draw a world at seed 0, 1, 2, ...")
+        return replace(self, name=f'{self.design}{SEED_MARK}{int(seed)}', seed=int(seed))
 
     def to_dict(self):
         values = asdict(self)
@@ -233,8 +268,15 @@ CHEAP_WORLDS = [spec for spec in WORLDS if spec.cheap]
 
 
 def world_by_name(name):
-    """The :class:`WorldSpec` called ``name`` in :data:`WORLDS`."""
+    """The :class:`WorldSpec` called ``name`` in :data:`WORLDS`; ``'<name>@seed<k>'`` is that world drawn at seed
+    ``k`` (:meth:`WorldSpec.with_seed`)."""
+    design, mark, seed = name.partition(SEED_MARK)
     for spec in WORLDS:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
+        if spec.name == design:
+            if not mark:
+                return spec
+            if not seed.isdigit():
+                raise KeyError(f"{name!r}: the seed after {SEED_MARK!r} must be a non-negative integer, "
+                               f"e.g. {design}{SEED_MARK}101.")
+            return spec.with_seed(int(seed))
+    raise KeyError(f"{design!r} is not a world of the validity sweep; worlds are {[spec.name for spec in WORLDS]}.")
