@@ -86,3 +86,11 @@ LONGEST_FIRST = ('test_cluster_processes.py', 'test_rehearsal.py', 'test_torchvi
 def pytest_collection_modifyitems(items):
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
+
+
+@pytest.fixture
+def measured_intervals(monkeypatch):
+    """Every interval method counts as measured and accepted, so that a test sees the intervals a calibrated
+    installation prints (which methods the calibration accepts is tested in test_inference and test_calibration)."""
+    from nrp_plugin.app import contrasts
+    monkeypatch.setattr(contrasts, 'assessment', lambda kind, method: (True, f'{method}: accepted for the test'))

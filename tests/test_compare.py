@@ -13,6 +13,9 @@ from nrp_plugin.synthetic import config as world
 from helpers import (FAKE_BANDWIDTHS, FAKE_LAYER_WEIGHTS, FAMILY, METADATA, MODELS, REFERENCE_MODELS, REGISTERED,
                      FakeBenchmark, FakeModel, fake_score)
 
+# the corrected resampled t's intervals these tests check are printed as a calibrated installation prints them
+pytestmark = pytest.mark.usefixtures('measured_intervals')
+
 def _run(cache, models=MODELS, **kwargs):
     return compare.run_compare(models=models, families=[FAMILY], cache_directory=cache, progress=False, **kwargs)
 
@@ -43,10 +46,13 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 # per split: value + [0, .02, -.01]; least squares: value + .1 + [0, .05, -.03])
                 t975 = 4.302652729911275
                 nrp_half = t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .02, -.01], ddof=1))
-                assert row['nrp_error_ci95'] == pytest.approx(nrp_half) and row['nrp_mae_ci95'] == row['nrp_error_ci95']
-                assert row['least_squares_mae_ci95'] == pytest.approx(t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03],
-                                                                                                        ddof=1)))
-                assert row['nrp_score_ci95'] == pytest.approx(nrp_half / (1.5 - 0.3))
+                centre = np.mean(row['split_nrp_mae'])
+                assert (row['nrp_error_ci_low'], row['nrp_error_ci_high']) == (pytest.approx(centre - nrp_half),
+                                                                               pytest.approx(centre + nrp_half))
+                assert (row['nrp_mae_ci_low'], row['nrp_mae_ci_high']) == (row['nrp_error_ci_low'],
+                                                                           row['nrp_error_ci_high'])
+                lsq_half = t975 * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03], ddof=1))
+                assert row['least_squares_mae_ci_high'] - row['least_squares_mae_ci_low'] == pytest.approx(2 * lsq_half)
                 assert row['nrp_error_sem'] == 0.005  # the benchmark's naive SEM, kept under its key
                 # the 2 x 2: MAE-ceiled with the NRP benchmark's floor (0.3) and mean-predictor MAE (1.5),
                 # r-ceiled with the PLS benchmark's internal consistency (0.8)
@@ -58,7 +64,7 @@ def test_table_numbers_equal_the_benchmark_scores(fakes, tmp_path):
                 assert row['pls_score_r'] == pytest.approx(pls_r ** 2 / 0.8)
                 # not reported by these fakes: missing, never 0
                 assert row['ridge_mae'] is None and row['ridge_score_mae'] is None and row['pls_mae'] is None
-                assert row['ridge_mae_ci95'] is None and row['pls_raw_r_ci95'] is None  # no per-split values
+                assert row['ridge_mae_ci_low'] is None and row['pls_raw_r_ci_low'] is None  # no per-split values
                 # banded and kernel ridge: reported for some models only, None (never 0) for the others
                 for mapping in ('banded_ridge', 'kernel_ridge'):
                     if row['model'] in REFERENCE_MODELS:
@@ -111,7 +117,7 @@ def test_sparsity_plot_groups_models_by_their_metadata_not_their_identifiers(fak
     assert set(groups) == {('X', 'V4'), ('X', 'IT')}
     for (_, region), points in groups.items():
         errors = {r['model']: r['nrp_error'] for r in rows if r['region'] == region}
-        assert [(s, e) for s, e, _ in points] == [(0.1, errors['model_a']), (0.6, errors['model_b'])]
+        assert [(s, e) for s, e, _, _ in points] == [(0.1, errors['model_a']), (0.6, errors['model_b'])]
     assert compare.model_sparsity(FakeModel('resnet50_untrained_pruned80')) is None
     assert compare.model_plot_family(None) is None and compare.model_sparsity(None) is None
 
@@ -132,17 +138,21 @@ def test_plot_family_is_a_cached_value_not_part_of_the_key(fakes, tmp_path, monk
     assert [r['plot_family'] for r in second] == [r['plot_family'] for r in first]
 
 
-def test_spearman_matches_scipy(fakes, tmp_path):
-    from scipy.stats import spearmanr
+def test_rank_correlations_match_scipy(fakes, tmp_path):
+    from scipy.stats import kendalltau, spearmanr
+
+    from nrp_plugin.app import ranking
     rows = tables.build_rows(_run(tmp_path / 'cache'))
-    stats = contrasts.statistics(rows)
-    for region in ('V4', 'IT'):
-        sub = [r for r in rows if r['region'] == region]
-        rho = spearmanr([r['nrp_score'] for r in sub], [r['pls_score'] for r in sub])[0]
-        assert stats['spearman_nrp_vs_pls_score'][FAMILY][region]['rho'] == pytest.approx(rho)
-        assert stats['spearman_nrp_vs_pls_score'][FAMILY][region]['n_models'] == len(MODELS)
-    two = contrasts.spearman([r for r in rows if r['model'] in MODELS[:2]])
-    assert two[FAMILY]['V4']['rho'] is None
+    found = ranking.ranking(rows)
+    for group in found['regions']:
+        sub = [r for r in rows if r['region'] == group['region']]
+        entry = next(e for e in group['correlations'] if e['comparison'] == 'nrp_vs_pls')
+        pls, nrp = [r['pls_raw_r'] for r in sub], [-r['nrp_error'] for r in sub]
+        assert entry['spearman']['estimate'] == pytest.approx(spearmanr(pls, nrp)[0])
+        assert entry['kendall']['estimate'] == pytest.approx(kendalltau(pls, nrp)[0])
+        assert entry['n_models'] == len(MODELS)
+    two = ranking.ranking([r for r in rows if r['model'] in MODELS[:2]])
+    assert two['regions'][0]['correlations'][0]['spearman']['estimate'] is None
 
 
 def test_second_run_reuses_the_cache(fakes, tmp_path):
@@ -459,15 +469,15 @@ def test_tables_and_plots_show_corrected_intervals_and_say_what_each_mapping_is(
     linear_half = t.ppf(0.975, 2) * np.sqrt((1 / 3 + 1 / 9) * np.var([0, .05, -.03], ddof=1))
     shown = {round(b, 12) for b in bars if np.isfinite(b)}
     assert shown == {round(nrp_half, 12), round(linear_half, 12)}, shown
-    # the table: corrected ± beside the naive SEM, labelled as such
+    # the table: the interval beside the estimate, labelled as such
     table = (tmp_path / 'out' / 'table.md').read_text()
     header = next(line for line in table.splitlines() if line.startswith('| model | region | PLS r'))
     cells = [c.strip() for c in header.strip('|').split('|')]
-    assert cells[cells.index('NRP-error') + 1] == '±95%'
-    assert cells[cells.index('NRP-error') + 2] == 'naive SEM (splits overlap; understates)'
+    assert cells[cells.index('NRP-error') + 1] == '95% interval'
     assert 'LSQ (NRP inputs) MAE' in cells and 'linear MAE' not in cells and 'NRP − LSQ (NRP inputs) MAE' in cells
     for row in rows:
-        assert f"| {row['nrp_error']:.3f} | {nrp_half:.4f} | 0.0050 |" in table
+        centre = np.mean(row['split_nrp_mae'])
+        assert f"| {row['nrp_error']:.3f} | [{centre - nrp_half:.4f}, {centre + nrp_half:.4f}] |" in table
     assert "least squares with an intercept on the NRP's prepared inputs" in table
     assert 'Nadeau & Bengio' in table and 'NRP-error: MAE of the NRP\'s test predictions' in table
     statistics_md = (tmp_path / 'out' / 'stats.md').read_text()
@@ -537,8 +547,8 @@ def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_pa
             assert row[f'{mapping}_r2'] == r2 and row[f'{mapping}_r2_error'] == 0.02
             assert row[f'{mapping}_score_mae'] == pytest.approx((1.5 - attrs[f'{mapping}_mae']) / (1.5 - 0.3))
             assert row[f'{mapping}_score_r'] == pytest.approx(attrs[f'{mapping}_pearson'] ** 2 / 0.8)
-            assert row[f'{mapping}_mae_ci95'] == pytest.approx(
-                t975 * np.sqrt((1 / 3 + 1 / 9) * np.var(splits, ddof=1)))
+            assert row[f'{mapping}_mae_ci_high'] - row[f'{mapping}_mae_ci_low'] == pytest.approx(
+                2 * t975 * np.sqrt((1 / 3 + 1 / 9) * np.var(splits, ddof=1)))
         assert row['banded_ridge_layer_weights'] == FAKE_LAYER_WEIGHTS
         assert row['kernel_ridge_bandwidth'] == FAKE_BANDWIDTHS
     # the JSON and the CSV
@@ -556,7 +566,7 @@ def test_banded_and_kernel_ridge_fill_their_columns_where_reported(fakes, tmp_pa
             row['kernel_ridge_score_mae'])
     # Markdown: two more columns per measure, their definitions in the legend
     assert '| banded ridge MAE | LSQ (NRP inputs) MAE | kernel ridge (RBF) MAE | NRP MAE |' in table_md
-    assert 'banded ridge: ridge on every non-zero principal component of every layer with one penalty per layer' \
+    assert 'banded ridge: ridge on every non-zero principal component of every layer with one weight per layer' \
         in table_md and 'kernel ridge (RBF): kernel ridge with a Gaussian kernel' in table_md
     # the figure: one bar per mapping, the new ones at the rows' values (NaN where not reported)
     regions, models = ['V4', 'IT'], list(MODELS)

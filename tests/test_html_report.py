@@ -122,7 +122,8 @@ def test_mappings_and_contrasts_come_from_the_document():
     renamed = [{'name': 'pls', 'title': 'PLS', 'linear': True},
                {'name': 'least_squares', 'title': 'least squares', 'linear': True},
                {'name': 'nrp', 'title': 'NRP', 'linear': False}]
-    row = {'family': 'F', 'model': 'm', 'region': 'IT', 'least_squares_mae': 0.5, 'least_squares_mae_ci95': 0.01,
+    row = {'family': 'F', 'model': 'm', 'region': 'IT', 'least_squares_mae': 0.5, 'least_squares_mae_ci_low': 0.49,
+           'least_squares_mae_ci_high': 0.51,
            'nrp_mae': 0.4, 'nrp_minus_least_squares_mae': -0.1, 'nrp_minus_least_squares_ci_low': -0.15,
            'nrp_minus_least_squares_ci_high': -0.05, 'nrp_minus_least_squares_p_holm': 0.01,
            'nrp_minus_best_linear_mae': -0.1}
@@ -130,7 +131,8 @@ def test_mappings_and_contrasts_come_from_the_document():
     assert data['mappings'] == renamed
     by_key = {col['key']: col for col in data['columns']}
     assert by_key['least_squares_mae']['title'] == 'least squares MAE'
-    assert by_key['least_squares_mae']['ci'] == 'least_squares_mae_ci95'
+    assert (by_key['least_squares_mae']['low'], by_key['least_squares_mae']['high']) == (
+        'least_squares_mae_ci_low', 'least_squares_mae_ci_high')
     contrast = by_key['nrp_minus_least_squares_mae']
     assert contrast['title'] == 'NRP − least squares MAE' and contrast['mappings'] == ['nrp', 'least_squares']
     assert (contrast['low'], contrast['high'], contrast['p']) == ('nrp_minus_least_squares_ci_low',
@@ -154,7 +156,7 @@ def test_every_contrast_of_the_rows_gets_a_column(written):
 
 
 def test_ranking_entries_are_read_generically(written):
-    """Each correlation's estimates are the keys with a ``<key>_ci`` interval; a new estimate shows without code."""
+    """Each correlation's estimates are the keys that hold an estimate; a new estimate shows without code."""
     out, _ = written
     ranking = json.loads((out / 'table.json').read_text())['ranking']
     view = html_report.ranking_view(ranking)
@@ -163,11 +165,15 @@ def test_ranking_entries_are_read_generically(written):
     for group, source in zip(view['groups'], ranking['regions']):
         for entry, correlation in zip(group['entries'], source['correlations']):
             assert entry['title'] == correlation['title'] and entry['n'] == correlation['n_models']
-            assert {e['name']: (e['value'], e['interval']) for e in entry['estimates']} == {
-                name: (correlation[name], correlation[f'{name}_ci']) for name in ('spearman', 'kendall')}
+            expected = {}
+            for name in ('spearman', 'kendall'):
+                found = correlation[name]
+                expected[name] = (found['estimate'], [found['low'], found['high']]
+                                  if found.get('low') is not None else None)
+            assert {e['name']: (e['value'], e['interval']) for e in entry['estimates']} == expected
         assert len(group['pairs']) == source['n_discordant']
     reshaped = {'regions': [{'family': 'F', 'region': 'IT', 'correlations': [
-        {'title': 'NRP-error vs PLS r', 'pearson': 0.5, 'pearson_ci': [0.1, 0.8], 'note': 'a note'}]}]}
+        {'title': 'NRP-error vs PLS r', 'pearson': {'estimate': 0.5, 'low': 0.1, 'high': 0.8}, 'note': 'a note'}]}]}
     entry = html_report.ranking_view(reshaped)['groups'][0]['entries'][0]
     assert entry['estimates'] == [{'name': 'pearson', 'value': 0.5, 'interval': [0.1, 0.8]}]
     assert entry['note'] == 'a note' and entry['n'] is None
@@ -187,7 +193,7 @@ def test_old_and_odd_documents_still_build():
     text = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)[1]
     data = json.loads(text, parse_constant=lambda constant: pytest.fail(f'{constant} in the JSON'))
     row = data['rows'][0]
-    assert row['model'] == name and row['nrp_error'] is None and row['pls_raw_r_ci95'] is None
+    assert row['model'] == name and row['nrp_error'] is None and row['pls_raw_r_ci_low'] is None
     assert data['details'][name][0]['site_mae'] == {'nrp': [0.1, 0.2]} and data['provenance'] == {}
     assert not any(isinstance(v, float) and not math.isfinite(v) for v in row.values())
 

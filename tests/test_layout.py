@@ -16,12 +16,13 @@ ALLOWED = {
     'storage': set(),
     'search': {'core'},
     'mappings': {'core', 'pls', 'search'},
-    'validity': {'core', 'brainscore', 'mappings'},
+    'inference': set(),
+    'validity': {'core', 'brainscore', 'mappings', 'inference', 'synthetic'},
     'synthetic': {'storage'},
     'architectures': {'core', 'storage', 'registry'},
-    'brainscore': {'core', 'pls', 'storage', 'search', 'mappings', 'synthetic', 'references', 'registry'},
-    'app': {'core', 'pls', 'storage', 'search', 'mappings', 'synthetic', 'architectures', 'brainscore', 'references',
-            'registry', 'validity', '__init__'},
+    'brainscore': {'core', 'pls', 'storage', 'search', 'mappings', 'inference', 'synthetic', 'references', 'registry'},
+    'app': {'core', 'pls', 'storage', 'search', 'mappings', 'inference', 'synthetic', 'architectures', 'brainscore',
+            'references', 'registry', 'validity', '__init__'},
 }
 
 # Brain-Score's packages, and the only subpackages that may import them (the plugin folders lie outside the package)
@@ -141,11 +142,12 @@ def test_brainscore_import_check_can_fail(tmp_path):
 
 
 def test_numeric_layers_import_without_brainscore():
-    """core, pls, storage, search, mappings and synthetic work where Brain-Score is not installed."""
+    """core, pls, storage, search, mappings, inference and synthetic work where Brain-Score is not installed."""
     code = ("import sys\n"
             "for name in ('brainscore_vision', 'brainscore_core'):\n"
             "    sys.modules[name] = None  # any import of them now fails\n"
             "import nrp_plugin.core, nrp_plugin.pls, nrp_plugin.storage, nrp_plugin.search, nrp_plugin.mappings\n"
+            "import nrp_plugin.inference\n"
             "import nrp_plugin.synthetic.generate, nrp_plugin.synthetic.store\n"
             "from nrp_plugin import NRPRegressor\n"
             "print('ok')\n")

@@ -262,6 +262,7 @@ def test_data_missing_inside_a_dask_task_ends_the_run_as_in_one_process(offline,
     from distributed import Client, LocalCluster
 
     from nrp_plugin.app import cluster
+    from nrp_plugin.app.settings import RunSettings
     settings = dict(families=['MajajHong2015public'], regions=['IT'])
     with pytest.raises(majajhong.DataUnavailableError) as in_process:
         compare.run_compare(models=[MODEL], cache_directory=tmp_path / 'one', progress=False, **settings)
@@ -270,7 +271,8 @@ def test_data_missing_inside_a_dask_task_ends_the_run_as_in_one_process(offline,
             Client(local) as client:
         with pytest.raises(majajhong.DataUnavailableError) as distributed:
             cluster.run_distributed([MODEL, MODEL + '-copy'], client,
-                                    dict(settings, cache_directory=tmp_path / 'many'), threads=1,
+                                    RunSettings(models=(MODEL, MODEL + '-copy'), cache_directory=str(tmp_path / 'many'),
+                                                threads=1, progress=False, **settings),
                                     log=lambda line: None)
     assert str(distributed.value) == str(in_process.value)
     assert all(path in str(distributed.value) for path in _paths(home, 'public'))

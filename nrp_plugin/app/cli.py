@@ -228,10 +228,9 @@ def _score(args):
         if value:
             print(f'  {key}: {value if isinstance(value, str) else ", ".join(value)}')
     for key, value in record.items():
-        if key in ('kind', 'score', 'config') or isinstance(value, list):
+        if key in ('kind', 'score') or not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
-        if value is not None:
-            print(f'  {key}: {value:.4f}')
+        print(f'  {key}: {value:.4f}')
     return 0
 
 
@@ -284,7 +283,7 @@ def _cache(args):
     count, size = store.clear()
     print(f'activation store: removed {count} layers ({size / 2 ** 20:.1f} MB) from {store.root}')
     if args.results:
-        for path in result_files:
+        for path in result_files + (sorted(results.glob('*.heldout.npz')) if results.is_dir() else []):
             path.unlink(missing_ok=True)
         print(f'result cache: removed {len(result_files)} scores from {results}')
     return 0
@@ -303,6 +302,22 @@ def _data(args):
     problem = majajhong.check_problem(states)
     if problem:
         return _fail('data check', problem, 1)
+    return 0
+
+
+def _calibrate(args):
+    from ..validity.calibration import CalibrationConfig
+    from . import calibrate
+    config = CalibrationConfig(seed=args.seed, region=args.region, draws=args.draws)
+    try:
+        table = calibrate.calibrate(config, args.replicates, args.out, workers=args.workers, threads=args.threads,
+                                    command=_command_line(getattr(args, 'argv', ())))
+    except ValueError as error:
+        return _fail('calibrate', str(error))
+    except KeyboardInterrupt:
+        return _fail('calibrate', f'interrupted (no coverage written; the finished worlds are kept in '
+                                  f'{args.out}/replicates, and the same command goes on from them)', 130)
+    print(f'wrote {args.out}/coverage.json and coverage.md ({len(table)} rows)')
     return 0
 
 
@@ -356,6 +371,9 @@ def build_parser():
     cmp.add_argument('--references', metavar='all|none|NAMES', default=None,
                      help='the reference mappings fitted beside the NRP on the same splits: all (default), none, or '
                           'a comma-separated list of least_squares, ridge, banded_ridge, kernel_ridge, pls')
+    cmp.add_argument('--factorial', action='store_true',
+                     help='also fit PLS and every reference, and every mapping on the committed layer alone, so that '
+                          "stats.md separates the mapping, the measure and the inputs in the ranking's change")
     cmp.add_argument('--threads', type=int, metavar='N',
                      help='torch threads per model (default: all cores in one process, 1 per Dask worker)')
     cmp.add_argument('--workers', type=int, metavar='N',
@@ -395,6 +413,18 @@ def build_parser():
                       metavar='FAMILY', help='benchmark families whose files to check (default: %(default)s; '
                                              'MajajHong2015 also reads the public files)')
     data.set_defaults(run=_data)
+
+    cal = commands.add_parser('calibrate', help='measure the coverage of every interval kind on fresh worlds with '
+                              'a known answer; write coverage.json and coverage.md')
+    cal.add_argument('--seed', type=int, default=1, help='the population and worlds (default: %(default)s; the '
+                     'calibration models were designed on seed 0)')
+    cal.add_argument('--replicates', type=int, default=200, help='worlds drawn (default: %(default)s)')
+    cal.add_argument('--out', default='calibration', help='output folder (default: %(default)s)')
+    cal.add_argument('--region', default='IT', choices=list(REGIONS))
+    cal.add_argument('--draws', type=int, default=1000, help='resamples per interval (default: %(default)s)')
+    cal.add_argument('--workers', type=int, metavar='N', help='run the worlds on N local Dask workers')
+    cal.add_argument('--threads', type=int, metavar='N', help='torch threads per process')
+    cal.set_defaults(run=_calibrate)
 
     lst = commands.add_parser('list', help="list this package's registered models, benchmarks and metrics")
     lst.add_argument('--all', action='store_true', help='also list the in-tree identifiers')

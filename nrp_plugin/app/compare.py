@@ -30,14 +30,18 @@ from .settings import RunSettings
 
 def nrp_metric(settings):
     """The metric NRP benchmarks score with in this run, None for the benchmark's own default: with a nested search,
-    another NRP configuration (``'paper'`` or :class:`nrp_plugin.core.network.NRPConfig` fields) or other reference
-    mappings than the default ones (:class:`RunSettings`)."""
+    another NRP configuration (``'paper'`` or :class:`nrp_plugin.core.network.NRPConfig` fields), other reference
+    mappings than the default ones, or the factorial analysis's fits (:class:`RunSettings`)."""
     from ..mappings import DEFAULT_REFERENCES
-    if settings.search_grid is None and settings.nrp_config is None and settings.references == DEFAULT_REFERENCES:
+    if settings.search_grid is None and settings.nrp_config is None and settings.references == DEFAULT_REFERENCES \
+            and not settings.factorial:
         return None
     config = dict(settings.nrp_config) if isinstance(settings.nrp_config, dict) else settings.nrp_config
     search = SearchGrid.coerce(settings.search_grid) if settings.search_grid is not None else None
-    return NRPErrorMetric(search=search, config=config, references=settings.references)
+    references = settings.references
+    if settings.factorial:  # every mapping, PLS included, on both inputs
+        references = tuple(dict.fromkeys(tuple(references) + DEFAULT_REFERENCES + ('pls',)))
+    return NRPErrorMetric(search=search, config=config, references=references, layer_inputs=settings.factorial)
 
 
 def load_model(identifier):
@@ -238,6 +242,10 @@ def summarize(score, kind):
     and per-split ``linear_start_every_component``, ``linear_start_banded`` and ``linear_path_weight``, each
     reference's measures, and what each reference reports per split, as ``<m>_<figure>`` (e.g.
     ``banded_ridge_layer_weights``: per split, each layer's weight, mean over sites; ``kernel_ridge_bandwidth``).
+
+    Both kinds keep every split's held-out predictions in ``heldout`` (:class:`nrp_plugin.inference.HeldOut`; None
+    when the metric does not report them); the result cache stores them beside the record
+    (:meth:`nrp_plugin.app.result_cache.ResultCache.put`).
     """
     attrs = score.attrs
     record = {'kind': kind, 'score': _float(score), 'score_error': _float(attrs.get('error')),
@@ -255,6 +263,7 @@ def summarize(score, kind):
         record['split_pls_mae'] = _split_means(raw_attrs.get('mae_raw'))
         sites, ids = _site_values(raw_attrs.get('mae_raw'))
         record['site_pls_mae'] = sites if ids == record['site_neuroid_id'] else []
+        record['heldout'] = raw_attrs.get('heldout')
         return record
     names = _mapping_names(raw_attrs)
     main = names[0]
@@ -286,6 +295,7 @@ def summarize(score, kind):
         mapping = mappings.registered().get(name)
         for figure in getattr(mapping, 'per_split_figures', ()):
             record.setdefault(f'{prefix}{figure}', [])
+    record['heldout'] = raw_attrs.get('heldout')
     return record
 
 

@@ -1,24 +1,31 @@
-"""The per-row statistics of a comparison: each mapping's figures, the mapping contrasts and the model contrasts
-with the corrected resampled t, Holm-corrected, and Spearman's rho between the NRP and PLS scores. Pure numpy and
-scipy; the mappings, their titles and their linear/nonlinear grouping come from the registry
-(:mod:`nrp_plugin.mappings`).
-"""
-import math
+"""The per-row statistics of a comparison: each mapping's figures with their intervals, the mapping contrasts and
+the model contrasts, Holm-corrected. Pure numpy and scipy; the mappings, their titles and their linear/nonlinear
+grouping come from the registry (:mod:`nrp_plugin.mappings`).
 
+An interval or p-value is printed only by a method whose coverage was measured on worlds with a known answer and
+found right (:mod:`nrp_plugin.inference.coverage`): the factor intervals of the records' held-out predictions
+(:mod:`nrp_plugin.inference.intervals`), where the records keep them, else the corrected resampled t over the splits
+where its measured coverage allows; otherwise the estimate alone, with the reason.
+"""
 import numpy as np
 
 from .. import mappings
-from .intervals import holm_within, ordered_unique, paired_difference, resampled_t, split_half_width, split_ratio
+from ..inference import Quantity, interval
+from ..inference.coverage import assessment
+from .intervals import holm_within, ordered_unique, resampled_t, split_ratio
 from .methods import HOLM_METHOD, METHOD, best_linear_method
+from .panels import STANDARD_MAPPING
 
-__all__ = ['MAIN', 'MEASURES', 'best_linear', 'ceiled_mae', 'ceiled_mae_half_width', 'ceiled_r',
-           'ceiled_r_half_width', 'contrasts', 'mapping_differences', 'mapping_figures', 'model_differences',
-           'spearman', 'spearman_inference', 'statistics']
+__all__ = ['MAIN', 'MEASURES', 'PREFERRED', 'best_linear', 'ceiled_mae', 'ceiled_r', 'contrasts', 'estimate_with_interval',
+           'mapping_differences', 'mapping_figures', 'model_differences', 'score_intervals', 'statistics']
+
+#: The interval methods tried for every quantity, in order: the first whose coverage is right is printed
+PREFERRED = ('factor', 'split_t')
 
 #: The mapping every contrast holds the others to
 MAIN = 'nrp'
 #: The figures :func:`mapping_figures` gives per mapping (besides its per-split MAEs).
-MEASURES = ('mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r')
+MEASURES = ('mae', 'mae_error', 'r', 'score_mae', 'score_r')
 
 
 def contrasts():
@@ -87,10 +94,9 @@ def mapping_figures(pls, nrp, train_size=None):
     Returns
     -------
     figures : dict
-        ``{mapping: {'mae', 'mae_error', 'mae_ci95', 'r', 'score_mae', 'score_r', 'split_mae'}}``:
-        ``mae_error`` is the naive SEM the metric reports, ``mae_ci95`` the corrected 95% half-width
-        (:func:`nrp_plugin.app.intervals.split_interval`) over ``split_mae``. A mapping the run did not report
-        (e.g. no ridge) has None everywhere and an empty ``split_mae``. Keys in the registry's order.
+        ``{mapping: {'mae', 'mae_error', 'r', 'score_mae', 'score_r', 'split_mae'}}``: ``mae_error`` is the SEM
+        over splits the metric reports (the splits taken as independent). A mapping the run did not report (e.g. no
+        ridge) has None everywhere and an empty ``split_mae``. Keys in the registry's order.
     """
     floor, mae_mean, ceiling = nrp.get('ceiling'), nrp.get('mean_predictor_mae'), pls.get('ceiling')
     figures = {}
@@ -100,153 +106,112 @@ def mapping_figures(pls, nrp, train_size=None):
         if r is None and mapping.standard_benchmark == 'pls':
             r = record.get('raw_r')
         mae, splits = record.get(f'{name}_mae'), record.get(f'split_{name}_mae')
-        figures[name] = {'mae': mae, 'mae_error': record.get(f'{name}_mae_error'),
-                         'mae_ci95': split_half_width(splits, train_size), 'r': r,
+        figures[name] = {'mae': mae, 'mae_error': record.get(f'{name}_mae_error'), 'r': r,
                          'score_mae': ceiled_mae(mae, mae_mean, floor), 'score_r': ceiled_r(r, ceiling),
                          'split_mae': list(splits or [])}
     return figures
 
 
-def ceiled_r_half_width(r, r_half, ceiling):
-    """Half-width of ``r^2 / ceiling`` from that of r by the delta method (``2 |r| / ceiling``).
+def panel_name(mapping):
+    """A mapping's name in a panel: Brain-Score's ``-pls`` benchmark's PLS is the standard
+    (:data:`nrp_plugin.app.panels.STANDARD_MAPPING`); the others keep theirs."""
+    return STANDARD_MAPPING if mapping == 'pls' else mapping
+
+
+def estimate_with_interval(kind, quantity=None, group=None, split_values=None, train_size=None):
+    """A quantity's estimate with the first interval of :data:`PREFERRED` whose measured coverage allows printing it.
 
     Parameters
     ----------
-    r, r_half : float or None
-        Pearson r and the half-width of its interval.
-    ceiling : float or None
-        The internal-consistency ceiling.
-
-    Returns
-    -------
-    float or None
-        None when a figure is missing or the ceiling is missing or 0.
-    """
-    if None in (r, r_half) or not ceiling:
-        return None
-    return 2 * abs(r) * r_half / ceiling
-
-
-def ceiled_mae_half_width(mae_half, mae_mean, floor):
-    """Half-width of :func:`ceiled_mae` from that of the MAE, ``MAE_mean`` and the floor held fixed.
-
-    Parameters
-    ----------
-    mae_half, mae_mean, floor : float or None
-        The half-width of the MAE's interval, the training-mean MAE and the noise floor.
-
-    Returns
-    -------
-    float or None
-        ``mae_half / |MAE_mean - floor|``; None when a figure is missing or ``mae_mean == floor``.
-    """
-    if None in (mae_half, mae_mean, floor) or mae_mean == floor:
-        return None
-    return mae_half / abs(mae_mean - floor)
-
-
-def _rank_rows(matrix):
-    """Ranks (0..n-1) along the last axis of ``matrix`` (no ties: continuous draws)."""
-    return np.argsort(np.argsort(matrix, axis=-1), axis=-1).astype(float)
-
-
-def spearman_inference(x, y, x_se=None, y_se=None, alpha=0.05, draws=2000, random_state=0):
-    """Spearman's rho between two scores of the same models, with what can be said about it.
-
-    Parameters
-    ----------
-    x, y : array-like, shape (n_models,)
-    x_se, y_se : array-like, shape (n_models,), optional
-        Standard errors of each model's scores (the corrected resampled SE over splits); with them,
-        ``measurement_ci`` is the interval of rho over ``draws`` normal perturbations of the scores.
+    kind : str
+        The kind of quantity (:data:`nrp_plugin.inference.coverage.KINDS`).
+    quantity : Quantity, optional
+        For the factor interval, on ``group``'s draws.
+    group : GroupPanel, optional
+    split_values : array-like, optional
+        The quantity per split, for the corrected resampled t.
+    train_size : float, optional
 
     Returns
     -------
     dict
-        ``rho``; ``p_permutation`` (exact over all n! orders for n <= 8, else 20,000 seeded
-        permutations; two-sided); ``ci_low``/``ci_high``: Fisher-z interval with Bonett & Wright's
-        (2000) variance (1 + rho^2/2) / (n - 3), only for n >= 4 and |rho| < 1, about models like these
-        ones; ``measurement_ci``: how far rho moves under the scores' own measurement error (not a
-        statement about other models).
+        ``estimate``, ``low``, ``high``, ``p`` (None when nothing may be printed), ``method`` (the interval's, or
+        None), ``coverage`` (how well it covers, in words) and ``note`` (why there is none).
     """
-    import itertools
-    from scipy.stats import norm, spearmanr
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    n = x.size
-    out = {'n_models': int(n), 'rho': None, 'p_permutation': None, 'ci_low': None, 'ci_high': None,
-           'measurement_ci': None}
-    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return out
-    rho = float(spearmanr(x, y)[0])
-    out['rho'] = rho
-    rx, ry = _rank_rows(x), _rank_rows(y)
-    if n <= 8:
-        perms = np.array(list(itertools.permutations(range(n))))
-    else:
-        perms = np.stack([np.random.default_rng(random_state + i).permutation(n) for i in range(20000)])
-    permuted = np.array([np.corrcoef(rx, ry[p])[0, 1] for p in perms])
-    out['p_permutation'] = float(np.mean(np.abs(permuted) >= abs(rho) - 1e-12))
-    if n >= 4 and abs(rho) < 1:
-        z, se = math.atanh(rho), math.sqrt((1 + rho ** 2 / 2) / (n - 3))
-        q = float(norm.ppf(1 - alpha / 2))
-        out.update(ci_low=math.tanh(z - q * se), ci_high=math.tanh(z + q * se))
-    if x_se is not None and y_se is not None:
-        xs, ys = np.nan_to_num(np.asarray(x_se, float)), np.nan_to_num(np.asarray(y_se, float))
-        rng = np.random.default_rng(random_state)
-        dx = _rank_rows(x + rng.standard_normal((draws, n)) * xs)
-        dy = _rank_rows(y + rng.standard_normal((draws, n)) * ys)
-        dx -= dx.mean(axis=1, keepdims=True)
-        dy -= dy.mean(axis=1, keepdims=True)
-        rhos = (dx * dy).sum(axis=1) / np.sqrt((dx ** 2).sum(axis=1) * (dy ** 2).sum(axis=1))
-        out['measurement_ci'] = [float(np.quantile(rhos, alpha / 2)), float(np.quantile(rhos, 1 - alpha / 2))]
+    out = {'estimate': None, 'low': None, 'high': None, 'p': None, 'method': None, 'coverage': None, 'note': None}
+    notes = []
+    for method in PREFERRED:
+        if method == 'factor':
+            if quantity is None or group is None or group.draws is None \
+                    or any(item is None for item in quantity.involved()):
+                notes.append('no held-out predictions')
+                continue
+            found = interval(quantity, group.draws, 'factor')
+        else:
+            if not split_values or len(split_values) < 2:
+                continue
+            test = resampled_t(split_values, split_ratio(train_size))
+            found = {'estimate': test['mean'], 'low': test['ci_low'], 'high': test['ci_high'], 'p': test['p']}
+        if out['estimate'] is None:
+            out['estimate'] = found['estimate']
+        printed, words = assessment(kind, method)
+        if printed and found['low'] is not None:
+            out.update(estimate=found['estimate'], low=found['low'], high=found['high'], p=found['p'], method=method,
+                       coverage=words)
+            return out
+        notes.append(f'{method}: {words}')
+    out['note'] = '; '.join(notes) or 'no interval'
     return out
 
 
-def _split_se(splits, train_size):
-    test = resampled_t(np.asarray(splits, dtype=float), split_ratio(train_size)) if splits else None
-    return test['se'] if test and test['se'] is not None else 0.0
+def score_intervals(rows, panels=None):
+    """Per row, every mapping's MAE and Brain-Score's PLS r with their intervals (:func:`estimate_with_interval`):
+    ``<mapping>_mae_ci_low``, ``_ci_high`` and ``pls_raw_r_ci_low``, ``_ci_high`` (None where none may be printed),
+    and the method's words in ``interval_methods`` (per kind of quantity). Changes the rows in place."""
+    panels = panels or {}
+    for row in rows:
+        group = panels.get((row['family'], row['region']))
+        item = (lambda mapping, measure: None if group is None else
+                group.item(row['model'], panel_name(mapping), measure))
+        for mapping in mappings.names():
+            found = estimate_with_interval('score (MAE)', Quantity('score', (item(mapping, 'mae'),)), group,
+                                           row.get(f'split_{mapping}_mae') or None, row.get('train_size'))
+            row[f'{mapping}_mae_ci_low'], row[f'{mapping}_mae_ci_high'] = found['low'], found['high']
+        found = estimate_with_interval('score (r)', Quantity('score', (item('pls', 'r'),)), group,
+                                       row.get('split_pls_r') or None, row.get('train_size'))
+        row['pls_raw_r_ci_low'], row['pls_raw_r_ci_high'] = found['low'], found['high']
+        row['nrp_error_ci_low'], row['nrp_error_ci_high'] = row.get('nrp_mae_ci_low'), row.get('nrp_mae_ci_high')
+    return rows
 
 
-def spearman(rows, min_models=3):
-    """Spearman rank correlation across models between NRP score and PLS score, per family and region.
-
-    The measurement interval perturbs each model's NRP score by its corrected SE (from the per-split
-    NRP-errors, over MAE_mean - floor) and its PLS score by that of r^2/ceiling (delta method, 2r/ceiling).
-    """
-    result = {}
-    for family, region in ordered_unique((r['family'], r['region']) for r in rows):
-        sub = [r for r in rows if r['family'] == family and r['region'] == region
-               and r['nrp_score'] is not None and r['pls_score'] is not None]
-        entry = {'n_models': len(sub), 'rho': None}
-        if len(sub) >= min_models:
-            x_se, y_se = [], []
-            for r in sub:
-                span = (r['mean_predictor_mae'] or 0) - (r['noise_floor'] or 0)
-                x_se.append(_split_se(r['split_nrp_mae'], r['train_size']) / span if span else 0.0)
-                ceiling, pls_r = r['internal_consistency'], r['pls_raw_r']
-                r_se = _split_se(r['split_pls_r'], r['train_size'])
-                y_se.append(2 * abs(pls_r) * r_se / ceiling if ceiling and pls_r is not None else 0.0)
-            entry = spearman_inference([r['nrp_score'] for r in sub], [r['pls_score'] for r in sub], x_se, y_se)
-        result.setdefault(family, {})[region] = entry
-    return result
-
-
-def model_differences(rows):
-    """Every pair of models in a family and region, on the same splits: per-split differences of each
-    mapping's MAE and of PLS r, with the corrected resampled t and its 95% interval."""
+def model_differences(rows, panels=None):
+    """Every pair of models in a family and region, on the same splits: the difference of each mapping's MAE and
+    of PLS r, with its interval (:func:`estimate_with_interval`)."""
+    panels = panels or {}
     out = []
     for family, region in ordered_unique((r['family'], r['region']) for r in rows):
         sub = [r for r in rows if r['family'] == family and r['region'] == region]
+        group = panels.get((family, region))
         for i, a in enumerate(sub):
             for b in sub[i + 1:]:
-                measures = [(f'{m}_mae', a.get(f'split_{m}_mae') or [], b.get(f'split_{m}_mae') or [])
-                            for m in mappings.names()]
-                measures.append(('pls_r', a['split_pls_r'], b['split_pls_r']))
-                for measure, sa, sb in measures:
-                    test = paired_difference(sa, sb, a['train_size'])
-                    if test is not None:
-                        out.append({'family': family, 'region': region, 'model_a': a['model'],
-                                    'model_b': b['model'], 'measure': measure, **test})
+                measures = [(m, 'mae', f'split_{m}_mae') for m in mappings.names()] + [('pls', 'r', 'split_pls_r')]
+                for mapping, measure, key in measures:
+                    split_a, split_b = a.get(key) or [], b.get(key) or []
+                    if not split_a or not split_b:
+                        continue
+                    quantity = None
+                    if group is not None:
+                        quantity = Quantity('difference', (group.item(a['model'], panel_name(mapping), measure),
+                                                           group.item(b['model'], panel_name(mapping), measure)))
+                    splits = list(np.subtract(split_a, split_b)) if len(split_a) == len(split_b) else None
+                    found = estimate_with_interval(f'difference ({"MAE" if measure == "mae" else "r"})', quantity,
+                                                   group, splits, a['train_size'])
+                    if found['estimate'] is None:
+                        continue
+                    out.append({'family': family, 'region': region, 'model_a': a['model'], 'model_b': b['model'],
+                                'measure': f'{mapping}_{measure}' if measure == 'mae' else 'pls_r',
+                                'mean': found['estimate'], 'ci_low': found['low'], 'ci_high': found['high'],
+                                'p': found['p'], 'method': found['method'], 'note': found['note']})
     return out
 
 
@@ -280,47 +245,72 @@ def best_linear(split_maes, reference=MAIN):
     return best
 
 
-def mapping_differences(rows):
+def mapping_differences(rows, panels=None):
     """Per model and region, the mapping contrasts (:func:`contrasts`) in MAE on the same splits.
 
-    Each entry has the corrected resampled t (:func:`nrp_plugin.app.intervals.paired_difference`) and ``p_holm``,
-    its p-value Holm-corrected across the models and regions of its family and contrast; an ``nrp - best_linear``
-    entry also names the mapping (``best_linear``, :func:`best_linear`).
+    Each entry has the difference, its interval and p-value (:func:`estimate_with_interval`: the factor interval of
+    the held-out predictions, or the corrected resampled t over the splits, whichever's coverage allows) and
+    ``p_holm``, its p-value Holm-corrected across the models and regions of its family and contrast; an
+    ``nrp - best_linear`` entry also names the mapping (``best_linear``, :func:`best_linear`).
     """
+    panels = panels or {}
     out = []
     for r in rows:
         chosen = r.get('best_linear')
         if 'best_linear' not in r:  # rows not made by tables.build_rows
             chosen = best_linear({m: r.get(f'split_{m}_mae') for m in mappings.names()})
-        splits = dict(r, split_best_linear_mae=r.get(f'split_{chosen}_mae') if chosen else [])
+        group = panels.get((r['family'], r['region']))
         for a, b in contrasts():
-            test = paired_difference(splits.get(f'split_{a}_mae') or [], splits.get(f'split_{b}_mae') or [],
-                                     r['train_size'])
-            if test is not None:
-                entry = {'family': r['family'], 'model': r['model'], 'region': r['region'],
-                         'contrast': f'{a} - {b}', 'measure': 'mae', **test}
-                if b == 'best_linear':
-                    entry['best_linear'] = chosen
-                out.append(entry)
+            b_name = chosen if b == 'best_linear' else b
+            split_a, split_b = r.get(f'split_{a}_mae') or [], (r.get(f'split_{b_name}_mae') or []) if b_name else []
+            if not split_a or len(split_a) != len(split_b):
+                continue
+            quantity = None
+            if group is not None:
+                quantity = Quantity('difference', (group.item(r['model'], panel_name(a), 'mae'),
+                                                   group.item(r['model'], panel_name(b_name), 'mae')))
+            found = estimate_with_interval('difference (MAE)', quantity, group, list(np.subtract(split_a, split_b)),
+                                           r['train_size'])
+            if found['estimate'] is None:
+                continue
+            entry = {'family': r['family'], 'model': r['model'], 'region': r['region'], 'contrast': f'{a} - {b}',
+                     'measure': 'mae', 'mean': found['estimate'], 'ci_low': found['low'], 'ci_high': found['high'],
+                     'p': found['p'], 'method': found['method'], 'note': found['note'], 'n_splits': len(split_a)}
+            if b == 'best_linear':
+                entry['best_linear'] = chosen
+            out.append(entry)
     holm_within(out, lambda entry: (entry['family'], entry['contrast']))
     return out
 
 
-def statistics(rows):
-    """Spearman per family/region, mapping contrasts per model/region and model contrasts per region.
+def statistics(rows, panels=None):
+    """Every mapping's score intervals, the mapping contrasts per model and region and the model contrasts per region.
 
     Parameters
     ----------
     rows : list of dict
-        Rows of :func:`nrp_plugin.app.tables.build_rows`.
+        Rows of :func:`nrp_plugin.app.tables.build_rows` (their score intervals are added in place,
+        :func:`score_intervals`).
+    panels : dict, optional
+        :func:`nrp_plugin.app.panels.group_panels` of the records, for the factor intervals.
 
     Returns
     -------
     dict
-        ``method``, ``best_linear_method`` and ``holm_method`` (in words), ``spearman_nrp_vs_pls_score``
-        (:func:`spearman`), ``mapping_differences`` (:func:`mapping_differences`, with Holm-corrected ``p_holm``)
-        and ``model_differences`` (:func:`model_differences`).
+        ``method``, ``best_linear_method`` and ``holm_method`` (in words), ``interval_methods`` (per kind of quantity,
+        the interval printed and its measured coverage, or why none is), ``mapping_differences``
+        (:func:`mapping_differences`, with Holm-corrected ``p_holm``) and ``model_differences``
+        (:func:`model_differences`).
     """
+    score_intervals(rows, panels)
     return {'method': METHOD, 'best_linear_method': best_linear_method(), 'holm_method': HOLM_METHOD,
-            'spearman_nrp_vs_pls_score': spearman(rows), 'mapping_differences': mapping_differences(rows),
-            'model_differences': model_differences(rows)}
+            'interval_methods': interval_methods(), 'mapping_differences': mapping_differences(rows, panels),
+            'model_differences': model_differences(rows, panels)}
+
+
+def interval_methods():
+    """Per kind of quantity, each method of :data:`PREFERRED` with whether it is printed and its measured coverage
+    in words (:func:`nrp_plugin.inference.coverage.assessment`)."""
+    from ..inference.coverage import KINDS
+    return {kind: {method: dict(zip(('printed', 'words'), assessment(kind, method))) for method in PREFERRED}
+            for kind in KINDS}

@@ -23,7 +23,6 @@ import numpy as np
 from ..storage.cache import atomic_write_text
 from .. import mappings as registry
 from .intervals import ordered_unique
-from .ranking import RANKINGS
 from .tables import INTERVAL_LEGEND, contrast_titles, mapping_legend
 
 #: The file :func:`write_html` writes, beside ``table.json``.
@@ -94,17 +93,19 @@ def columns(mapping_list, contrast_list):
     cols = [{'key': 'model', 'title': 'model', 'group': 'id', 'kind': 'model'},
             {'key': 'region', 'title': 'region', 'group': 'id', 'kind': 'text'},
             {'key': 'family', 'title': 'family', 'group': 'id', 'kind': 'text'},
-            {'key': 'pls_raw_r', 'title': 'PLS r', 'group': 'scores', 'kind': 'num', 'ci': 'pls_raw_r_ci95'},
-            {'key': 'nrp_error', 'title': 'NRP-error', 'group': 'scores', 'kind': 'num', 'ci': 'nrp_error_ci95'},
-            {'key': 'pls_score', 'title': 'PLS score', 'group': 'scores', 'kind': 'num', 'ci': 'pls_score_ci95'},
-            {'key': 'nrp_score', 'title': 'NRP score', 'group': 'scores', 'kind': 'num', 'ci': 'nrp_score_ci95'},
+            {'key': 'pls_raw_r', 'title': 'PLS r', 'group': 'scores', 'kind': 'num', 'low': 'pls_raw_r_ci_low',
+             'high': 'pls_raw_r_ci_high'},
+            {'key': 'nrp_error', 'title': 'NRP-error', 'group': 'scores', 'kind': 'num', 'low': 'nrp_error_ci_low',
+             'high': 'nrp_error_ci_high'},
+            {'key': 'pls_score', 'title': 'PLS score', 'group': 'scores', 'kind': 'num'},
+            {'key': 'nrp_score', 'title': 'NRP score', 'group': 'scores', 'kind': 'num'},
             {'key': 'best_linear_title', 'title': 'best linear', 'group': 'scores', 'kind': 'text'}]
     for suffix, title, group in MAPPING_MEASURES:
         for m in mapping_list:
             col = {'key': f"{m['name']}_{suffix}", 'title': f"{m['title']} {title}", 'group': group, 'kind': 'num',
                    'mappings': [m['name']]}
             if suffix == 'mae':
-                col['ci'] = f"{m['name']}_mae_ci95"
+                col['low'], col['high'] = f"{m['name']}_mae_ci_low", f"{m['name']}_mae_ci_high"
             cols.append(col)
     titles = dict(contrast_titles(), **{m['name']: m['title'] for m in mapping_list})
     for a, b in contrast_list:
@@ -133,9 +134,10 @@ def ranking_view(ranking):
     """The ranking analysis as the page shows it: the one place that reads the shape of
     :func:`nrp_plugin.app.ranking.ranking`.
 
-    Every entry of a group's ``correlations`` becomes ``{'title', 'n', 'estimates', 'detail', 'note'}``, with one
-    estimate ``{'name', 'value', 'interval'}`` per key ``k`` that has an interval ``k_ci``; each discordant pair keeps
-    its models and, per measure ``m`` with a ``m_difference``, the difference, its interval, p and Holm p.
+    Every entry of a group's ``correlations``, its ``difference`` and its factorial cells becomes ``{'title', 'n',
+    'estimates', 'detail', 'note'}``, with one estimate ``{'name', 'value', 'interval'}`` per key whose value is an
+    estimate (a dict with ``estimate``, and ``low`` and ``high`` where an interval may be printed); each discordant
+    pair keeps its models and, per measure ``m`` with a ``m_difference``, the difference, its interval, p and Holm p.
 
     Parameters
     ----------
@@ -154,18 +156,28 @@ def ranking_view(ranking):
     groups = []
     for group in ranking.get('regions') or []:
         entries = []
-        for entry in group.get('correlations') or []:
-            estimates = [{'name': key, 'value': entry.get(key), 'interval': _interval(entry.get(f'{key}_ci'))}
-                         for key in entry if f'{key}_ci' in entry]
-            boot = entry.get('bootstrap')
-            detail = (f"bootstrap: {boot.get('valid')} of {boot.get('resamples')} resamples valid; "
-                      f"{boot.get('splits')} splits x {boot.get('sites')} sites") if isinstance(boot, dict) else None
+        factorial = group.get('factorial') or {}
+        listed = list(group.get('correlations') or []) + ([group['difference']] if group.get('difference') else [])
+        listed += [dict(cell, title=f"{cell.get('name')} vs the standard") for cell in factorial.get('cells') or []]
+        for entry in listed:
+            estimates, notes, words = [], [], []
+            for kind, found in entry.items():
+                if not isinstance(found, dict) or 'estimate' not in found:
+                    continue
+                low, high = found.get('low'), found.get('high')
+                estimates.append({'name': kind, 'value': found.get('estimate'),
+                                  'interval': [low, high] if low is not None and high is not None else None})
+                if found.get('note'):
+                    notes.append(f"{kind}: {found['note']}")
+                if found.get('coverage'):
+                    words.append(f"{kind}: {found['method']}, {found['coverage']}")
             entries.append({'title': entry.get('title') or entry.get('comparison'), 'n': entry.get('n_models'),
-                            'estimates': estimates, 'detail': detail, 'note': entry.get('note')})
+                            'estimates': estimates, 'detail': '; '.join(words) or None,
+                            'note': '; '.join(notes) or entry.get('note')})
         pairs = group.get('discordant_pairs') or []
         names = ordered_unique(key[:-len('_difference')] for pair in pairs for key in pair
                                if key.endswith('_difference'))
-        measures = [[name, RANKINGS.get(name, {}).get('title', name)] for name in names]
+        measures = [[name, PAIR_MEASURES.get(name, name)] for name in names]
         flat = []
         for pair in pairs:
             item = {'model_a': pair.get('model_a'), 'model_b': pair.get('model_b'), 'swaps': pair.get('swaps'),
@@ -178,8 +190,13 @@ def ranking_view(ranking):
                        'ranks': group.get('ranks') or [], 'movers': group.get('movers') or [], 'entries': entries,
                        'measures': measures, 'pairs': flat, 'n_pairs': group.get('n_pairs'),
                        'n_discordant': group.get('n_discordant'), 'n_swaps': group.get('n_swaps')})
-    method = [text for text in (ranking.get('method'), ranking.get('swap_method')) if text]
+    method = [text for text in (ranking.get('method'), ranking.get('swap_method'), ranking.get('factorial_method'))
+              if text]
     return {'groups': groups, 'method': method}
+
+
+#: The measures the discordant pairs are tested in, by their key
+PAIR_MEASURES = {'pls': 'PLS r', 'nrp': 'NRP-error'}
 
 
 def _site_means(values):

@@ -4,7 +4,7 @@ docs/compare.md gives the formulas and references; these texts are what a reader
 """
 from .. import mappings
 
-__all__ = ['HOLM_METHOD', 'METHOD', 'RANKING_METHOD', 'SWAP_METHOD', 'best_linear_method']
+__all__ = ['FACTORIAL_METHOD', 'HOLM_METHOD', 'METHOD', 'RANKING_METHOD', 'SWAP_METHOD', 'best_linear_method']
 
 
 def best_linear_method():
@@ -20,48 +20,44 @@ def best_linear_method():
 
 #: How the p-values of one contrast are corrected across models and regions (``stats.md``).
 HOLM_METHOD = ('Holm p: Holm\'s (1979) step-down correction of the p-values of one mapping contrast across the '
-               'models and regions of one family of benchmarks: the m p-values (tests without one, e.g. a zero '
-               'variance, are left out) are sorted, the i-th smallest (i = 1..m) multiplied by m − i + 1, made '
-               'non-decreasing by a running maximum and capped at 1. It controls the family-wise error rate of '
-               'that contrast; nothing is corrected across contrasts or in the model contrasts, and the 95% '
-               'intervals are not adjusted.')
-
-#: How every interval is computed, in words (``stats.md``'s method section).
-METHOD = ('Every interval is from the corrected resampled t of Nadeau & Bengio (2003) over the k '
-          'cross-validation splits, which overlap (the same Brain-Score splits for every mapping and model). '
-          'A single mapping\'s score (e.g. NRP-error, PLS r): 95% CI = mean ± t_{k-1, 0.975} · sqrt((1/k + '
-          'n_test/n_train) s²), s² the variance of its per-split values. A difference between two mappings or '
-          'two models is paired per split and tested the same way on the per-split differences d: t = mean(d) / '
-          'sqrt((1/k + n_test/n_train) s²), k - 1 degrees of freedom; 95% CI = mean(d) ± t_{k-1, 0.975} · SE. '
-          'See docs/compare.md.')
-
-#: How the rank correlations and their intervals are computed, in words (``stats.md``).
-RANKING_METHOD = ("Rank correlations across the models of one family and region: Spearman's rho and Kendall's "
-                  "tau-b (scipy.stats.spearmanr, kendalltau) between the ranking by PLS r (median over sites, mean "
-                  "over splits; higher is better) and the ranking by the NRP-error (the MAE of the NRP's test "
-                  "predictions, mean over sites, then over splits; lower is better), oriented so that +1 is the "
-                  "same order and −1 the reversed one; likewise ridge MAE against PLS r (ridge is a linear mapping "
-                  "scored by MAE, as the NRP is, so it separates the mapping from the measure). Needs 3 models or "
-                  "more with both scores. 95% CI: percentile interval over B = 1000 seeded bootstrap resamples; "
-                  "each resample draws the recording sites (n of n, with replacement) and the cross-validation "
-                  "splits (k of k, with replacement) once, for every model and every score alike, recomputes each "
-                  "model's scores on the drawn sites and splits as they are defined (PLS r: per drawn split the "
-                  "median over the drawn sites, then the mean over the drawn splits; MAE: the mean over the drawn "
-                  "sites, then over the drawn splits), and the correlation from them; a resample whose correlation "
-                  "is undefined (every model tied) is left out. It says how much the rank agreement of these models "
-                  "depends on the sites and splits they were scored on, not how other models would rank. Records "
-                  "without per-site values (made before they were kept) give no interval.")
-
-#: How the pairs of models whose order changes are tested, in words (``stats.md``).
-SWAP_METHOD = ("Discordant pairs: every pair of models that PLS r and the NRP-error order differently (A: the "
-               "model with the higher PLS r; B: the one with the lower NRP-error; a tie under either measure is "
-               "no discordance). For each pair, the per-split differences A − B in PLS r (median over sites) and in "
-               "NRP-error (mean over sites) are each tested with the corrected resampled t of Nadeau & Bengio "
-               "(2003) (two-sided, k − 1 degrees of freedom, as in Method). The 2m p-values of the m discordant "
-               "pairs of one family and region are Holm-corrected together (Holm 1979). A pair swaps "
-               "significantly when both Holm-corrected p-values are below 0.05 and the two differences point in "
-               "opposite directions (A better by PLS r, B better by the NRP-error); a false swap needs a falsely "
-               "rejected test, so the chance of naming any false swap in a family and region is at most 0.05. "
-               "The family is the discordant pairs, chosen on the same data: correcting over every pair would be "
-               "more conservative. Not tested: a measure has no per-split values for the pair, or its per-split "
-               "differences do not vary.")
+               'models and regions of one family of benchmarks: the m p-values (tests without one are left out) are '
+               'sorted, the i-th smallest (i = 1..m) multiplied by m − i + 1, made non-decreasing by a running maximum '
+               'and capped at 1. It controls the family-wise error rate of that contrast; nothing is corrected across '
+               'contrasts or in the model contrasts, and the 95% intervals are not adjusted.')
+METHOD = ('Every score is an average over the recording sites, the test images and Brain-Score\'s overlapping '
+          'cross-validation splits, and each of them is a sample. The records keep every split\'s held-out '
+          'predictions per test image and site, so every quantity (a score, the difference of two mappings or two '
+          'models, a rank correlation across models, the difference of two rank correlations) is recomputed on '
+          'draws: the sites resampled with replacement, and separately the stimuli (each split keeping the drawn '
+          'ones among its test images, as often as drawn); the two deviations from the estimate are added, with a '
+          'Gaussian deviation of covariance n_test/n_train times that of the per-split scores for what the '
+          'overlap of the training sets keeps from averaging out (Nadeau & Bengio 2003). The 95% interval is the '
+          'quantity\'s 2.5% and 97.5% points over 1000 such draws (`factor`), its p-value 2Φ(−|estimate|/sd). '
+          'Where the records keep no held-out predictions, the corrected resampled t over the splits alone '
+          '(`split_t`) is the fallback. Either is printed only where its coverage was measured on worlds with a '
+          'known answer and lay in 93-97% (below); see docs/inference.md.')
+RANKING_METHOD = ("Rank correlations across the models of one family and region: Spearman's rho and Kendall's tau-b "
+                  "between the models' order by Brain-Score's standard (its -pls benchmark's PLS, Pearson r: median "
+                  "over sites, mean over splits; higher is better) and by the NRP-error (the MAE of the NRP's test "
+                  "predictions; lower is better), oriented so that +1 is the same order; likewise ridge MAE against "
+                  "PLS r (ridge is linear and scored by MAE, as the NRP is, so it separates the mapping from the "
+                  "measure), and the difference of the two correlations, whose interval says whether the NRP's order "
+                  "departs from PLS's more than ridge's does. Needs 3 models or more. Every correlation and difference "
+                  "is recomputed on the same draws of sites, images and splits for every model (Method), so the "
+                  "models' dependence is kept. It says how far the agreement of these models depends on the sites, "
+                  "images and splits they were scored on, not how other models would rank.")
+SWAP_METHOD = ("Discordant pairs: every pair of models that PLS r and the NRP-error order differently (A: the model "
+               "with the higher PLS r; B: the one with the lower NRP-error; a tie under either measure is no "
+               "discordance). For each pair, the difference A − B in PLS r and in NRP-error is tested (Method), and "
+               "the 2m p-values of the m discordant pairs of one family and region are Holm-corrected together "
+               "(Holm 1979). A pair swaps significantly when both Holm-corrected p-values are below 0.05 and the two "
+               "differences point in opposite directions. The family is the discordant pairs, chosen on the same "
+               "data: correcting over every pair would be more conservative.")
+FACTORIAL_METHOD = ("Factorial analysis: the NRP-error against PLS r changes three things at once: the mapping (a "
+                    "network instead of PLS), the measure (MAE instead of r) and the inputs (the NRP's window of "
+                    "layers instead of the one committed layer). With `compare --factorial` the NRP benchmark fits "
+                    "every mapping on the committed layer alone too, so each cell of mapping x measure x inputs "
+                    "orders the models; its rank correlation with Brain-Score's standard (PLS, r, the committed "
+                    "layer, from the -pls benchmark) is given with its interval, and, per cell and factor, the "
+                    "change in that correlation when the factor alone is switched to the standard's level (a "
+                    "difference of rank correlations, with its interval and p-value).")

@@ -1,8 +1,9 @@
 """The figures of a comparison run, drawn with matplotlib (Agg backend) from the rows of
 :func:`nrp_plugin.app.tables.build_rows`.
 
-Every error bar is the corrected 95% half-width (``*_ci95``, :func:`nrp_plugin.app.intervals.split_interval`);
-a point or bar whose per-split values are missing has no error bar. Each figure's caption says so, and a figure
+Every error bar is a 95% interval the statistics printed (``*_ci_low``, ``*_ci_high``:
+:func:`nrp_plugin.app.contrasts.score_intervals`, of the images, the sites and the splits, printed where its coverage
+was measured and found right); a point or bar without one has no error bar. Each figure's caption says so, and a figure
 that shows least squares on the NRP inputs says what it is (:func:`nrp_plugin.app.tables.mapping_legend`).
 Nothing here writes a file: :func:`figures` hands over each figure with its file name, and
 :func:`nrp_plugin.app.report.plot_all` saves and closes it.
@@ -17,8 +18,10 @@ from .ranking import ranking as rank_analysis
 from .tables import mapping_legend
 
 #: Plot captions: what the error bars are.
-ERROR_BAR_CAPTION = ('Error bars: 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over the '
-                     'cross-validation splits, not the naive SEM (the splits overlap).')
+ERROR_BAR_CAPTION = ('Error bars: 95% intervals, printed only by a method whose coverage was measured and found '
+                     'right (stats.md, Method): the sites and the test images resampled with the overlapping splits\' '
+                     'part of the corrected resampled t added, or that t over the splits alone where no held-out '
+                     'predictions were kept; none where neither may be printed.')
 NRP_ERROR_LABEL = "NRP-error (MAE of the NRP's test predictions)"
 
 
@@ -32,9 +35,18 @@ def _caption(fig, text, y=None, va='top'):
     fig.text(0.5, y, textwrap.fill(text, max(40, int(17 * fig.get_figwidth()))), ha='center', va=va, fontsize=7)
 
 
-def _bar_error(value):
-    """An error-bar length for matplotlib: NaN (no bar) when the interval is unknown, never a false 0."""
-    return np.nan if value is None else value
+def _bar_error(value, low, high):
+    """An asymmetric error bar ``(below, above)`` for matplotlib: NaN (no bar) when the value or its interval is
+    unknown, never a false 0."""
+    if value is None or low is None or high is None:
+        return np.nan, np.nan
+    return value - low, high - value
+
+
+def _bars(rows, key):
+    """matplotlib's ``yerr`` (2, n) of the rows' ``key`` from its ``_ci_low`` and ``_ci_high``."""
+    return np.asarray([_bar_error(row.get(key), row.get(f'{key}_ci_low'), row.get(f'{key}_ci_high'))
+                       for row in rows], dtype=float).T.reshape(2, -1)
 
 
 def figures(rows, ranking=None):
@@ -45,8 +57,8 @@ def figures(rows, ranking=None):
     rows : list of dict
         Rows of :func:`nrp_plugin.app.tables.build_rows`.
     ranking : dict, optional
-        :func:`nrp_plugin.app.ranking.ranking` of the rows, for the rank-change figures' captions (its
-        bootstrap intervals); computed here without the bootstrap when not given.
+        :func:`nrp_plugin.app.ranking.ranking` of the rows, for the rank-change figures' captions (the rank
+        correlations with their intervals); computed here without intervals when not given.
 
     Yields
     ------
@@ -81,19 +93,18 @@ def figures(rows, ranking=None):
             for index, model in enumerate(models):  # one colour per model in every panel
                 row = get.get((model, region))
                 if row and row['pls_score'] is not None and row['nrp_error'] is not None:
-                    ax.errorbar(row['pls_score'], row['nrp_error'], xerr=_bar_error(row['pls_score_ci95']),
-                                yerr=_bar_error(row['nrp_error_ci95']), fmt='o', color=f'C{index % 10}',
-                                label=model, capsize=2)
-            ax.set_xlabel('PLS score (ceiled r², higher is better) ± 95% CI')
-            ax.set_ylabel(f'{NRP_ERROR_LABEL},\nlower is better; ± 95% CI', fontsize=8)
+                    ax.errorbar(row['pls_score'], row['nrp_error'], yerr=_bars([row], 'nrp_error'), fmt='o',
+                                color=f'C{index % 10}', label=model, capsize=2)
+            ax.set_xlabel('PLS score (ceiled r², higher is better)')
+            ax.set_ylabel(f'{NRP_ERROR_LABEL},\nlower is better; 95% interval', fontsize=8)
             ax.set_title(f'{family} {region}')
         handles, labels = axes[0][0].get_legend_handles_labels()
         if handles:  # labels beside the points overlap when models score alike: one legend below
             fig.legend(handles, labels, loc='lower center', bbox_to_anchor=(0.5, 0.08), ncol=min(len(labels), 4),
                        fontsize=7, frameon=False)
         fig.subplots_adjust(bottom=0.3)
-        _caption(fig, ERROR_BAR_CAPTION + " PLS score's interval: from PLS r's by the delta method (2 |r| / "
-                 'internal consistency).', y=0.0, va='bottom')
+        _caption(fig, ERROR_BAR_CAPTION + ' The ceiled scores have no interval: their ceilings are estimates whose '
+                 'uncertainty the intervals do not hold.', y=0.0, va='bottom')
         yield f'{family}_nrp_error_vs_pls_score.png', fig
 
         x = np.arange(len(models))
@@ -101,11 +112,10 @@ def figures(rows, ranking=None):
         width = 0.8 / max(1, len(regions))
         for i, region in enumerate(regions):
             values = [get.get((m, region), {}).get('nrp_error') for m in models]
-            errors = [_bar_error(get.get((m, region), {}).get('nrp_error_ci95')) for m in models]
-            ax.bar(x + i * width, [v if v is not None else np.nan for v in values], width, yerr=errors,
-                   capsize=2, label=region)
+            ax.bar(x + i * width, [v if v is not None else np.nan for v in values], width,
+                   yerr=_bars([get.get((m, region), {}) for m in models], 'nrp_error'), capsize=2, label=region)
         ax.set_xticks(x + width * (len(regions) - 1) / 2, models, rotation=30, ha='right', fontsize=8)
-        ax.set_ylabel(f'{NRP_ERROR_LABEL}\n± 95% CI', fontsize=8)
+        ax.set_ylabel(f'{NRP_ERROR_LABEL}\n95% interval', fontsize=8)
         ax.set_title(f'{family}: V4 vs IT NRP-error')
         ax.legend()
         _caption(fig, ERROR_BAR_CAPTION)
@@ -114,13 +124,12 @@ def figures(rows, ranking=None):
         labels = [f'{r["model"]} {r["region"]}' for r in family_rows]
         x = np.arange(len(labels))
         fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 4))
-        for offset, key, err, label in ((-0.2, 'least_squares_mae', 'least_squares_mae_ci95',
-                                         mappings.title('least_squares')),
-                                        (0.2, 'nrp_error', 'nrp_error_ci95', 'NRP')):
+        for offset, key, label in ((-0.2, 'least_squares_mae', mappings.title('least_squares')),
+                                   (0.2, 'nrp_error', 'NRP')):
             ax.bar(x + offset, [r.get(key) if r.get(key) is not None else np.nan for r in family_rows], 0.4,
-                   yerr=[_bar_error(r.get(err)) for r in family_rows], capsize=2, label=label)
+                   yerr=_bars(family_rows, key), capsize=2, label=label)
         ax.set_xticks(x, labels, rotation=40, ha='right', fontsize=7)
-        ax.set_ylabel('test MAE ± 95% CI')
+        ax.set_ylabel('test MAE, 95% interval')
         ax.set_title(f'{family}: least squares on the NRP inputs vs NRP, test MAE', fontsize=10)
         ax.legend(loc='lower right')
         _caption(fig, f"{ERROR_BAR_CAPTION} LSQ (NRP inputs): least squares with an intercept on the NRP's "
@@ -129,11 +138,12 @@ def figures(rows, ranking=None):
         yield f'{family}_least_squares_vs_nrp_mae.png', fig
 
         by_sparsity = sparsity_groups(family_rows)
-        if any(len({s for s, _, _ in points}) >= 2 for points in by_sparsity.values()):
+        if any(len({point[0] for point in points}) >= 2 for points in by_sparsity.values()):
             fig, ax = plt.subplots(figsize=(5, 4))
             for (plot_family, region), points in sorted(by_sparsity.items()):
-                s, e, half = np.array(points).T
-                ax.errorbar(100 * s, e, yerr=half, marker='o', capsize=2, label=f'{plot_family} {region}')
+                s, e, below, above = np.array(points).T
+                ax.errorbar(100 * s, e, yerr=np.stack([below, above]), marker='o', capsize=2,
+                            label=f'{plot_family} {region}')
             ax.set_xlabel('sparsity (% of weights zero)')
             ax.set_ylabel(f'{NRP_ERROR_LABEL}\n± 95% CI', fontsize=8)
             ax.set_title(f"{family}: pruned {', '.join(sorted({name for name, _ in by_sparsity}))}")
@@ -159,14 +169,15 @@ def sparsity_groups(rows):
     Returns
     -------
     dict
-        ``{(plot_family, region): [(sparsity, nrp_error, half_width), ...]}``, each list sorted; the
-        half-width is NaN where the interval is unknown.
+        ``{(plot_family, region): [(sparsity, nrp_error, below, above), ...]}``, each list sorted; ``below`` and
+        ``above`` (the error bar) are NaN where no interval is printed.
     """
     groups = {}
     for row in rows:
         if row.get('plot_family') is not None and row['sparsity'] is not None and row['nrp_error'] is not None:
+            below, above = _bar_error(row['nrp_error'], row.get('nrp_error_ci_low'), row.get('nrp_error_ci_high'))
             groups.setdefault((row['plot_family'], row['region']), []).append(
-                (row['sparsity'], row['nrp_error'], _bar_error(row['nrp_error_ci95'])))
+                (row['sparsity'], row['nrp_error'], below, above))
     return {key: sorted(points) for key, points in groups.items()}
 
 
@@ -177,7 +188,8 @@ def mapping_measure_figure(family_rows, regions, models, family):
     one bar per registered mapping (:func:`nrp_plugin.mappings.names`: PLS, ridge, banded ridge, least squares
     on the NRP inputs, RBF kernel ridge, NRP); a mapping the run did not report (e.g. records from before the
     banded and kernel ridge were reported) is marked 'n/a', not drawn as 0. The bars carry
-    no intervals (the table's ``*_ci95`` columns have them); the caption says what each mapping is.
+    no intervals (table.csv's ``<mapping>_mae_ci_low``, ``_ci_high`` have them); the caption says what each mapping
+    is.
 
     Parameters
     ----------
@@ -221,20 +233,19 @@ def mapping_measure_figure(family_rows, regions, models, family):
     fig.legend(handles, labels, loc='upper center', ncol=min(len(names), 6), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     _caption(fig, mapping_legend() + " No error bars here: the MAEs' corrected intervals are in table.csv "
-             '(`<mapping>_mae_ci95`).')
+             '(`<mapping>_mae_ci_low`, `_ci_high`).')
     return fig
 
 
 def _correlation_text(entry):
-    """``'Spearman rho = 0.94 (95% bootstrap CI [0.83, 1.00])'``-like text of one rank comparison."""
-    def one(name, value, interval):
-        if value is None:
+    """``'Spearman rho = 0.94 (95% interval [0.83, 0.99])'``-like text of one rank comparison."""
+    def one(name, found):
+        if not found or found.get('estimate') is None:
             return f'{name} –'
-        ci = (f'[{interval[0]:.2f}, {interval[1]:.2f}]' if interval is not None
-              else f"none: {entry.get('note') or 'not computed'}")
-        return f'{name} = {value:.2f} (95% bootstrap CI over sites and splits: {ci})'
-    return f"{one('Spearman rho', entry['spearman'], entry['spearman_ci'])}, " \
-           f"{one('Kendall tau', entry['kendall'], entry['kendall_ci'])}"
+        if found.get('low') is None or found.get('high') is None:
+            return f"{name} = {found['estimate']:.2f} (no interval: {found.get('note') or 'coverage not measured'})"
+        return f"{name} = {found['estimate']:.2f} (95% interval [{found['low']:.2f}, {found['high']:.2f}])"
+    return f"{one('Spearman rho', entry.get('spearman'))}, {one('Kendall tau', entry.get('kendall'))}"
 
 
 def rank_change_figure(group):
@@ -243,7 +254,7 @@ def rank_change_figure(group):
     One line per model from its PLS rank (left) to its NRP rank (right), 1 = best at the top; the models whose
     rank changes most (``group['movers']``, :func:`nrp_plugin.app.ranking.rank_movers`) are drawn in colour
     and named on both sides, the others faint and unnamed. The caption gives Spearman's rho and Kendall's tau with
-    their bootstrap intervals and how many pairs swap significantly.
+    their intervals and how many pairs swap significantly.
 
     Parameters
     ----------
@@ -290,6 +301,7 @@ def rank_change_figure(group):
     _caption(fig, f"Each model's rank by PLS r (median over sites, mean over splits) and by the NRP-error "
              f"(the MAE of the NRP's test predictions); tied models share the mean rank. {named}{correlation}"
              f"{group['n_discordant']} of {group['n_pairs']} pairs are ordered differently, {group['n_swaps']} "
-             'swap significantly (both differences significant: corrected resampled t of Nadeau & Bengio 2003 '
-             'per measure, Holm-corrected; stats.md).')
+             'swap significantly (both differences significant at 5% after Holm\'s correction, each by the 95% '
+             'interval method stats.md names: the images, sites and overlapping splits resampled, or the corrected '
+             'resampled t of Nadeau & Bengio 2003 over the splits).')
     return fig

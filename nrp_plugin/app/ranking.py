@@ -1,207 +1,108 @@
-"""Does the NRP rank models differently from PLS? Rank correlations between the models' orders, their intervals,
-and the pairs of models whose order changes, each tested under both measures. Pure numpy and scipy.
-"""
-import warnings
+"""Does the NRP rank models differently from PLS, and which factor moves the ranking? Rank correlations between the
+models' orders, their differences, and the pairs of models whose order changes, each with the interval its measured
+coverage allows (:func:`nrp_plugin.app.contrasts.estimate_with_interval`). Pure numpy and scipy.
 
+The orders are those of panel items (:mod:`nrp_plugin.app.panels`): a mapping taken in a measure, on the committed
+layer or on the NRP's window. Brain-Score's standard is its ``-pls`` benchmark's PLS in Pearson r
+(:data:`nrp_plugin.app.panels.STANDARD`).
+"""
 import numpy as np
 
-from .intervals import holm, ordered_unique, paired_difference
-from .methods import RANKING_METHOD, SWAP_METHOD
+from .. import mappings
+from ..inference import Quantity
+from .contrasts import estimate_with_interval
+from .intervals import holm, ordered_unique
+from .methods import FACTORIAL_METHOD, RANKING_METHOD, SWAP_METHOD
+from .panels import STANDARD
 
+__all__ = ['FACTORS', 'MAX_MOVERS', 'RANK_COMPARISONS', 'discordant_pairs', 'factorial', 'model_ranks', 'oriented',
+           'rank_movers', 'ranking']
 
-#: The rankings of models that are compared: per ranking, the row's score it ranks by (``score``), the same score
-#: per split (``splits``, a row key) and per split and site (``sites``, a key of the ``kind`` record), how a split's
-#: sites are aggregated into the score (``aggregate``), whether higher is better and a title.
-RANKINGS = {'pls': {'score': 'pls_raw_r', 'splits': 'split_pls_r', 'kind': 'pls', 'sites': 'site_pls_r',
-                    'aggregate': 'median', 'higher_is_better': True, 'title': 'PLS r'},
-            'nrp': {'score': 'nrp_error', 'splits': 'split_nrp_mae', 'kind': 'nrp', 'sites': 'site_nrp_mae',
-                    'aggregate': 'mean', 'higher_is_better': False, 'title': 'NRP-error'},
-            'ridge': {'score': 'ridge_mae', 'splits': 'split_ridge_mae', 'kind': 'nrp', 'sites': 'site_ridge_mae',
-                      'aggregate': 'mean', 'higher_is_better': False, 'title': 'ridge MAE'}}
-#: The rank comparisons ``(a, b)`` of :func:`ranking`: the NRP against PLS, and ridge (a linear mapping scored by MAE,
-#: as the NRP is) against PLS, which separates the mapping from the measure.
-RANK_COMPARISONS = (('nrp', 'pls'), ('ridge', 'pls'))
-#: Bootstrap resamples of the rank correlations' intervals and their seed.
-RANK_RESAMPLES = 1000
-RANK_RANDOM_STATE = 0
+#: The rank comparisons of :func:`ranking`, each ``(title, (mapping, measure))`` against the standard: the NRP in
+#: MAE, and ridge in MAE (a linear mapping in the NRP's measure, which separates the mapping from the measure)
+RANK_COMPARISONS = (('NRP-error vs PLS r', ('nrp', 'mae')), ('ridge MAE vs PLS r', ('ridge', 'mae')))
 #: At most this many models are named as the largest movers (:func:`rank_movers`).
 MAX_MOVERS = 5
+#: The factors of the factorial analysis, each with the standard's level: the mapping, the measure, the inputs
+FACTORS = {'mapping': 'pls', 'measure': 'r', 'inputs': 'layer'}
+#: The inputs' levels and the suffix of a mapping's fit on them (the NRP benchmark's fits on the committed layer alone
+#: end in ``_on_layer``)
+INPUTS = {'layer': '_on_layer', 'window': ''}
 
 
 def oriented(values, higher_is_better):
-    """``values`` as floats, negated when lower is better, so that higher is better in every ranking.
-
-    Parameters
-    ----------
-    values : array-like
-    higher_is_better : bool
-
-    Returns
-    -------
-    numpy.ndarray
-    """
+    """``values`` as floats, negated when lower is better, so that higher is better in every ranking."""
     values = np.asarray(values, dtype=float)
     return values if higher_is_better else -values
 
 
-def rank_correlations(x, y):
-    """Spearman's rho and Kendall's tau-b (scipy) between two scores of the same models.
-
-    Parameters
-    ----------
-    x, y : array-like, shape (n_models,)
-        Both oriented so that higher is better (:func:`oriented`): +1 is the same order.
-
-    Returns
-    -------
-    rho, tau : float or None
-        None with fewer than 3 models, a non-finite score, or a score equal for every model.
-    """
-    from scipy.stats import kendalltau, spearmanr
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if (x.size < 3 or x.shape != y.shape or not np.all(np.isfinite(x)) or not np.all(np.isfinite(y))
-            or np.ptp(x) == 0 or np.ptp(y) == 0):
-        return None, None
-    return float(spearmanr(x, y).statistic), float(kendalltau(x, y).statistic)
-
-
 def model_ranks(values, higher_is_better):
-    """Each model's rank, 1 the best; tied models share the mean of their ranks (as Spearman's rho ranks).
-
-    Parameters
-    ----------
-    values : array-like, shape (n_models,)
-    higher_is_better : bool
-
-    Returns
-    -------
-    numpy.ndarray of float
-    """
+    """Each model's rank, 1 the best; tied models share the mean of their ranks (as Spearman's rho ranks)."""
     from scipy.stats import rankdata
     return rankdata(-oriented(values, higher_is_better), method='average')
 
 
-def site_aggregate(values, aggregate):
-    """Aggregate over the last axis (the sites): ``'median'`` (NaN skipped, as Brain-Score's median over sites) or
-    ``'mean'``."""
-    values = np.asarray(values, dtype=float)
-    if aggregate == 'median':
-        if not np.isnan(values).any():
-            return np.median(values, axis=-1)
-        with warnings.catch_warnings():  # a split whose every drawn site is NaN: NaN, as its score would be
-            warnings.simplefilter('ignore', RuntimeWarning)
-            return np.nanmedian(values, axis=-1)
-    return values.mean(axis=-1)
-
-
-def resampled_scores(values, aggregate, sites, splits):
-    """Every model's score on one draw of sites and splits, computed the way the score is defined.
-
-    Parameters
-    ----------
-    values : array-like, shape (n_models, k, n_sites)
-        Per model, per split and site: PLS r or a mapping's MAE.
-    aggregate : {'median', 'mean'}
-        How a split's sites make its figure (:func:`site_aggregate`).
-    sites, splits : array-like of int
-        The drawn sites and splits, repetitions included.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n_models,)
-        Per model, the mean over the drawn splits (each as often as drawn) of the aggregate over the drawn sites.
-        All sites and splits once each give the score itself.
-    """
-    values = np.asarray(values, dtype=float)
-    drawn, counts = np.unique(np.asarray(splits, dtype=int), return_counts=True)
-    per_split = site_aggregate(values[:, drawn][:, :, np.asarray(sites, dtype=int)], aggregate)
-    return per_split @ counts / counts.sum()
-
-
-def bootstrap_scores(site_values, aggregates, resamples=RANK_RESAMPLES, random_state=RANK_RANDOM_STATE):
-    """Every model's scores over bootstrap resamples of sites and splits drawn jointly.
-
-    Parameters
-    ----------
-    site_values : dict of str -> array-like, shape (n_models, k, n_sites)
-        Per ranking (e.g. ``'pls'``, ``'nrp'``), its models' per-split, per-site values; every array on the same
-        k splits and n sites (the number of models may differ).
-    aggregates : dict of str -> {'median', 'mean'}
-        Per ranking, how a split's sites are aggregated.
-    resamples : int
-    random_state : int
-        Seed of ``numpy.random.default_rng``. Each resample draws ``n_sites`` sites, then ``k`` splits, uniformly
-        with replacement, and uses them for every ranking and model.
-
-    Returns
-    -------
-    dict of str -> numpy.ndarray, shape (resamples, n_models)
-    """
-    site_values = {name: np.asarray(values, dtype=float) for name, values in site_values.items()}
-    shapes = {values.shape[1:] for values in site_values.values()}
-    if len(shapes) != 1:
-        raise ValueError(f'per-site values on different splits or sites: {sorted(shapes)}')
-    k, n_sites = shapes.pop()
-    rng = np.random.default_rng(random_state)
-    out = {name: np.empty((resamples, values.shape[0])) for name, values in site_values.items()}
-    for index in range(resamples):
-        sites = rng.integers(0, n_sites, size=n_sites)
-        splits = rng.integers(0, k, size=k)
-        for name, values in site_values.items():
-            out[name][index] = resampled_scores(values, aggregates[name], sites, splits)
-    return out
-
-
-def percentile_interval(values, alpha=0.05):
-    """The ``alpha/2`` and ``1 - alpha/2`` quantiles of the finite ``values`` (None when there are none)."""
-    values = np.asarray([v for v in values if v is not None], dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return None
-    return [float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))]
-
-
 def rank_movers(ranks, limit=MAX_MOVERS):
-    """The models whose rank changes most between PLS and the NRP.
-
-    Parameters
-    ----------
-    ranks : list of dict
-        ``ranking()``'s ``ranks`` of one family and region (``model``, ``pls_rank``, ``rank_change``).
-    limit : int
-
-    Returns
-    -------
-    list of str
-        At most ``limit`` models with a non-zero rank change, the largest absolute change first (a tie: the better
-        PLS rank first).
-    """
+    """The at most ``limit`` models whose rank changes most between PLS and the NRP (largest absolute change first;
+    a tie: the better PLS rank first); unchanged models are not named."""
     moved = [r for r in ranks if r['rank_change']]
     moved.sort(key=lambda r: (-abs(r['rank_change']), r['pls_rank']))
     return [r['model'] for r in moved[:limit]]
 
 
-def discordant_pairs(rows, alpha=0.05):
-    """The pairs of models that PLS r and the NRP-error order differently, each tested under both measures.
+def _order(group, models, mapping, measure):
+    """The panel's items of ``models`` for one order, or None when one is missing."""
+    items = tuple(group.item(model, mapping, measure) for model in models)
+    return None if any(item is None for item in items) else items
+
+
+def _correlation_entries(group, models, first, second, title, min_models):
+    """Spearman's rho and Kendall's tau between two orders (each ``(mapping, measure)``) of ``models``, each with its
+    interval; the entry says why a figure is missing."""
+    entry = {'title': title, 'n_models': len(models), 'models': list(models)}
+    xs, ys = _order(group, models, *first), _order(group, models, *second)
+    for kind in ('spearman', 'kendall'):
+        if len(models) < min_models or xs is None or ys is None:
+            entry[kind] = {'estimate': None, 'note': f'fewer than {min_models} models with both orders'
+                           if len(models) < min_models else 'an order is missing'}
+            continue
+        entry[kind] = estimate_with_interval('rank correlation', Quantity('rank', (xs, ys), kind, title), group)
+    return entry
+
+
+def _difference_entry(group, models, first, second, standard, title, min_models):
+    """The difference of two rank correlations with the standard, ``rank(first) - rank(second)``, each kind."""
+    entry = {'title': title, 'n_models': len(models)}
+    orders = [_order(group, models, *order) for order in (first, second, standard)]
+    for kind in ('spearman', 'kendall'):
+        if len(models) < min_models or any(order is None for order in orders):
+            entry[kind] = {'estimate': None, 'note': 'too few models or an order missing'}
+            continue
+        quantity = Quantity('rank_difference', ((orders[0], orders[2]), (orders[1], orders[2])), kind, title)
+        entry[kind] = estimate_with_interval('rank correlation difference', quantity, group)
+    return entry
+
+
+def discordant_pairs(rows, group, alpha=0.05):
+    """The pairs of models that PLS r and the NRP-error order differently, each difference tested under both
+    measures.
 
     Parameters
     ----------
     rows : list of dict
-        Rows of one family and region (:func:`nrp_plugin.app.tables.build_rows`): ``pls_raw_r``, ``nrp_error``,
-        ``split_pls_r``, ``split_nrp_mae``, ``train_size``.
+        Rows of one family and region (``model``, ``pls_raw_r``, ``nrp_error``).
+    group : GroupPanel or None
     alpha : float
-        The level the Holm-corrected p-values are held to.
 
     Returns
     -------
     list of dict
-        Per discordant pair: ``model_a`` (the higher PLS r), ``model_b`` (the lower NRP-error), their scores
-        (``pls_r_a``, ``pls_r_b``, ``nrp_error_a``, ``nrp_error_b``); for each measure ``pls`` (PLS r, A − B per
-        split) and ``nrp`` (NRP-error, A − B per split) the corrected resampled t (:func:`paired_difference`) as
-        ``<measure>_{difference, ci_low, ci_high, t, p}``, and ``<measure>_p_holm``, Holm-corrected (:func:`holm`)
-        over the 2m p-values of the m pairs; ``n_splits``; ``swaps``: True when both Holm-corrected p-values are
-        below ``alpha`` and A is better by PLS r and B by the NRP-error, False when not, None when a measure has
-        no test (no per-split values, or differences that do not vary).
+        Per discordant pair: ``model_a`` (the higher PLS r), ``model_b`` (the lower NRP-error), their scores; for
+        each measure ``pls`` (PLS r, A − B) and ``nrp`` (NRP-error, A − B) the difference with its interval and
+        p-value (:func:`nrp_plugin.app.contrasts.estimate_with_interval`) as ``<measure>_{difference, ci_low,
+        ci_high, p}``, and ``<measure>_p_holm`` (Holm over the 2m p-values of the m pairs); ``swaps``: True when
+        both Holm p-values are below ``alpha`` with A better by PLS r and B by the NRP-error, False when not, None
+        when a measure has no p-value.
     """
     scored = [r for r in rows if r.get('pls_raw_r') is not None and r.get('nrp_error') is not None]
     pairs = []
@@ -213,14 +114,20 @@ def discordant_pairs(rows, alpha=0.05):
             a, b = (x, y) if pls_gap > 0 else (y, x)
             pair = {'model_a': a['model'], 'model_b': b['model'], 'pls_r_a': a['pls_raw_r'],
                     'pls_r_b': b['pls_raw_r'], 'nrp_error_a': a['nrp_error'], 'nrp_error_b': b['nrp_error']}
-            n_splits = None
-            for measure, key in (('pls', 'split_pls_r'), ('nrp', 'split_nrp_mae')):
-                test = paired_difference(a.get(key) or [], b.get(key) or [], a.get('train_size')) or {}
-                pair.update({f'{measure}_difference': test.get('mean'), f'{measure}_ci_low': test.get('ci_low'),
-                             f'{measure}_ci_high': test.get('ci_high'), f'{measure}_t': test.get('t'),
-                             f'{measure}_p': test.get('p')})
-                n_splits = n_splits if n_splits is not None else test.get('n_splits')
-            pair['n_splits'] = n_splits
+            for measure, (mapping, taken), kind, key in (('pls', STANDARD, 'difference (r)', 'split_pls_r'),
+                                                         ('nrp', ('nrp', 'mae'), 'difference (MAE)', 'split_nrp_mae')):
+                quantity = None
+                if group is not None:
+                    quantity = Quantity('difference', (group.item(a['model'], mapping, taken),
+                                                       group.item(b['model'], mapping, taken)))
+                split_a, split_b = a.get(key) or [], b.get(key) or []
+                splits = list(np.subtract(split_a, split_b)) if split_a and len(split_a) == len(split_b) else None
+                found = estimate_with_interval(kind, quantity, group, splits, a.get('train_size'))
+                difference = found['estimate'] if found['estimate'] is not None else (
+                    pls_gap if measure == 'pls' else nrp_gap) * (1 if a is x else -1)
+                pair.update({f'{measure}_difference': difference, f'{measure}_ci_low': found['low'],
+                             f'{measure}_ci_high': found['high'], f'{measure}_p': found['p'],
+                             f'{measure}_method': found['method']})
             pairs.append(pair)
     adjusted = holm([pair[f'{measure}_p'] for pair in pairs for measure in ('pls', 'nrp')])
     for index, pair in enumerate(pairs):
@@ -233,141 +140,93 @@ def discordant_pairs(rows, alpha=0.05):
     return pairs
 
 
-def _site_array(record, ranking_name):
-    """A record's per-split, per-site values of one ranking as a (k, n_sites) array, and its sites' ids; None when
-    the record has none."""
-    values = (record or {}).get(RANKINGS[ranking_name]['sites'])
-    if not values:
-        return None, None
-    try:
-        array = np.asarray(values, dtype=float)  # None (a NaN kept in JSON) reads as NaN
-    except (TypeError, ValueError):
-        return None, None
-    if array.ndim != 2 or array.size == 0:
-        return None, None
-    ids = record.get('site_neuroid_id')
-    return array, (tuple(ids) if ids else None)
+def _cell_name(mapping, measure, inputs):
+    return f'{mappings.title(mapping)}, {"r" if measure == "r" else "MAE"}, {inputs}'
 
 
-def _group_site_values(rows, records, family, region):
-    """Per ranking, ``{model: (k, n_sites) array}`` of the models whose per-site values can be resampled together:
-    on the most common (k, n_sites) and, where the records name their sites, the same sites in the same order.
-    Also the models whose values are missing and those whose values are on other splits or sites."""
-    found = {}
-    for name, spec in RANKINGS.items():
-        for row in rows:
-            if row.get(spec['score']) is not None:
-                found[(name, row['model'])] = _site_array(records.get((family, row['model'], region, spec['kind'])),
-                                                          name)
-    present = {key: value for key, value in found.items() if value[0] is not None}
-    shapes = [array.shape for array, _ in present.values()]
-    ids = [site_ids for _, site_ids in present.values() if site_ids is not None]
-    shape = max(set(shapes), key=shapes.count) if shapes else None
-    site_ids = max(set(ids), key=ids.count) if ids else None
-    usable, missing, mismatched = {}, set(), set()
-    for (name, model), (array, ids_) in found.items():
-        if array is None:
-            missing.add((name, model))
-        elif array.shape != shape or (ids_ is not None and site_ids is not None and ids_ != site_ids):
-            mismatched.add((name, model))
-        else:
-            usable.setdefault(name, {})[model] = array
-    return usable, missing, mismatched, shape
+def factorial(group, min_models=3):
+    """Every cell of mapping x measure x inputs, its rank correlation with Brain-Score's standard (PLS, r, the
+    committed layer), and the change caused by switching one factor at a time to the standard's level.
+
+    A cell's order is the models' order by that mapping's predictions taken in that measure, on the committed layer
+    alone or on the NRP's window (the NRP benchmark's fits, :data:`INPUTS`); the standard's is the ``-pls``
+    benchmark's. Only models that have every cell take part.
+
+    Returns
+    -------
+    dict or None
+        ``models``, ``cells`` (per cell: ``mapping``, ``measure``, ``inputs``, ``name``, and ``spearman``,
+        ``kendall`` as :func:`nrp_plugin.app.contrasts.estimate_with_interval` returns them), ``switches`` (per cell
+        and factor not at the standard's level: ``cell``, ``factor``, ``to`` (the cell with that factor switched),
+        and the difference ``rank(cell) - rank(to)`` in ``spearman`` and ``kendall``); None when no model has the
+        fits on the committed layer.
+    """
+    if group is None or group.draws is None:
+        return None
+    names = [name for name in mappings.names()]
+    cells = [(m, measure, inputs) for inputs in INPUTS for measure in ('r', 'mae') for m in names]
+    models = [model for model in group.models
+              if all(group.item(model, m + INPUTS[inputs], measure) for m, measure, inputs in cells)
+              and group.item(model, *STANDARD)]
+    if len(models) < min_models:
+        return None if not models else {'models': models, 'cells': [], 'switches': [],
+                                        'note': f'fewer than {min_models} models with every cell'}
+    standard = _order(group, models, *STANDARD)
+    out = {'models': models, 'cells': [], 'switches': []}
+    for mapping, measure, inputs in cells:
+        order = _order(group, models, mapping + INPUTS[inputs], measure)
+        entry = {'mapping': mapping, 'measure': measure, 'inputs': inputs, 'name': _cell_name(mapping, measure, inputs)}
+        for kind in ('spearman', 'kendall'):
+            entry[kind] = estimate_with_interval('rank correlation',
+                                                 Quantity('rank', (order, standard), kind, entry['name']), group)
+        out['cells'].append(entry)
+        for factor, level in FACTORS.items():
+            current = {'mapping': mapping, 'measure': measure, 'inputs': inputs}
+            if current[factor] == level:
+                continue
+            switched = dict(current, **{factor: level})
+            other = _order(group, models, switched['mapping'] + INPUTS[switched['inputs']], switched['measure'])
+            switch = {'cell': entry['name'], 'factor': factor, 'from': current[factor], 'to_level': level,
+                      'to': _cell_name(switched['mapping'], switched['measure'], switched['inputs'])}
+            for kind in ('spearman', 'kendall'):
+                quantity = Quantity('rank_difference', ((order, standard), (other, standard)), kind,
+                                    f"{entry['name']} − {switch['to']}")
+                switch[kind] = estimate_with_interval('rank correlation difference', quantity, group)
+            out['switches'].append(switch)
+    return out
 
 
-def _bootstrap_note(models, names, missing, mismatched):
-    """Why a comparison has no bootstrap interval ('' when it has one)."""
-    lacking = [m for m in models if any((name, m) in missing for name in names)]
-    other = [m for m in models if m not in lacking and any((name, m) in mismatched for name in names)]
-    notes = []
-    if lacking:
-        notes.append(f"no per-site values for {len(lacking)} of {len(models)} models (e.g. {lacking[0]}; records "
-                     f"from before they were kept)")
-    if other:
-        notes.append(f"per-site values on other splits or sites for {len(other)} of {len(models)} models "
-                     f"(e.g. {other[0]})")
-    return '; '.join(notes)
-
-
-def ranking(rows, records=(), resamples=RANK_RESAMPLES, random_state=RANK_RANDOM_STATE, alpha=0.05, min_models=3):
+def ranking(rows, panels=None, alpha=0.05, min_models=3):
     """Does the NRP rank models differently from PLS? Per family and region, over the models scored.
 
     Parameters
     ----------
     rows : list of dict
-        Rows of :func:`nrp_plugin.app.tables.build_rows` (the point estimates and per-split values).
-    records : sequence of dict
-        The score records the rows were built from (:func:`nrp_plugin.app.compare.summarize`), for their per-split,
-        per-site values (``site_pls_r``, ``site_nrp_mae``, ``site_ridge_mae``, ``site_neuroid_id``); without them
-        there are no bootstrap intervals.
-    resamples : int
-        Bootstrap resamples (0: no intervals).
-    random_state : int
-        The bootstrap's seed (:func:`bootstrap_scores`); every family and region draws from it anew.
+        Rows of :func:`nrp_plugin.app.tables.build_rows`.
+    panels : dict, optional
+        :func:`nrp_plugin.app.panels.group_panels` of the records; without them, no interval.
     alpha : float
-        1 - the intervals' level, and the level of the swap test.
+        The level of the swap test.
     min_models : int
         The fewest models a correlation is computed for.
 
     Returns
     -------
     dict
-        ``method`` (:data:`RANKING_METHOD`), ``swap_method`` (:data:`SWAP_METHOD`), ``resamples``,
-        ``random_state``, ``alpha`` and ``regions``: per family and region, ``family``, ``region``, ``ranks`` (per
-        model with PLS r and NRP-error: ``model``, ``pls_r``, ``nrp_error``, ``pls_rank``, ``nrp_rank`` (1 = best,
-        ties the mean rank), ``rank_change`` = PLS rank − NRP rank, positive when the NRP ranks it better),
-        ``movers`` (:func:`rank_movers`), ``correlations`` (per comparison of :data:`RANK_COMPARISONS`:
-        ``comparison`` (``'nrp_vs_pls'``, ``'ridge_vs_pls'``), ``title``, ``n_models``, ``models``, ``spearman``,
-        ``kendall``, ``spearman_ci``, ``kendall_ci`` ([low, high] or None), ``bootstrap`` (``resamples``,
-        ``valid``, ``splits``, ``sites``; None when not run) and ``note`` (why there is no interval, or None)),
-        ``discordant_pairs`` (:func:`discordant_pairs`), ``n_pairs``, ``n_discordant`` and ``n_swaps``.
+        ``method``, ``swap_method``, ``factorial_method`` and ``regions``: per family and region ``family``,
+        ``region``, ``ranks`` (per model: ``model``, ``pls_r``, ``nrp_error``, ``pls_rank``, ``nrp_rank`` (1 = best,
+        ties the mean rank), ``rank_change`` = PLS rank − NRP rank), ``movers`` (:func:`rank_movers`),
+        ``correlations`` (per comparison of :data:`RANK_COMPARISONS`: ``title``, ``n_models``, ``models``,
+        ``spearman``, ``kendall``, each an estimate with its interval), ``difference`` (the NRP's correlation minus
+        ridge's, each kind, with its interval and p-value), ``discordant_pairs`` (:func:`discordant_pairs`),
+        ``n_pairs``, ``n_discordant``, ``n_swaps``, ``factorial`` (:func:`factorial`) and ``missing`` (models left
+        out of the intervals, with why).
     """
-    by_record = {(r.get('family'), r.get('model'), r.get('region'), r.get('kind')): r for r in records}
+    panels = panels or {}
     groups = []
     for family, region in ordered_unique((r['family'], r['region']) for r in rows):
         sub = [r for r in rows if r['family'] == family and r['region'] == region]
-        usable, missing, mismatched, shape = _group_site_values(sub, by_record, family, region)
-        draws = {}
-        if resamples and usable:
-            models = {name: list(values) for name, values in usable.items()}
-            draws = bootstrap_scores({name: np.stack([usable[name][m] for m in ms]) for name, ms in models.items()},
-                                     {name: RANKINGS[name]['aggregate'] for name in models}, resamples, random_state)
-            draws = {name: (models[name], values) for name, values in draws.items()}
-        correlations = []
-        for a, b in RANK_COMPARISONS:
-            spec_a, spec_b = RANKINGS[a], RANKINGS[b]
-            both = [r for r in sub if r.get(spec_a['score']) is not None and r.get(spec_b['score']) is not None]
-            models = [r['model'] for r in both]
-            if not both:
-                continue
-            rho, tau = (rank_correlations(oriented([r[spec_a['score']] for r in both], spec_a['higher_is_better']),
-                                          oriented([r[spec_b['score']] for r in both], spec_b['higher_is_better']))
-                        if len(both) >= min_models else (None, None))
-            entry = {'comparison': f'{a}_vs_{b}', 'title': f"{spec_a['title']} vs {spec_b['title']}",
-                     'n_models': len(both), 'models': models, 'spearman': rho, 'kendall': tau,
-                     'spearman_ci': None, 'kendall_ci': None, 'bootstrap': None, 'note': None}
-            if rho is None:
-                entry['note'] = (f'fewer than {min_models} models' if len(both) < min_models
-                                 else 'a score equal for every model')
-            elif not resamples:
-                entry['note'] = 'bootstrap not run'
-            else:
-                note = _bootstrap_note(models, (a, b), missing, mismatched)
-                if note:
-                    entry['note'] = note
-                else:
-                    columns = {name: [draws[name][0].index(m) for m in models] for name in (a, b)}
-                    pairs = [rank_correlations(oriented(draws[a][1][i, columns[a]], spec_a['higher_is_better']),
-                                               oriented(draws[b][1][i, columns[b]], spec_b['higher_is_better']))
-                             for i in range(resamples)]
-                    valid = [pair for pair in pairs if pair[0] is not None]
-                    entry.update(spearman_ci=percentile_interval([p[0] for p in valid], alpha),
-                                 kendall_ci=percentile_interval([p[1] for p in valid], alpha),
-                                 bootstrap={'resamples': int(resamples), 'valid': len(valid), 'splits': int(shape[0]),
-                                            'sites': int(shape[1])})
-                    if not valid:
-                        entry['note'] = 'every resample left every model tied'
-            correlations.append(entry)
+        group = panels.get((family, region))
         scored = [r for r in sub if r.get('pls_raw_r') is not None and r.get('nrp_error') is not None]
         ranks = []
         if scored:
@@ -376,10 +235,38 @@ def ranking(rows, records=(), resamples=RANK_RESAMPLES, random_state=RANK_RANDOM
             ranks = [{'model': r['model'], 'pls_r': r['pls_raw_r'], 'nrp_error': r['nrp_error'],
                       'pls_rank': float(p), 'nrp_rank': float(n), 'rank_change': float(p - n)}
                      for r, p, n in zip(scored, pls_ranks, nrp_ranks)]
-        pairs = discordant_pairs(sub, alpha)
+        models = [r['model'] for r in scored if group is not None and r['model'] in group.models] \
+            if group is not None and group.draws is not None else [r['model'] for r in scored]
+        correlations = [dict(_correlation_entries(group, models, order, STANDARD, title, min_models)
+                             if group is not None and group.draws is not None
+                             else _plain_correlations(scored, order, title, min_models), comparison=order[0] + '_vs_pls')
+                        for title, order in RANK_COMPARISONS]
+        difference = None
+        if group is not None and group.draws is not None:
+            difference = _difference_entry(group, models, RANK_COMPARISONS[0][1], RANK_COMPARISONS[1][1], STANDARD,
+                                           f'({RANK_COMPARISONS[0][0]}) − ({RANK_COMPARISONS[1][0]})', min_models)
+        pairs = discordant_pairs(sub, group, alpha)
         groups.append({'family': family, 'region': region, 'ranks': ranks, 'movers': rank_movers(ranks),
-                       'correlations': correlations, 'discordant_pairs': pairs,
+                       'correlations': correlations, 'difference': difference, 'discordant_pairs': pairs,
                        'n_pairs': len(scored) * (len(scored) - 1) // 2, 'n_discordant': len(pairs),
-                       'n_swaps': sum(1 for pair in pairs if pair['swaps'])})
-    return {'method': RANKING_METHOD, 'swap_method': SWAP_METHOD, 'resamples': int(resamples),
-            'random_state': int(random_state), 'alpha': alpha, 'regions': groups}
+                       'n_swaps': sum(1 for pair in pairs if pair['swaps']), 'factorial': factorial(group, min_models),
+                       'missing': dict(group.missing) if group is not None else {}})
+    return {'method': RANKING_METHOD, 'swap_method': SWAP_METHOD, 'factorial_method': FACTORIAL_METHOD,
+            'alpha': alpha, 'regions': groups}
+
+
+def _plain_correlations(scored, order, title, min_models):
+    """The correlations of the rows' scores, without an interval (no held-out predictions)."""
+    from scipy.stats import kendalltau, spearmanr
+    key = {'nrp': 'nrp_error', 'ridge': 'ridge_mae'}[order[0]]
+    both = [r for r in scored if r.get(key) is not None]
+    entry = {'title': title, 'n_models': len(both), 'models': [r['model'] for r in both]}
+    for kind, function in (('spearman', spearmanr), ('kendall', kendalltau)):
+        if len(both) < min_models:
+            entry[kind] = {'estimate': None, 'note': f'fewer than {min_models} models'}
+            continue
+        value = function(-np.asarray([r[key] for r in both]), [r['pls_raw_r'] for r in both])[0]
+        entry[kind] = {'estimate': None if not np.isfinite(value) else float(value), 'low': None, 'high': None,
+                       'p': None, 'method': None, 'note': 'no held-out predictions: no interval'}
+    return entry
+

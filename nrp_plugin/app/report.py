@@ -16,6 +16,7 @@ from collections import namedtuple
 from ..storage.cache import atomic_path, atomic_write_text
 from .contrasts import statistics
 from .html_report import REPORT_NAME, build_html
+from .panels import group_panels
 from .plots import figures
 from .ranking import ranking as rank_analysis
 from .tables import attach_contrasts, build_rows, csv_text, json_document, markdown_table, stats_markdown
@@ -66,23 +67,26 @@ def failed_markdown(failed):
     return '\n'.join(lines)
 
 
-def tabulate(records):
-    """The rows of the tables with the mapping contrasts, and the statistics they come from.
+def tabulate(records, panels=None):
+    """The rows of the tables with their intervals and the mapping contrasts, and the statistics they come from.
 
     Parameters
     ----------
     records : list of dict
         Score records (failure records left out).
+    panels : dict, optional
+        :func:`nrp_plugin.app.panels.group_panels` of the records (made here when not given).
 
     Returns
     -------
     rows : list of dict
-        :func:`nrp_plugin.app.tables.build_rows` with :func:`nrp_plugin.app.tables.attach_contrasts`.
+        :func:`nrp_plugin.app.tables.build_rows` with the intervals and
+        :func:`nrp_plugin.app.tables.attach_contrasts`.
     stats : dict
         :func:`nrp_plugin.app.contrasts.statistics` of the rows.
     """
     rows = build_rows(records)
-    stats = statistics(rows)
+    stats = statistics(rows, group_panels(records) if panels is None else panels)
     return attach_contrasts(rows, stats['mapping_differences']), stats
 
 
@@ -114,8 +118,9 @@ def write_report(records, out, run_info=None, plots=True):
     """
     failed = [record for record in records if record.get('kind') == 'failed']
     records = [record for record in records if record.get('kind') != 'failed']
-    rows, stats = tabulate(records)
-    ranking = rank_analysis(rows, records)
+    panels = group_panels(records)
+    rows, stats = tabulate(records, panels)
+    ranking = rank_analysis(rows, panels)
     table_md = markdown_table(rows) + failed_markdown(failed)
     stats_md = stats_markdown(stats, ranking)
     document = json_document(records, rows, stats, run_info, ranking)

@@ -201,8 +201,8 @@ def _model_plugin_folders():
         if not init.is_file():
             continue
         try:
-            for registry, identifier in installer.registrations(init):
-                if registry == 'model_registry':
+            for kind, identifier in installer.registrations(init):
+                if kind == 'model_registry':
                     found[identifier] = (f'models/{folder.name}', folder)
         except (OSError, UnicodeDecodeError):
             continue
@@ -301,7 +301,9 @@ def _safe(name):
 
 
 class ResultCache:
-    """One JSON per key payload (:func:`key_payload`), named ``<model>__<benchmark>__<hash>.json``."""
+    """One JSON per key payload (:func:`key_payload`), named ``<model>__<benchmark>__<hash>.json``, and beside it the
+    score's held-out predictions (``<same name>.heldout.npz``, :class:`nrp_plugin.inference.HeldOut`) when it has
+    them."""
 
     def __init__(self, directory):
         self.directory = Path(directory)
@@ -312,7 +314,8 @@ class ResultCache:
                 f"{_safe(payload['model']['identifier'])}__{_safe(payload['benchmark'])}__{payload_hash(payload)}.json")
 
     def get(self, payload):
-        """The stored record for ``payload``, or None (absent, unreadable, truncated or another key)."""
+        """The stored record for ``payload``, or None (absent, unreadable, truncated or another key). A record with
+        held-out predictions names their file in ``heldout`` and gets its full path as ``heldout_path``."""
         path = self.path(payload)
         if not path.is_file():
             return None
@@ -325,9 +328,26 @@ class ResultCache:
                 or any(field not in record for field in REQUIRED_FIELDS)):
             self.rejected.append(path)
             return None
-        return record
+        return self._located(record)
 
     def put(self, payload, record):
+        """Store a record (its ``heldout``, when a :class:`nrp_plugin.inference.HeldOut`, in its own file, written
+        first, so a record never names a missing file); returns the record as :meth:`get` returns it."""
         record = dict(record, key=jsonable(payload))
-        atomic_write_text(self.path(payload), json.dumps(record, indent=1, sort_keys=True))
-        return record
+        path = self.path(payload)
+        heldout = record.pop('heldout', None)
+        record['heldout'] = None
+        if heldout is not None and not isinstance(heldout, str):
+            heldout_path = path.with_name(path.stem + HELDOUT_SUFFIX)
+            heldout.save(heldout_path)
+            record['heldout'] = heldout_path.name
+        atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True))
+        return self._located(record)
+
+    def _located(self, record):
+        name = record.get('heldout')
+        return dict(record, heldout_path=str(self.directory / name) if name else None)
+
+
+#: The file name ending of a record's held-out predictions in the result cache
+HELDOUT_SUFFIX = '.heldout.npz'

@@ -27,7 +27,8 @@ def settings_from_arguments(args, command=None, warn=print):
         regions=tuple(dict.fromkeys(args.regions)), out=str(out),
         cache_directory=str(out / 'cache' if args.cache_in_out else result_cache_dir()),  # made when written
         use_cache=not args.no_cache, device=args.device, search_grid=load_search_grid(args.search, args.grid),
-        nrp_config=nrp_config, references=parse_references(references), reference_pls=args.reference_pls,
+        nrp_config=nrp_config, references=parse_references(references), factorial=getattr(args, 'factorial', False),
+        reference_pls=args.reference_pls,
         out_of_core=not args.in_memory, threads=args.threads, workers=args.workers, scheduler=args.scheduler,
         cluster=args.cluster, cluster_options=cluster.parse_cluster_options(args.cluster_option) or None,
         progress=not args.quiet, command=command)

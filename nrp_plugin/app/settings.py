@@ -40,6 +40,9 @@ class RunSettings:
         The NRP's configuration (:func:`load_nrp_config`).
     references : tuple of str
         The reference mappings the NRP benchmarks fit beside the NRP (:func:`parse_references`).
+    factorial : bool
+        The NRP benchmarks also fit PLS and every reference, and fit each mapping on the committed layer alone
+        besides the NRP's window (the ranking's mapping x measure x inputs analysis).
     reference_pls : bool
         Score ``-pls`` benchmarks with Brain-Score's own ``pls`` instead of ``pls_torch``.
     out_of_core : bool
@@ -68,6 +71,7 @@ class RunSettings:
     search_grid: dict = None
     nrp_config: object = None
     references: tuple = DEFAULT_REFERENCES
+    factorial: bool = False
     reference_pls: bool = False
     out_of_core: bool = True
     threads: int = None

@@ -13,9 +13,8 @@ import json
 import numpy as np
 
 from .. import mappings
-from .contrasts import (MAIN, MEASURES, best_linear, ceiled_mae_half_width, ceiled_r_half_width, contrasts,
-                        mapping_figures)
-from .intervals import ordered_unique, split_half_width
+from .contrasts import MAIN, MEASURES, best_linear, contrasts, mapping_figures
+from .intervals import ordered_unique
 from .methods import HOLM_METHOD, METHOD, best_linear_method
 from .ranking import MAX_MOVERS
 
@@ -37,15 +36,15 @@ def mapping_legend():
     return '; '.join(parts) + "; NRP-error: MAE of the NRP's test predictions."
 
 
-INTERVAL_LEGEND = ("±95%: half-width of the 95% interval of the corrected resampled t (Nadeau & Bengio 2003) over "
-                   "the k splits, t_{k−1, 0.975} · sqrt((1/k + n_test/n_train) · s²), s² the variance of the "
-                   "per-split values; naive SEM (splits overlap; understates): std over splits / sqrt(k), which "
-                   "treats the overlapping splits as independent.")
+INTERVAL_LEGEND = ("95% interval: printed only by a method whose coverage was measured on worlds with a known answer "
+                   "and found right (stats.md, Method, names each method and its coverage): from the kept held-out "
+                   "predictions, the images and the sites resampled with the overlapping splits' part added as the "
+                   "corrected resampled t's (Nadeau & Bengio 2003); without them, that t over the splits alone; – "
+                   "where none may be printed.")
 #: ``(measure, title)`` of the mapping x measure table's columns.
 MEASURE_TITLES = (('mae', 'MAE'), ('r', 'r'), ('score_mae', 'ceiled MAE'), ('score_r', 'ceiled r²'))
 #: The figures each mapping contrast gives a row (``<a>_minus_<b>_<field>``; ``t`` is in the JSON only).
 CONTRAST_FIELDS = ('mae', 'ci_low', 'ci_high', 'p', 'p_holm')
-NAIVE_SEM_TITLE = 'naive SEM (splits overlap; understates)'
 
 
 def reference_names():
@@ -56,30 +55,32 @@ def reference_names():
 
 
 def columns():
-    """``table.csv``'s columns. ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report (std over
-    splits / sqrt(k), which understates: the splits overlap); ``*_ci95`` are the corrected 95% half-widths;
-    ``*_p_holm`` the p-values Holm-corrected across the models and regions of one family and contrast."""
-    base = ['family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_error', 'pls_raw_r_ci95', 'pls_score',
-            'pls_score_error', 'pls_score_ci95', 'nrp_error', 'nrp_error_sem', 'nrp_error_ci95', 'nrp_score',
-            'nrp_score_error', 'nrp_score_ci95', 'nrp_pearson']
+    """``table.csv``'s columns. ``*_ci_low``/``*_ci_high`` are the ends of 95% intervals (empty where none may be
+    printed, stats.md); ``*_error`` and ``nrp_error_sem`` the SEMs over splits the benchmarks report (the splits
+    taken as independent); ``*_p_holm`` the p-values Holm-corrected across the models and regions of one family and
+    contrast."""
+    base = ['family', 'model', 'region', 'pls_raw_r', 'pls_raw_r_ci_low', 'pls_raw_r_ci_high', 'pls_raw_r_error',
+            'pls_score', 'pls_score_error', 'nrp_error', 'nrp_error_ci_low', 'nrp_error_ci_high', 'nrp_error_sem',
+            'nrp_score', 'nrp_score_error', 'nrp_pearson']
     for name in reference_names():
         base += [f'{name}_r2', f'{name}_r2_error']
     base += ['mean_predictor_mae', 'noise_floor', 'internal_consistency']
     out = base + [f'{m}_{measure}' for m in mappings.names() for measure in MEASURES if f'{m}_{measure}' not in base]
+    out += [f'{m}_mae_ci_{end}' for m in mappings.names() for end in ('low', 'high')]
     out += ['best_linear', 'best_linear_mae']
     out += [f'{a}_minus_{b}_{field}' for a, b in contrasts() for field in CONTRAST_FIELDS]
     return tuple(out + ['mean_nrp_error_v4_it', 'sparsity'])
 
 
 def md_columns():
-    """``(key, header, digits)`` of the main Markdown table's columns."""
+    """``(key, header, digits)`` of the main Markdown table's columns (an interval's key ends in ``_ci``)."""
     lsq = mappings.title('least_squares')
-    out = [('model', 'model', 3), ('region', 'region', 3), ('pls_raw_r', 'PLS r', 3), ('pls_raw_r_ci95', '±95%', 4),
-           ('pls_score', 'PLS score', 3), ('nrp_error', 'NRP-error', 3), ('nrp_error_ci95', '±95%', 4),
-           ('nrp_error_sem', NAIVE_SEM_TITLE, 4), ('nrp_score', 'NRP score', 3), ('nrp_pearson', 'NRP r', 3)]
+    out = [('model', 'model', 3), ('region', 'region', 3), ('pls_raw_r', 'PLS r', 3), ('pls_raw_r_ci', '95% interval', 3),
+           ('pls_score', 'PLS score', 3), ('nrp_error', 'NRP-error', 3), ('nrp_error_ci', '95% interval', 4),
+           ('nrp_score', 'NRP score', 3), ('nrp_pearson', 'NRP r', 3)]
     if 'least_squares' in mappings.names():
         out += [('least_squares_mae', f'{lsq} MAE', 3), ('least_squares_r2', f'{lsq} R²', 3),
-                ('nrp_minus_least_squares_mae', f'NRP − {lsq} MAE', 3), ('nrp_minus_least_squares_ci', '95% CI', 4)]
+                ('nrp_minus_least_squares_mae', f'NRP − {lsq} MAE', 3), ('nrp_minus_least_squares_ci', '95% interval', 4)]
     return tuple(out + [('mean_nrp_error_v4_it', 'mean NRP-error V4+IT', 3)])
 
 
@@ -95,16 +96,12 @@ def build_rows(records):
     Returns
     -------
     rows : list of dict
-        The keys of :func:`columns` but the contrasts (:func:`attach_contrasts` adds them from the statistics).
-        ``*_error`` and ``nrp_error_sem`` are the naive SEMs the benchmarks report; ``*_ci95`` are corrected 95%
-        half-widths (:func:`nrp_plugin.app.intervals.split_interval`) over the per-split values:
-        ``pls_raw_r_ci95`` over ``split_pls_r``, ``<mapping>_mae_ci95`` and ``nrp_error_ci95`` over
-        ``split_<mapping>_mae``, ``pls_score_ci95`` from ``pls_raw_r_ci95`` by the delta method (``2 |r| / IC``),
-        ``nrp_score_ci95`` = ``nrp_error_ci95 / (MAE_mean - floor)``. None where the per-split values are missing
-        or fewer than 2. ``best_linear`` is the linear mapping with the lowest mean MAE over the splits
-        (:func:`nrp_plugin.app.contrasts.best_linear`), ``best_linear_mae`` that mean and ``split_best_linear_mae``
-        its per-split MAEs. What each reference mapping reports per split (e.g. ``banded_ridge_layer_weights``,
-        ``kernel_ridge_bandwidth``) is kept as in the record ([] when not reported).
+        The keys of :func:`columns` but the intervals and the contrasts, which the statistics add
+        (:func:`nrp_plugin.app.contrasts.statistics`, :func:`attach_contrasts`). ``*_error`` and ``nrp_error_sem``
+        are the SEMs over splits the benchmarks report. ``best_linear`` is the linear mapping with the lowest mean MAE
+        over the splits (:func:`nrp_plugin.app.contrasts.best_linear`), ``best_linear_mae`` that mean and
+        ``split_best_linear_mae`` its per-split MAEs. What each reference mapping reports per split (e.g.
+        ``banded_ridge_layer_weights``, ``kernel_ridge_bandwidth``) is kept as in the record ([] when not reported).
     """
     by_key = {}
     for record in records:
@@ -118,17 +115,12 @@ def build_rows(records):
         plot_family = nrp.get('plot_family', pls.get('plot_family'))  # None for a record without the field
         train_size = nrp.get('train_size', pls.get('train_size'))
         split_pls_r = list(pls.get('split_pls_r') or [])
-        pls_r_half = split_half_width(split_pls_r, train_size)
         figures = mapping_figures(pls, nrp, train_size)
-        nrp_half = figures[MAIN]['mae_ci95']
         row = {'family': family, 'model': model, 'region': region,
-               'pls_raw_r': pls.get('raw_r'), 'pls_raw_r_error': pls.get('raw_r_error'), 'pls_raw_r_ci95': pls_r_half,
+               'pls_raw_r': pls.get('raw_r'), 'pls_raw_r_error': pls.get('raw_r_error'),
                'pls_score': pls.get('score'), 'pls_score_error': pls.get('score_error'),
-               'pls_score_ci95': ceiled_r_half_width(pls.get('raw_r'), pls_r_half, pls.get('ceiling')),
                'nrp_error': nrp.get('nrp_error'), 'nrp_error_sem': nrp.get('nrp_error_sem'),
-               'nrp_error_ci95': nrp_half,
                'nrp_score': nrp.get('score'), 'nrp_score_error': nrp.get('score_error'),
-               'nrp_score_ci95': ceiled_mae_half_width(nrp_half, nrp.get('mean_predictor_mae'), nrp.get('ceiling')),
                'nrp_pearson': nrp.get('pearson'),
                'mean_predictor_mae': nrp.get('mean_predictor_mae'), 'noise_floor': nrp.get('ceiling'),
                'internal_consistency': pls.get('ceiling'), 'sparsity': sparsity, 'plot_family': plot_family,
@@ -225,19 +217,16 @@ def markdown_table(rows):
         out.append('|' + '---|' * len(main_columns))
         for row in rows:
             if row['family'] == family:
-                cells = dict(row, nrp_minus_least_squares_ci=_ci(row.get('nrp_minus_least_squares_ci_low'),
-                                                                 row.get('nrp_minus_least_squares_ci_high')))
-                out.append('| ' + ' | '.join(cells[key] if key == 'nrp_minus_least_squares_ci'
-                                             else _fmt(cells.get(key), digits) for key, _, digits in main_columns)
-                           + ' |')
+                cells = [_ci(row.get(f'{key}_low'), row.get(f'{key}_high'), digits) if key.endswith('_ci')
+                         else _fmt(row.get(key), digits) for key, _, digits in main_columns]
+                out.append('| ' + ' | '.join(cells) + ' |')
         out.append('')
-        out.append(f'{mapping_legend()} {INTERVAL_LEGEND} 95% CI of NRP − LSQ (NRP inputs) MAE: the same corrected '
-                   f't on the per-split differences. Mean NRP-error V4+IT: the quantity of the paper\'s Table 1 '
+        out.append(f'{mapping_legend()} {INTERVAL_LEGEND} Mean NRP-error V4+IT: the quantity of the paper\'s Table 1 '
                    f'column, for this package\'s NRP.')
         out.append('')
         out.append(f'**{family}: mapping x measure** (MAE: lower is better; r: median over sites, mean over '
                    f'splits; ceiled MAE = (MAE_mean − MAE)/(MAE_mean − floor), unclipped; ceiled r² = '
-                   f'r²/internal consistency; – = not reported; intervals of the MAEs: `<mapping>_mae_ci95` in '
+                   f'r²/internal consistency; – = not reported; intervals of the MAEs: `<mapping>_mae_ci_low`, `_ci_high` in '
                    f'table.csv)\n')
         names = mappings.names()
         header = ['model', 'region'] + [f'{mappings.title(m)} {title}' for _, title in MEASURE_TITLES for m in names]
@@ -263,6 +252,22 @@ def _verdict(swaps):
     return {True: 'yes', False: 'no', None: 'not tested'}[swaps]
 
 
+def _estimate(found, digits=3):
+    """An estimate with its interval as text: ``0.812 [0.701, 0.884]``, the estimate alone (with why) when no
+    interval may be printed, ``–`` when there is no estimate."""
+    if not found or found.get('estimate') is None:
+        return '–'
+    text = _fmt(found['estimate'], digits)
+    if found.get('low') is not None and found.get('high') is not None:
+        return f"{text} {_ci(found['low'], found['high'], digits)}"
+    return f"{text} (no interval: {found.get('note') or 'coverage not measured'})"
+
+
+def _method(*found):
+    methods = ordered_unique(f.get('method') for f in found if f and f.get('method'))
+    return ', '.join(methods) or '–'
+
+
 def ranking_markdown(ranking):
     """The ``stats.md`` section "Does the NRP rank models differently from PLS?".
 
@@ -274,27 +279,47 @@ def ranking_markdown(ranking):
     Returns
     -------
     list of str
-        Its lines: the rank correlations with their bootstrap intervals, the largest rank changes, every
-        discordant pair with both corrected p-values and the verdict, and the method.
+        Its lines: the rank correlations and their difference with their intervals, the factorial analysis (when
+        the records hold fits on the committed layer), the largest rank changes, every discordant pair with both
+        Holm p-values and the verdict, and the method.
     """
     out = ['## Does the NRP rank models differently from PLS?', '',
-           'Rank correlations between the models\' order by PLS r (higher is better) and by the NRP-error (MAE of '
-           'the NRP\'s test predictions, lower is better), oriented so that +1 is the same order and −1 the '
-           'reversed one; ridge MAE vs PLS r separates the mapping (ridge is linear) from the measure (MAE). '
-           '95% CI: percentile bootstrap over sites and splits (Method below; – with the reason in the note). The '
-           'Spearman section above ranks by the ceiled scores instead (r²/IC, and the MAE-ceiled NRP score, '
-           'clipped to [0, 1]).', '',
-           '| family | region | rankings | models | Spearman rho | 95% CI | Kendall tau | 95% CI | bootstrap '
-           '(valid / resamples; splits x sites) | note |', '|---|---|---|---|---|---|---|---|---|---|']
+           'Rank correlations between the models\' order by Brain-Score\'s standard (PLS r on the committed layer, '
+           'higher is better) and by another mapping and measure (MAE: lower is better), oriented so that +1 is the '
+           'same order and −1 the reversed one. Ridge MAE vs PLS r changes the measure and the mapping to a '
+           'linear one; the difference of the two correlations is the part of the change that the NRP adds over a '
+           'linear mapping on the same inputs. Each figure is followed by its 95% interval where its method\'s '
+           'coverage was measured (Method).', '',
+           '| family | region | orders | models | Spearman rho | Kendall tau | interval |', '|---|---|---|---|---|---|---|']
     for group in ranking['regions']:
-        for entry in group['correlations']:
-            boot = entry.get('bootstrap')
-            boot_text = (f"{boot['valid']} / {boot['resamples']}; {boot['splits']} x {boot['sites']}" if boot
-                         else '–')
+        entries = list(group['correlations']) + ([group['difference']] if group.get('difference') else [])
+        for entry in entries:
             out.append(f"| {group['family']} | {group['region']} | {entry['title']} | {entry['n_models']} | "
-                       f"{_fmt(entry['spearman'])} | {_ci(*(entry['spearman_ci'] or (None, None)), 3)} | "
-                       f"{_fmt(entry['kendall'])} | {_ci(*(entry['kendall_ci'] or (None, None)), 3)} | "
-                       f"{boot_text} | {entry.get('note') or ''} |")
+                       f"{_estimate(entry.get('spearman'))} | {_estimate(entry.get('kendall'))} | "
+                       f"{_method(entry.get('spearman'), entry.get('kendall'))} |")
+    factorial_lines = []
+    for group in ranking['regions']:
+        found = group.get('factorial')
+        if not found or not found.get('cells'):
+            continue
+        factorial_lines += [f"**{group['family']} {group['region']}** ({len(found['models'])} models)", '',
+                            '| mapping, measure, inputs | Spearman rho with the standard | Kendall tau |',
+                            '|---|---|---|']
+        for cell in found['cells']:
+            factorial_lines.append(f"| {cell['name']} | {_estimate(cell['spearman'])} | {_estimate(cell['kendall'])} |")
+        factorial_lines += ['', '| cell | factor switched to the standard\'s level | cell after the switch | '
+                            'change in rho | change in tau |', '|---|---|---|---|---|']
+        for switch in found['switches']:
+            factorial_lines.append(f"| {switch['cell']} | {switch['factor']}: {switch['from']} → {switch['to_level']} "
+                                   f"| {switch['to']} | {_estimate(switch['spearman'])} | "
+                                   f"{_estimate(switch['kendall'])} |")
+        factorial_lines.append('')
+    if factorial_lines:
+        out += ['', '### Which factor moves the ranking: mapping x measure x inputs', '',
+                'Every mapping taken in r and in MAE, on the committed layer alone and on the NRP\'s window, each '
+                'order\'s rank correlation with the standard; then each factor switched, one at a time, to the '
+                'standard\'s level (the change: rank correlation before − after; an interval that excludes 0 says '
+                'that factor moves the ranking).', ''] + factorial_lines
     out += ['', f'**Largest rank changes** (PLS rank → NRP rank, 1 = best; per region the at most {MAX_MOVERS} '
             'models whose rank changes most, as named in `<family>_<region>_rank_change.png`):', '']
     for group in ranking['regions']:
@@ -306,46 +331,50 @@ def ranking_markdown(ranking):
     for group in ranking['regions']:
         out.append(f"- {group['family']} {group['region']}: {group['n_discordant']} of {group['n_pairs']} pairs "
                    f"discordant, {group['n_swaps']} swap significantly")
-    out += ['', 'A: the model with the higher PLS r; B: the one with the lower NRP-error. Differences A − B per '
-            'split, corrected resampled t; Holm p over the 2m tests of the family and region (Method below).', '',
+    out += ['', 'A: the model with the higher PLS r; B: the one with the lower NRP-error. Each difference A − B with '
+            'its 95% interval and p; Holm p over the 2m tests of the family and region (Method below).', '',
             '| family | region | A (PLS prefers) | B (NRP prefers) | PLS r A − B | p | Holm p | NRP-error A − B | '
-            'p | Holm p | splits | swaps significantly |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
+            'p | Holm p | interval | swaps significantly |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for group in ranking['regions']:
         for pair in group['discordant_pairs']:
+            pls = {'estimate': pair['pls_difference'], 'low': pair['pls_ci_low'], 'high': pair['pls_ci_high']}
+            nrp = {'estimate': pair['nrp_difference'], 'low': pair['nrp_ci_low'], 'high': pair['nrp_ci_high']}
             out.append(f"| {group['family']} | {group['region']} | {pair['model_a']} | {pair['model_b']} | "
-                       f"{_fmt(pair['pls_r_a'] - pair['pls_r_b'], 4)} | {_fmt(pair['pls_p'], 4)} | "
-                       f"{_fmt(pair['pls_p_holm'], 4)} | {_fmt(pair['nrp_error_a'] - pair['nrp_error_b'], 4)} | "
-                       f"{_fmt(pair['nrp_p'], 4)} | {_fmt(pair['nrp_p_holm'], 4)} | {_fmt(pair['n_splits'])} | "
+                       f"{_estimate(pls, 4)} | {_fmt(pair['pls_p'], 4)} | {_fmt(pair['pls_p_holm'], 4)} | "
+                       f"{_estimate(nrp, 4)} | {_fmt(pair['nrp_p'], 4)} | {_fmt(pair['nrp_p_holm'], 4)} | "
+                       f"{_method({'method': pair.get('pls_method')}, {'method': pair.get('nrp_method')})} | "
                        f"{_verdict(pair['swaps'])} |")
     out += ['', '### Method: rank correlations and discordant pairs', '', ranking['method'], '',
             ranking['swap_method'], '']
+    if any(group.get('factorial') for group in ranking['regions']):
+        out += [ranking['factorial_method'], '']
     return out
 
 
+def intervals_markdown(stats):
+    """The method section's lines on which intervals are printed: per kind of quantity, each method's measured
+    coverage (:func:`nrp_plugin.app.contrasts.interval_methods`)."""
+    out = ['**Which intervals are printed.** A 95% interval (and its p-value) is printed only by a method whose '
+           'coverage was measured on worlds with a known answer (`nrp-plugin calibrate`, docs/inference.md) and lay '
+           'in 93-97%; `factor` first, the corrected resampled t over the splits (`split_t`) where the records keep '
+           'no held-out predictions.', '', '| quantity | method | printed | measured |', '|---|---|---|---|']
+    for kind, methods in (stats.get('interval_methods') or {}).items():
+        for method, entry in methods.items():
+            out.append(f"| {kind} | {method} | {'yes' if entry['printed'] else 'no'} | {entry['words']} |")
+    return out + ['']
+
+
 def stats_markdown(stats, ranking=None):
-    """``stats.md``: Spearman with its intervals, mapping contrasts and model contrasts, all with 95% CIs.
+    """``stats.md``: the method, whether the NRP ranks models differently from PLS (with ``ranking``,
+    :func:`ranking_markdown`), the mapping contrasts and the model contrasts, each with the interval its measured
+    coverage allows (:func:`intervals_markdown`).
 
     The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.app.intervals.holm`), and
-    the method section says how "best linear" is chosen and how the p-values are corrected. With ``ranking``
-    (:func:`nrp_plugin.app.ranking.ranking`), the section "Does the NRP rank models differently from PLS?"
-    (:func:`ranking_markdown`) follows the Spearman section.
+    the method section says how "best linear" is chosen and how the p-values are corrected.
     """
-    out = ['## Method', '', stats.get('method', METHOD), '', mapping_legend(), '',
-           stats.get('best_linear_method') or best_linear_method(), '', stats.get('holm_method', HOLM_METHOD), '',
-           '## Spearman rank correlation across models: NRP score vs PLS score', '',
-           '| family | region | models | rho | exact permutation p | 95% CI (Fisher z, n ≥ 4) | '
-           'rho under measurement error (95%) |', '|---|---|---|---|---|---|---|']
-    for family, regions in stats['spearman_nrp_vs_pls_score'].items():
-        for region, entry in regions.items():
-            mci = entry.get('measurement_ci')
-            out.append(f"| {family} | {region} | {entry['n_models']} | {_fmt(entry['rho'])} | "
-                       f"{_fmt(entry.get('p_permutation'))} | {_ci(entry.get('ci_low'), entry.get('ci_high'), 2)} | "
-                       f"{_ci(*(mci or (None, None)), 2)} |")
-    out += ['', 'rho needs ≥ 3 models with both scores, not all tied. With n models the smallest possible '
-            'two-sided permutation p is 2/n! (0.083 for 4 models): few models can never show a significant '
-            'rank agreement or disagreement, and the Fisher interval then spans most of [-1, 1]. The '
-            'measurement interval says only how stable the ranking of *these* models is under their '
-            'scores\' measurement error.', '']
+    out = ['## Method', '', stats.get('method', METHOD), ''] + intervals_markdown(stats) + [
+        mapping_legend(), '', stats.get('best_linear_method') or best_linear_method(), '',
+        stats.get('holm_method', HOLM_METHOD), '']
     if ranking is not None:
         out += ranking_markdown(ranking)
     out += ['## Mapping contrasts in MAE, per model and region (same splits)', '',
@@ -353,24 +382,24 @@ def stats_markdown(stats, ranking=None):
             'the one with the lowest mean MAE over the splits for that model and region (Method). Holm p: the p '
             'corrected across the models and regions of the family, per contrast (Method). The JSON keeps the '
             'mapping names (`least_squares` = LSQ (NRP inputs), `best_linear`).', '',
-            '| family | model | region | contrast | mean difference | 95% CI | t | p | Holm p | splits |',
-            '|---|---|---|---|---|---|---|---|---|---|']
+            '| family | model | region | contrast | difference | 95% interval | p | Holm p | interval |',
+            '|---|---|---|---|---|---|---|---|---|']
     for e in stats['mapping_differences']:
         title = _contrast_title(e['contrast'])
         if e.get('best_linear'):
             title += f" ({mappings.title(e['best_linear'])})"
         out.append(f"| {e['family']} | {e['model']} | {e['region']} | {title} | {_fmt(e['mean'], 4)} | "
-                   f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} | "
-                   f"{_fmt(e.get('p_holm'), 4)} | {e['n_splits']} |")
+                   f"{_ci(e['ci_low'], e['ci_high'])} | {_fmt(e['p'], 4)} | {_fmt(e.get('p_holm'), 4)} | "
+                   f"{e.get('method') or '–'} |")
     out += ['', '## Model contrasts, per region (same splits)', '',
             'Measure "<mapping> MAE": model A − model B MAE (negative: A better); "PLS r": A − B median r '
             '(positive: A better).', '',
-            '| family | region | model A | model B | measure | mean difference | 95% CI | t | p |',
+            '| family | region | model A | model B | measure | difference | 95% interval | p | interval |',
             '|---|---|---|---|---|---|---|---|---|']
     for e in stats['model_differences']:
         out.append(f"| {e['family']} | {e['region']} | {e['model_a']} | {e['model_b']} | "
                    f"{_measure_title(e['measure'])} | {_fmt(e['mean'], 4)} | {_ci(e['ci_low'], e['ci_high'])} | "
-                   f"{_fmt(e['t'], 2)} | {_fmt(e['p'], 4)} |")
+                   f"{_fmt(e['p'], 4)} | {e.get('method') or '–'} |")
     return '\n'.join(out) + '\n'
 
 

@@ -203,7 +203,12 @@ class NRPBenchmark(_CeilingOnce, BenchmarkBase):
         else:
             with _applied(candidate, self.region, record):
                 source, recorded_layers = self.record(candidate)
-            raw = self._metric(source, self._assembly)
+            committed = (record or {}).get('layer')
+            if getattr(self._metric, 'layer_inputs', False) and committed is not None \
+                    and str(committed) in map(str, recorded_layers):
+                raw = self._metric(source, self._assembly, layer=committed)  # also fitted on that layer alone
+            else:
+                raw = self._metric(source, self._assembly)
         floor = self.ceiling
         value, unclipped = ceiled_nrp_score(float(raw), raw.attrs['mean_predictor_mae'], float(floor))
         span = raw.attrs['mean_predictor_mae'] - float(floor)

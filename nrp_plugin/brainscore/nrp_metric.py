@@ -8,6 +8,7 @@ score is the mean over neuroids, then over splits. Lower is better.
 """
 import warnings
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from ..core import network, scoring
 from ..core.crossval import CrossValidatedData, mean_predictor_mae
 from ..core.device import resolve_device
 from ..core.reduction import DEFAULT_MAX_COMPONENTS, group_slices, prepare_blocks
+from ..inference import HeldOut
 from ..mappings import SplitFits
 from .source_layers import input_blocks, source_groups
 from .splits import CrossValidationSpec, build_splits, split_indices
@@ -43,9 +45,13 @@ def check_split_sizes(n_stimuli, spec):
                          f"stimuli and one test stimulus per split. Score at least {needed} stimuli.")
 
 
+#: The suffix of the fits made on the committed layer alone (``layer_inputs``): ``'ridge' + LAYER_SUFFIX``
+LAYER_SUFFIX = '_on_layer'
+
+
 def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_MAX_COMPONENTS, device='cpu', *,
             with_kernels=False, layer_choice=None, all_layers=False, n_components='noise+loo', scaling='common',
-            split_mappings=()):
+            split_mappings=(), split_layer=None):
     """Validate, align and reduce a source/target pair for every split.
 
     The source's activations are read in place (never copied per split); splits are drawn from the
@@ -70,6 +76,9 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
     split_mappings : sequence of Mapping
         Mappings that read every component (:attr:`nrp_plugin.mappings.Mapping.reads` ``'components'``): fitted
         split by split while the preparation holds that split's components, each on the split's own layers.
+    split_layer : list of str, optional
+        Per split, one of its layers: ``split_mappings`` are also fitted on it alone (their fits named with
+        :data:`LAYER_SUFFIX`).
 
     Returns
     -------
@@ -103,7 +112,13 @@ def prepare(source, target, spec=CrossValidationSpec(), max_components=DEFAULT_M
         used = [name for name in names if name in used or all_layers]  # in the source's order
         blocks, names = [blocks[names.index(name)] for name in used], used
         split_groups = [[names.index(str(layer)) for layer in choice['layers']] for choice in layer_choice]
-    split_fits = SplitFits(split_mappings, train_targets, split_groups)
+    input_sets = None
+    if split_layer is not None:
+        missing = sorted({str(layer) for layer in split_layer} - {str(name) for name in names})
+        if missing:
+            raise ValueError(f"The layer {missing} to fit alone is none of the source's layers {names}.")
+        input_sets = {LAYER_SUFFIX: [[[str(name) for name in names].index(str(layer))] for layer in split_layer]}
+    split_fits = SplitFits(split_mappings, train_targets, split_groups, input_sets)
     train_inputs, test_inputs, sizes, kept, *kernels = prepare_blocks(
         blocks, source_splits, max_components, device, train_targets=train_targets, n_components=n_components,
         scaling=scaling, on_components=split_fits if split_fits else None, with_kernels=with_kernels)
@@ -189,6 +204,8 @@ class CrossValidatedMetric(Metric):
         As Brain-Score's metrics take it (``splits``, ``train_size``, ``stratification_coord``,
         ``random_state``); Brain-Score's defaults otherwise.
     device : {'auto', 'cpu', 'cuda'}
+    layer_inputs : bool
+        Also fit every mapping on the committed layer alone (:meth:`fit`).
 
     Returns (on call)
     -----------------
@@ -196,7 +213,8 @@ class CrossValidatedMetric(Metric):
         The main mapping's MAE. Attrs: ``error`` (SEM over splits), ``raw`` (split x neuroid MAE), ``r2``,
         ``r2_error``, ``pearson`` (median over neuroids, mean over splits), ``mean_predictor_mae``,
         ``higher_is_better`` (False), ``mappings`` (the main mapping's name, then the references'), ``max_components``,
-        ``n_inputs``, ``layers``, ``components_kept`` (layer x split), what the main mapping reports
+        ``n_inputs``, ``layers``, ``components_kept`` (layer x split), ``heldout`` (every mapping's test predictions,
+        :func:`heldout`), what the main mapping reports
         (:meth:`nrp_plugin.mappings.Mapping.figures`), and per reference ``<name>_mae``, ``_mae_error``, ``_r2``,
         ``_r2_error``, ``_pearson``, ``_raw`` and what it reports, prefixed with its name.
     """
@@ -205,7 +223,7 @@ class CrossValidatedMetric(Metric):
     scaling = 'common'
 
     def __init__(self, mapping, references=(), max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
-                 device='auto'):
+                 device='auto', layer_inputs=False):
         if not isinstance(max_components, (int, np.integer)) or max_components < 1:
             raise ValueError(f"max_components={max_components!r} must be a positive integer.")
         self.max_components = max_components
@@ -213,6 +231,7 @@ class CrossValidatedMetric(Metric):
         self.device = device
         self.main = mapping if isinstance(mapping, mappings.Mapping) else mappings.get(mapping)()
         self.references = mappings.resolve_references(references, main=self.main.name)
+        self.layer_inputs = bool(layer_inputs)
 
     @property
     def spec(self):
@@ -222,12 +241,13 @@ class CrossValidatedMetric(Metric):
         """The mappings this metric fits: the main one, then the references (built with their defaults)."""
         return [self.main] + ([mappings.get(name)() for name in self.references] if with_references else [])
 
-    def prepare(self, source, target, windows=None, split_mappings=()):
+    def prepare(self, source, target, windows=None, split_mappings=(), layer=None):
         """:func:`prepare` with this metric's settings; returns ``(data, split_fits)``.
 
         ``windows`` (dict: candidate layer -> the input layers it stands for) chooses the input layers inside each
         split, on its training rows (:func:`nrp_plugin.brainscore.layer_choice.nested_choice`); a list of per-split
-        choices already made is taken as it is.
+        choices already made is taken as it is. With ``layer_inputs``, ``split_mappings`` are also fitted on the
+        committed layer alone: ``layer`` (one of the source's layers), or each split's chosen layer.
         """
         from .layer_choice import nested_choice
         choice = windows
@@ -235,7 +255,17 @@ class CrossValidatedMetric(Metric):
             choice = nested_choice(source, target, windows, self.spec, resolve_device(self.device))
         return prepare(source, target, self.spec, self.max_components, resolve_device(self.device),
                        with_kernels=self._with_kernels(), layer_choice=choice, all_layers=self._all_layers(),
-                       n_components=self.n_components, scaling=self.scaling, split_mappings=split_mappings)
+                       n_components=self.n_components, scaling=self.scaling, split_mappings=split_mappings,
+                       split_layer=self._split_layer(choice, layer, self.spec.splits))
+
+    def _split_layer(self, choice, layer, n_splits):
+        """Per split, the committed layer the mappings are also fitted on alone, or None (no ``layer_inputs``, or
+        no layer known)."""
+        if not self.layer_inputs:
+            return None
+        if choice is not None:
+            return [str(split['layer']) for split in choice]
+        return None if layer is None else [str(layer)] * n_splits
 
     def _with_kernels(self):
         return any(mapping.reads == 'kernels' for mapping in self.all_mappings())
@@ -243,20 +273,29 @@ class CrossValidatedMetric(Metric):
     def _all_layers(self):
         return False
 
-    def fit(self, source, target, windows=None, with_references=True):
+    def fit(self, source, target, windows=None, with_references=True, layer=None):
         """Prepare the inputs and fit every mapping of this metric (the main one alone without ``with_references``)
-        on the same splits.
+        on the same splits; with ``layer_inputs`` and a committed layer (``layer``, or each split's chosen one), also
+        every mapping on that layer alone (fits named with :data:`LAYER_SUFFIX`).
 
         Returns
         -------
         data : CrossValidatedData
         fits : dict of str -> MappingFit
-            In the order of :meth:`all_mappings`.
+            In the order of :meth:`all_mappings`, then the same on the committed layer.
         """
         fitted = self.all_mappings(with_references)
         data, split_fits = self.prepare(source, target, windows,
-                                        [mapping for mapping in fitted if mapping.reads == 'components'])
-        return data, mappings.fit_mappings(fitted, data, split_fits)
+                                        [mapping for mapping in fitted if mapping.reads == 'components'], layer)
+        fits = mappings.fit_mappings(fitted, data, split_fits)
+        if LAYER_SUFFIX in split_fits.input_sets:  # the same mappings on the committed layer alone
+            layers = [groups[0] for groups in split_fits.input_sets[LAYER_SUFFIX]]
+            names = [str(name) for name in data.group_names]
+            alone = replace(data, layer_choice=[
+                dict((data.layer_choice or [{}] * data.n_splits)[split], layer=names[group], layers=[names[group]])
+                for split, group in enumerate(layers)])
+            fits.update(mappings.fit_mappings(fitted, alone, split_fits, suffix=LAYER_SUFFIX))
+        return data, fits
 
     def split_predictions(self, source, target, windows=None):
         """Each split's test predictions of the main mapping, without a Score.
@@ -272,10 +311,10 @@ class CrossValidatedMetric(Metric):
         fit = fits[self.main.name]
         return data, fit.prediction, fit.splits
 
-    def __call__(self, source, target, windows=None):
+    def __call__(self, source, target, windows=None, layer=None):
         """The Score of ``source`` against ``target``; ``windows`` chooses the input layers inside each split
-        (:meth:`prepare`)."""
-        return self.package(*self.fit(source, target, windows))
+        (:meth:`prepare`); ``layer`` names the committed layer (:meth:`fit`)."""
+        return self.package(*self.fit(source, target, windows, layer=layer))
 
     def package(self, data, fits):
         """The Score of the fits (:meth:`fit`): the main mapping's figures, then each reference's, prefixed."""
@@ -295,8 +334,9 @@ class CrossValidatedMetric(Metric):
         if data.kept is not None:
             score.attrs['components_kept'] = np.asarray(data.kept).tolist()
         add_layer_choice(score, data)
+        score.attrs['heldout'] = heldout(data, fits, self.spec.train_size)
         score.attrs.update(self.main.figures(main))
-        built = {mapping.name: mapping for mapping in self.all_mappings()}
+        built = {mapping.name + suffix: mapping for mapping in self.all_mappings() for suffix in ('', LAYER_SUFFIX)}
         for name, fit in fits.items():
             if name == self.main.name:
                 continue
@@ -304,6 +344,17 @@ class CrossValidatedMetric(Metric):
             figures.update(built[name].figures(fit))
             score.attrs.update({f'{name}_{key}': value for key, value in figures.items()})
         return score
+
+
+def heldout(data, fits, train_size):
+    """Every mapping's held-out predictions with the targets, per split, test stimulus and site
+    (:class:`nrp_plugin.inference.HeldOut`), for intervals that resample the images and the sites."""
+    to_numpy = lambda tensor: tensor.detach().double().cpu().numpy()
+    n_stimuli = len(np.unique(np.concatenate([np.concatenate([train, test])
+                                              for train, test in zip(data.train_ids, data.test_ids)])))
+    return HeldOut(np.stack([np.asarray(ids) for ids in data.test_ids]), data.neuroid_ids,
+                   to_numpy(data.test_targets), {name: to_numpy(fit.prediction) for name, fit in fits.items()},
+                   n_stimuli, train_size)
 
 
 def add_layer_choice(score, data):
@@ -338,6 +389,9 @@ class NRPErrorMetric(CrossValidatedMetric):
         least squares on the NRP inputs, ridge, banded ridge and RBF kernel ridge).
     with_linear : bool, optional
         Deprecated: True is ``references='all'``, False ``references='none'``.
+    layer_inputs : bool
+        Also fit the NRP and every reference on the committed layer alone (fits named ``<mapping>_on_layer``), so
+        that the inputs can be told apart from the mapping (the factorial analysis of a comparison).
     search : SearchGrid, dict, path or True, optional
         Choose input layers, L1/L2 sizes and learning rate per split by a nested grid search on the
         split's training stimuli (:mod:`nrp_plugin.search`); attrs ``search_choices``, ``search_table``.
@@ -352,7 +406,8 @@ class NRPErrorMetric(CrossValidatedMetric):
     """
 
     def __init__(self, config=None, max_components=DEFAULT_MAX_COMPONENTS, crossvalidation_kwargs=None,
-                 device='auto', random_state=0, references='all', progress=None, search=None, with_linear=None):
+                 device='auto', random_state=0, references='all', progress=None, search=None, with_linear=None,
+                 layer_inputs=False):
         if config == 'paper':  # the paper's network on the paper's inputs: every component, unscaled
             config, max_components = network.NRPConfig.paper(), ALL_COMPONENTS
             self.n_components, self.scaling = 'fixed', 'none'
@@ -361,7 +416,7 @@ class NRPErrorMetric(CrossValidatedMetric):
         config = config if isinstance(config, network.NRPConfig) else network.NRPConfig(**(config or {}))
         main = mappings.NRP(config=config, random_state=random_state, device=device, search=search, progress=progress)
         super().__init__(main, _deprecated_with_linear(with_linear, references), max_components,
-                         crossvalidation_kwargs, device)
+                         crossvalidation_kwargs, device, layer_inputs)
         self.search = search
 
     @property

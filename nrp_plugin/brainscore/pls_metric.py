@@ -28,6 +28,7 @@ from brainscore_core.supported_data_standards.brainio.assemblies import walk_coo
 
 from ..core.device import resolve_device
 from ..core.kernels import as_tensor, gram_matrix
+from ..inference import HeldOut, combine_splits
 from ..pls import cross_validated_pls
 from ..core import scoring
 from .source_layers import input_blocks, source_groups
@@ -129,7 +130,22 @@ class PLSTorchMetric(Metric):
         # the same predictions' mean absolute error, the NRP metric's measure (split x neuroid)
         mae = np.stack([np.abs(prediction.double().cpu().numpy() - target_values[test]).mean(axis=0)
                         for prediction, (_, test) in zip(predictions, indices)])
-        return self._package(r, target, mae)
+        score = self._package(r, target, mae)
+        score.attrs['heldout'] = self.heldout(target, indices, predictions)
+        return score
+
+    def heldout(self, target, indices, predictions):
+        """The held-out predictions with the targets, per split, test stimulus and site
+        (:class:`nrp_plugin.inference.HeldOut`, mapping ``'pls'``), for intervals that resample the images and the
+        sites."""
+        ids = np.asarray(target['stimulus_id'].values)
+        values = np.asarray(target.values, dtype=np.float64)
+        sites = coord_values(target, 'neuroid_id')
+        sites = np.arange(target.sizes['neuroid']) if sites is None else np.asarray(sites)
+        return HeldOut(np.stack([ids[test] for _, test in indices]), sites,
+                       np.stack([values[test] for _, test in indices]),
+                       {'pls': np.stack([prediction.double().cpu().numpy() for prediction in predictions])},
+                       len(ids), self.spec.train_size)
 
     def split_predictions(self, source, target):
         """Each split's test predictions, without a Score.
@@ -233,5 +249,8 @@ def combine_split_scores(runs, split_layers):
         score.attrs['mae'] = float(mae_split.mean())
         score.attrs['mae_error'] = float(mae_split.std() / math.sqrt(len(mae_split)))
         score.attrs['mae_raw'] = mae_raw
+    if all('heldout' in run.attrs for run in runs.values()):
+        score.attrs['heldout'] = combine_splits({layer: run.attrs['heldout'] for layer, run in runs.items()},
+                                                split_layers)
     score.attrs['split_layer'] = list(split_layers)
     return score

@@ -27,7 +27,7 @@ eigendecomposition of the fit rows' kernel.
 import numpy as np
 import torch
 
-from .kernels import RELATIVE_ZERO, GroupKernels
+from .kernels import RELATIVE_ZERO
 from .reduction import scale_divisors
 from .ridge import column_ridge, dual_ridge
 

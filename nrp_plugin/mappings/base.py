@@ -138,17 +138,28 @@ class SplitPieces:
         self.components = list(components)
         self.train_targets = train_targets
         self.search_dtype = search_dtype
-        self._grams = None
-        self._ridges = {}
+        self._layers = list(range(len(self.components)))  # each component's index in the split's full set
+        self._grams = {}  # shared with every subset (:meth:`subset`)
+        self._ridges = {}  # likewise, keyed by the layers and their weighting
 
     def layer_grams(self):
         """Per layer, ``(train_scores @ train_scores.T, test_scores @ train_scores.T, total variance)``: the layer's
         centred kernel on the training rows, its cross kernel with the test rows and the sum of its components'
-        variances. Computed once per split."""
-        if self._grams is None:
-            self._grams = [(train @ train.T, test @ train.T, variances.sum())
-                           for train, test, variances in self.components]
-        return self._grams
+        variances. Each formed once per split, for these pieces and every subset of them."""
+        for layer, (train, test, variances) in zip(self._layers, self.components):
+            if layer not in self._grams:
+                self._grams[layer] = (train @ train.T, test @ train.T, variances.sum())
+        return [self._grams[layer] for layer in self._layers]
+
+    def subset(self, groups):
+        """The same split's pieces for some of its layers (indices into :attr:`components`, in the new order),
+        sharing the kernels and ridge fits made once."""
+        child = SplitPieces(self.split, [self.components[g] for g in groups], self.train_targets,
+                            search_dtype=self.search_dtype)
+        child._layers = [self._layers[g] for g in groups]
+        child._grams = self._grams
+        child._ridges = self._ridges
+        return child
 
     def totals(self):
         """Each layer's total variance on the training rows (the sum of its components' variances), floored at
@@ -196,7 +207,7 @@ class SplitPieces:
             ``loo_error`` (n_targets,), the chosen penalty's leave-one-out mean squared error on the training rows.
         """
         weights = self._weights(weights)
-        key = tuple(float(weight) for weight in weights)
+        key = (tuple(self._layers), tuple(float(weight) for weight in weights))
         if key not in self._ridges:
             targets = self.train_targets.to(device=self.components[0][0].device, dtype=torch.float64)
             dual, intercept, alpha, loo_error, _ = eigen_ridge(*self.eigen(weights), targets,

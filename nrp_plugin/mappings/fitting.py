@@ -13,7 +13,7 @@ __all__ = ['SplitFits', 'fit_mappings']
 
 
 class SplitFits:
-    """The fits of the mappings that read every component, made split by split.
+    """The fits of the mappings that read every component, made split by split, on one or more sets of inputs.
 
     Parameters
     ----------
@@ -22,34 +22,38 @@ class SplitFits:
     train_targets : Tensor, shape (S, n_train, n_targets)
     split_groups : list of list of int, optional
         Per split, the indices (in the prepared groups' order) of the layers it reads; every group when None.
+    input_sets : dict of str -> list of list of int, optional
+        Further sets of inputs, by the suffix their fits are named with (``'ridge' + suffix``): per split, the
+        group indices each reads (e.g. ``{'_on_layer': [[1], [1], ...]}``, the committed layer alone).
     """
 
-    def __init__(self, mappings, train_targets, split_groups=None):
+    def __init__(self, mappings, train_targets, split_groups=None, input_sets=None):
         self.mappings = list(mappings)
         self.train_targets = train_targets
-        self.split_groups = split_groups
-        self._fits = {mapping.name: {} for mapping in self.mappings}
+        self.input_sets = {'': split_groups, **(input_sets or {})}
+        self._fits = {mapping.name + suffix: {} for mapping in self.mappings for suffix in self.input_sets}
 
     def __bool__(self):
         return bool(self.mappings)
 
     def __call__(self, split, components):
-        """Fit every mapping on one split's components (``prepare_blocks``'s ``on_components``)."""
-        if self.split_groups is not None:
-            components = [components[group] for group in self.split_groups[split]]
-        pieces = SplitPieces(split, components, self.train_targets[split])
-        for mapping in self.mappings:
-            self._fits[mapping.name][split] = mapping.fit_split(pieces)
+        """Fit every mapping on one split's components (``prepare_blocks``'s ``on_components``), for each set of
+        inputs; each layer's kernels are formed once for all of them."""
+        shared = SplitPieces(split, components, self.train_targets[split])
+        for suffix, split_groups in self.input_sets.items():
+            pieces = shared if split_groups is None else shared.subset(split_groups[split])
+            for mapping in self.mappings:
+                self._fits[mapping.name + suffix][split] = mapping.fit_split(pieces)
 
     def result(self, name, device=None):
-        """The :class:`MappingFit` of one mapping over every split, splits in order."""
+        """The :class:`MappingFit` of one mapping (name with its inputs' suffix) over every split, splits in order."""
         fits = self._fits[name]
         splits = sorted(fits)
         prediction = torch.stack([torch.as_tensor(fits[split][0], dtype=torch.float64) for split in splits])
         return MappingFit(prediction if device is None else prediction.to(device), [fits[split][1] for split in splits])
 
 
-def fit_mappings(mappings, data, split_fits=None):
+def fit_mappings(mappings, data, split_fits=None, suffix=''):
     """Every mapping's fit on the prepared data, in the given order.
 
     Parameters
@@ -58,6 +62,9 @@ def fit_mappings(mappings, data, split_fits=None):
     data : CrossValidatedData
     split_fits : SplitFits, optional
         Holding the fits of the mappings that read every component (made during the preparation).
+    suffix : str
+        The set of inputs (``split_fits``' suffix; ``data`` restricted to those inputs): the fits are named
+        ``mapping.name + suffix``.
 
     Returns
     -------
@@ -65,10 +72,11 @@ def fit_mappings(mappings, data, split_fits=None):
     """
     fits = {}
     for mapping in mappings:
+        name = mapping.name + suffix
         if mapping.reads == 'components':
-            if split_fits is None or mapping.name not in split_fits._fits:
+            if split_fits is None or name not in split_fits._fits:
                 raise ValueError(f'{mapping.name} reads every component: prepare the data with its SplitFits.')
-            fits[mapping.name] = split_fits.result(mapping.name, data.test_targets.device)
+            fits[name] = split_fits.result(name, data.test_targets.device)
         else:
-            fits[mapping.name] = mapping.fit(data)
+            fits[name] = mapping.fit(data)
     return fits

@@ -118,7 +118,10 @@ class TeacherNet(nn.Module):
 
 
 def _load_image(path):
-    """An image file as an RGB PIL image (binary, alpha and palette images pasted onto RGB)."""
+    """An image file (or an (h, w, 3) uint8 array) as an RGB PIL image (binary, alpha and palette images pasted onto
+    RGB)."""
+    if isinstance(path, np.ndarray):
+        return Image.fromarray(np.ascontiguousarray(path, dtype=np.uint8))
     with Image.open(path) as image:
         mode = image.mode.upper()
         if 'L' not in mode and 'A' not in mode and 'P' not in mode:
@@ -138,7 +141,7 @@ def preprocess_images(paths, image_size=TEACHER_IMAGE_SIZE):
 
     Parameters
     ----------
-    paths : sequence of path
+    paths : sequence of path or of ndarray (h, w, 3) uint8
     image_size : int
 
     Returns
@@ -160,7 +163,7 @@ def teacher_features(paths, seed=0, layers=('v4', 'it')):
 
     Parameters
     ----------
-    paths : sequence of str
+    paths : sequence of str, or of ndarray (h, w, 3) uint8 (images already rendered)
     seed : int
         The teacher seed.
     layers : sequence of str
@@ -175,7 +178,7 @@ def teacher_features(paths, seed=0, layers=('v4', 'it')):
     hooks = [getattr(model, layer).register_forward_hook(
         lambda _module, _input, output, name=layer: captured.__setitem__(name, output)) for layer in layers]
     outputs = {layer: [] for layer in layers}
-    paths = [str(path) for path in paths]
+    paths = [path if isinstance(path, np.ndarray) else str(path) for path in paths]
     try:
         for start in range(0, len(paths), BATCH_SIZE):
             batch = paths[start:start + BATCH_SIZE]

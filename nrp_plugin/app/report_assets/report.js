@@ -245,14 +245,19 @@
         type: 'scatter', mode: 'markers', name: g.name,
         x: g.rows.map(function (r) { return r.pls_raw_r; }), y: g.rows.map(function (r) { return r.nrp_error; }),
         text: g.rows.map(function (r) { return r.model; }),
-        customdata: g.rows.map(function (r) { return [fmt(r.pls_raw_r_ci95), fmt(r.nrp_error_ci95)]; }),
-        error_x: {type: 'data', array: errors(g.rows.map(function (r) { return r.pls_raw_r_ci95; })), thickness: 1,
-                  width: 0, color: 'rgba(80,80,80,0.35)'},
-        error_y: {type: 'data', array: errors(g.rows.map(function (r) { return r.nrp_error_ci95; })), thickness: 1,
-                  width: 0, color: 'rgba(80,80,80,0.35)'},
+        customdata: g.rows.map(function (r) {
+          return [fmtInterval([r.pls_raw_r_ci_low, r.pls_raw_r_ci_high]),
+                  fmtInterval([r.nrp_error_ci_low, r.nrp_error_ci_high])];
+        }),
+        error_x: {type: 'data', symmetric: false, thickness: 1, width: 0, color: 'rgba(80,80,80,0.35)',
+                  array: errors(g.rows.map(function (r) { return r.pls_raw_r_ci_high - r.pls_raw_r; })),
+                  arrayminus: errors(g.rows.map(function (r) { return r.pls_raw_r - r.pls_raw_r_ci_low; }))},
+        error_y: {type: 'data', symmetric: false, thickness: 1, width: 0, color: 'rgba(80,80,80,0.35)',
+                  array: errors(g.rows.map(function (r) { return r.nrp_error_ci_high - r.nrp_error; })),
+                  arrayminus: errors(g.rows.map(function (r) { return r.nrp_error - r.nrp_error_ci_low; }))},
         marker: {size: g.rows.length > 100 ? 6 : 9, color: COLORS[i % COLORS.length], opacity: 0.85,
                  line: {width: 0.5, color: '#fff'}},
-        hovertemplate: '<b>%{text}</b><br>PLS r %{x:.3f} \u00b1 %{customdata[0]}<br>NRP-error %{y:.3f} \u00b1 ' +
+        hovertemplate: '<b>%{text}</b><br>PLS r %{x:.3f} %{customdata[0]}<br>NRP-error %{y:.3f} ' +
                        '%{customdata[1]}<extra>%{fullData.name}</extra>'
       };
     });
@@ -412,8 +417,9 @@
       D.mapping_measures.forEach(function (measure) {
         var key = m.name + '_' + measure[0];
         var td = el('td', null, fmt(row[key]));
-        if (isNum(row[key]) && row.hasOwnProperty(key + '_ci95')) {
-          td.appendChild(el('span', {className: 'ci', text: ' \u00b1 ' + fmt(row[key + '_ci95'])}));
+        if (isNum(row[key]) && row.hasOwnProperty(key + '_ci_low')) {
+          td.appendChild(el('span', {className: 'ci', text: ' ' + fmtInterval([row[key + '_ci_low'],
+                                                                              row[key + '_ci_high']])}));
         }
         tr.appendChild(td);
       });
@@ -488,8 +494,10 @@
     });
     D.rows.filter(function (r) { return r.model === model; }).forEach(function (row) {
       var card = el('div', {className: 'card'}, el('h4', {text: row.family + ' ' + row.region}));
-      card.appendChild(el('p', null, 'PLS r ' + fmt(row.pls_raw_r) + ' \u00b1 ' + fmt(row.pls_raw_r_ci95)
-                          + ', NRP-error ' + fmt(row.nrp_error) + ' \u00b1 ' + fmt(row.nrp_error_ci95)
+      card.appendChild(el('p', null, 'PLS r ' + fmt(row.pls_raw_r) + ' '
+                          + fmtInterval([row.pls_raw_r_ci_low, row.pls_raw_r_ci_high])
+                          + ', NRP-error ' + fmt(row.nrp_error) + ' '
+                          + fmtInterval([row.nrp_error_ci_low, row.nrp_error_ci_high])
                           + ', best linear: ' + text(row.best_linear_title)));
       card.appendChild(el('div', {className: 'scroll'}, mappingTable(row)));
       host.appendChild(card);
