@@ -47,7 +47,7 @@ setup(
         'plotly',
     ],
     extras_require={'test': ['pytest>=7', 'pytest-xdist>=3', 'playwright'], 'cluster': ['dask-jobqueue']},
-    package_data={'nrp_plugin.app': ['report_assets/*']},
+    package_data={'nrp_plugin.app': ['report_assets/*'], 'nrp_plugin.inference': ['measured_coverage.json']},
     entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.app.cli:main']},
     cmdclass={'build_py': BuildWithPlugins},
 )

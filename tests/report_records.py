@@ -13,7 +13,7 @@ layers, and the last model fails.
 import numpy as np
 
 from helpers import FAMILY, site_score
-from nrp_plugin.app import compare, contrasts, ranking, report, result_cache
+from nrp_plugin.app import compare, contrasts, report, result_cache
 from nrp_plugin.brainscore.nrp_metric import _split_neuroid
 
 REGIONS = ('V4', 'IT')

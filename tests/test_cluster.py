@@ -147,6 +147,14 @@ def test_a_local_cluster_gives_the_in_process_table_even_when_a_worker_dies(inst
     assert not [r for r in records if r.get('kind') == 'failed']
     assert _values(records) == _values(in_process)
     assert len(records) == 2 * len(tiny_models)
+    # the workers computed every score; the final assembly only read them, and says which were computed
+    assert not any(r['cached'] for r in records)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local, \
+            Client(local) as client:
+        again = cluster.run_distributed(tiny_models, client,
+                                        SETTINGS.replace(models=tiny_models, cache_directory=tmp_path / 'many',
+                                                         threads=1), log=lambda line: None)
+    assert all(r['cached'] for r in again) and _values(again) == _values(in_process)
 
 
 

@@ -1,6 +1,5 @@
 """The out-of-core path: column-chunked files, wide layers handed on as their Gram matrices, the activation store,
 and scores equal to those of Brain-Score's own in-memory activations."""
-import json
 import os
 
 import numpy as np

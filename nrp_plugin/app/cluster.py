@@ -241,6 +241,7 @@ def run_distributed(models, client, settings, log=print):
     futures = {client.submit(score_model_task, model, settings, environment, key=f'nrp-score-{index}', pure=False,
                              resources=resources): model for index, model in enumerate(models)}
     failures, done, started = {}, 0, time.time()
+    computed = set()  # the scores the workers computed (not read from the cache), to say so in the final records
     client.subscribe_topic('all', _lost_worker_logger(futures, log))
     try:
         for future in as_completed(futures):
@@ -254,6 +255,8 @@ def run_distributed(models, client, settings, log=print):
             done += 1
             if 'failed' in result:
                 failures[model] = result['failed']
+            computed.update(_record_key(record) for record in result.get('records', ())
+                            if not record.get('cached', False))
             log(f'models: {done} done, {len(models) - done} running or waiting, {len(failures)} failed '
                 f'({model}{": failed" if model in failures else ""}; {time.time() - started:.0f} s)')
     except BaseException:  # the data error, an interrupt or a kill: nothing more is scored
@@ -262,8 +265,16 @@ def run_distributed(models, client, settings, log=print):
     finally:
         client.unsubscribe_topic('all')
     # every score is in the cache now (the workers wrote it): read, nothing built
-    return compare.run_compare(settings.replace(models=tuple(models), progress=False, use_cache=True),
-                               failures=failures, log=log)
+    records = compare.run_compare(settings.replace(models=tuple(models), progress=False, use_cache=True),
+                                  failures=failures, log=log)
+    for record in records:
+        if record.get('kind') != 'failed':
+            record['cached'] = _record_key(record) not in computed
+    return records
+
+
+def _record_key(record):
+    return record.get('model'), record.get('family'), record.get('region'), record.get('kind')
 
 
 def _lost_worker_logger(futures, log):
