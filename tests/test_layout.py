@@ -17,7 +17,7 @@ ALLOWED = {
     'search': {'core'},
     'mappings': {'core', 'pls', 'search'},
     'inference': set(),
-    'validity': {'core', 'brainscore', 'mappings', 'inference', 'synthetic'},
+    'validity': {'core', 'storage', 'brainscore', 'mappings', 'inference', 'synthetic'},
     'synthetic': {'storage'},
     'architectures': {'core', 'storage', 'registry'},
     'brainscore': {'core', 'pls', 'storage', 'search', 'mappings', 'inference', 'synthetic', 'references', 'registry'},

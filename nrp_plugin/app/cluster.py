@@ -19,6 +19,7 @@ that is lost; a model whose task fails (its own error, or its workers dying repe
 and the other models go on.
 """
 import json
+import logging
 import os
 import time
 
@@ -157,8 +158,11 @@ def start_client(workers=None, scheduler=None, cluster=None, cluster_options=Non
     else:
         import torch
         resources = {'GPU': 1} if torch.cuda.is_available() else None
+        # the workers' own logs are silenced: what the run reports (a failed model, a lost worker) reaches the user
+        # through the futures and the scheduler's events, and a worker cut off by an interrupt would otherwise print
+        # its connection's traceback
         started = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, resources=resources,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
     client = Client(started)
 
     def close():  # a worker busy in a forward pass or training is not waited for
