@@ -321,6 +321,41 @@ def _calibrate(args):
     return 0
 
 
+def _recovery(args):
+    """``recovery``: does each mapping put first the model whose layer generated the responses?"""
+    import json
+    import os
+    os.environ.setdefault('BS_INSTALL_DEPENDENCIES', 'no')
+    os.environ.setdefault('RESULTCACHING_DISABLE', '1')
+    from . import recovery
+    nrp_config = None
+    try:
+        models, truths = recovery.check_request(args.models, args.truth, args.noise_scale, args.seeds, args.workers)
+        if args.nrp_config:
+            nrp_config = json.loads(args.nrp_config)
+            if not isinstance(nrp_config, dict):
+                raise ValueError(f'--nrp-config {args.nrp_config!r} is not a JSON object')
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f'--out {out} is a file; give a folder')
+    except ValueError as error:  # RecoveryError and bad JSON
+        return _fail('recovery', str(error))
+    try:
+        outcome = recovery.run_recovery(models, truths, args.noise_scale, args.seeds, nrp_config=nrp_config,
+                                        workers=args.workers)
+        written = recovery.write_outputs(outcome, out, _command_line(getattr(args, 'argv', ())))
+    except KeyboardInterrupt:
+        return _fail('recovery', 'interrupted (no result written)', 130)
+    except Exception as error:  # noqa: BLE001 - one line, no traceback
+        return _fail('recovery', f'{type(error).__name__}: {error}', 1)
+    for table in outcome['tables']:
+        rate = '-' if table['rate'] is None else f"{table['rate']:.2f}"
+        print(f"{table['mapping']:>14} {table['truth']:>9} {table['region']:>3}: recovered {table['recovered']}, "
+              f"ties {table['ties']}, failed {table['failed']}, rate {rate}, mean rank {table['mean_rank']:.2f}")
+    print(f'wrote {out}/recovery.json, recovery.md and {len(written) - 2} figures ({outcome["seconds"]:.0f} s)')
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='nrp-plugin', description=(
         'Score vision models on V4/IT with Brain-Score\'s PLS-Pearson and with NRP-error.'), epilog=EXIT_STATUS)
@@ -425,6 +460,24 @@ def build_parser():
     cal.add_argument('--workers', type=int, metavar='N', help='run the worlds on N local Dask workers')
     cal.add_argument('--threads', type=int, metavar='N', help='torch threads per process')
     cal.set_defaults(run=_calibrate)
+
+    recov = commands.add_parser('recovery', help='generate responses from each model and see whether each mapping '
+                                'puts that model first; write recovery.json, recovery.md and figures')
+    recov.add_argument('--models', nargs='+', required=True, metavar='M',
+                       help='at least 3 specs, registered identifiers, patterns or files, as for compare')
+    recov.add_argument('--truth', default='both', metavar='linear|nonlinear|both',
+                       help='the site model: linear (nonlinearity 0), nonlinear (the world\'s default) or both '
+                            '(default: %(default)s)')
+    recov.add_argument('--noise-scale', type=float, default=1.0, metavar='X',
+                       help='trial noise as a multiple of the level of MajajHong2015\'s ceilings (0: noiseless; '
+                            'default: %(default)s)')
+    recov.add_argument('--seeds', type=int, default=1, metavar='K', help='readouts and noise draws per generator '
+                       '(default: %(default)s)')
+    recov.add_argument('--workers', type=int, metavar='N', help='run on N local Dask worker processes')
+    recov.add_argument('--nrp-config', metavar='JSON', help='NRPConfig fields as a JSON object, e.g. '
+                       '\'{"max_epochs": 50}\'')
+    recov.add_argument('--out', default='recovery', help='output folder (default: %(default)s)')
+    recov.set_defaults(run=_recovery)
 
     lst = commands.add_parser('list', help="list this package's registered models, benchmarks and metrics")
     lst.add_argument('--all', action='store_true', help='also list the in-tree identifiers')

@@ -1,0 +1,340 @@
+"""``nrp-plugin recovery``: generate responses from each model and see which mapping puts it first
+(:mod:`nrp_plugin.validity.recovery`).
+
+:func:`check_request` checks the request before any work; :func:`run_recovery` records every model's two layers
+once on the embedded world's private images (through the project's out-of-core activation recording,
+:func:`nrp_plugin.app.activation_memo.memoize_model`), generates every (generator, seed, truth, region)'s
+responses, scores every candidate under every mapping (on ``workers`` local Dask workers when given) and returns
+the tables; :func:`write_outputs` writes ``recovery.json``, ``recovery.md`` and the figures, each atomically and
+only once everything is computed.
+"""
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..storage.cache import atomic_write_bytes, atomic_write_text
+from ..validity import recovery as rec
+
+__all__ = ['RecoveryError', 'check_request', 'record_model', 'run_recovery', 'write_outputs']
+
+
+class RecoveryError(ValueError):
+    """A request recovery cannot run: one line naming the problem and the fix."""
+
+
+def check_request(models, truth='both', noise_scale=1.0, seeds=1, workers=None):
+    """The models the request stands for (patterns and files expanded) and the truths, or RecoveryError.
+
+    Checks, in order: the truth, the noise scale, the seeds, the workers, at least three models, and that every
+    model spec builds and has a layer Brain-Score can record (:func:`nrp_plugin.app.model_specs.spec_problems`).
+
+    Returns
+    -------
+    models : list of str
+    truths : tuple of str
+    """
+    from .checks import CompareError
+    from .model_specs import spec_problems
+    from .zoo import expand_models
+    truths = {'linear': ('linear',), 'nonlinear': ('nonlinear',), 'both': rec.TRUTHS}.get(truth)
+    if truths is None:
+        raise RecoveryError(f"--truth {truth!r} is unknown; use linear, nonlinear or both")
+    if not isinstance(noise_scale, (int, float)) or not math.isfinite(noise_scale) or noise_scale < 0:
+        raise RecoveryError(f'--noise-scale {noise_scale}: give a finite number >= 0 (1 = MajajHong2015\'s '
+                            f'ceilings, 0 = noiseless)')
+    if seeds < 1:
+        raise RecoveryError(f'--seeds {seeds}: give at least 1')
+    if workers is not None and workers < 1:
+        raise RecoveryError(f'--workers {workers}: give at least 1')
+    try:
+        models = expand_models(models)
+    except CompareError as error:
+        raise RecoveryError(str(error)) from None
+    if len(models) < 3:
+        raise RecoveryError(f'{len(models)} model(s) given ({" ".join(models) or "none"}); recovery needs at least 3 '
+                            f'(each one is a generator, the others its impostors)')
+    problems = spec_problems(models)
+    if problems:
+        raise RecoveryError(' | '.join(problems.values()))
+    return models, truths
+
+
+def _candidate_layers(model, spec):
+    layers = (getattr(model, 'metadata', None) or {}).get('layers') or getattr(model, 'layers', None)
+    if not layers:
+        raise RecoveryError(f"model '{spec}' has no candidate layers to generate from or read; give a spec "
+                            f"(torchvision:<arch> or file.py:function) or a model with a layer list")
+    return list(layers)
+
+
+def _private_stimuli(world_config):
+    from ..brainscore.synthetic_world import load_world
+    world = load_world(world_config)
+    return world.get_stimulus_set('private')
+
+
+def record_model(spec, world_config, regions):
+    """One model's layers for ``regions`` on the world's private images, recorded in one pass.
+
+    Returns
+    -------
+    dict
+        ``layers`` ({region: layer}), ``sources`` ({region: NeuroidAssembly, shape (n_images, n_columns)}: the
+        layer as the metrics take it, features or the out-of-core Gram form).
+    """
+    from .activation_memo import memoize_model
+    from .compare import load_model
+    stimuli = _private_stimuli(world_config)
+    model = load_model(spec)
+    chosen = rec.region_layers(_candidate_layers(model, spec), regions)
+    memo = memoize_model(model, out_of_core=True, device='cpu')
+    if memo is None:
+        raise RecoveryError(f"model '{spec}' has no activations extractor to record")
+    recorded = memo(stimuli, layers=list(dict.fromkeys(chosen.values())))
+    sources = {}
+    for region, layer in chosen.items():
+        source = recorded[{'neuroid': np.asarray(recorded['layer'].values) == layer}]
+        sources[region] = source
+    return {'layers': chosen, 'sources': sources}
+
+
+def _block(source, ids):
+    """A source's values with rows (and, for a Gram matrix, columns) in the order of ``ids``, and its basis."""
+    basis = str(source['basis'].values[0]) if 'basis' in source.coords else 'unit'
+    rows = {stimulus: index for index, stimulus in enumerate(np.asarray(source['stimulus_id'].values))}
+    order = np.asarray([rows[stimulus] for stimulus in ids])
+    values = np.asarray(source.values, dtype=np.float64)[order]
+    if basis == 'gram':
+        columns = {stimulus: index for index, stimulus in enumerate(np.asarray(source['kernel_stimulus_id'].values))}
+        values = values[:, [columns[stimulus] for stimulus in ids]]
+    return values, basis
+
+
+def _record_task(spec, world_config, regions, environment):
+    import torch
+    os.environ.update(environment)
+    torch.set_num_threads(1)
+    return record_model(spec, world_config, regions)
+
+
+def _score_task(source, target, mappings_, nrp_config, environment):
+    import torch
+    os.environ.update(environment)
+    torch.set_num_threads(1)
+    return rec.score_candidate(source, target, mappings_, nrp_config)
+
+
+def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('V4', 'IT'),
+                 mappings_=rec.ALL_MAPPINGS, nrp_config=None, workers=None, world_config=None, log=print):
+    """Generate from every model, score every model on every generator's responses, and tabulate.
+
+    Parameters
+    ----------
+    models : sequence of str
+        Model specs or registered identifiers (at least 3, checked by :func:`check_request`).
+    truths : sequence of {'linear', 'nonlinear'}
+    noise_scale : float
+    seeds : int
+        Seeds 0 .. seeds - 1: each draws a fresh readout and trial noise for every generator.
+    regions : sequence of {'V4', 'IT'}
+    mappings_ : sequence of str
+        Among :data:`nrp_plugin.validity.recovery.ALL_MAPPINGS`.
+    nrp_config : dict, optional
+    workers : int, optional
+        Local Dask worker processes; in this process without.
+    world_config : WorldConfig, optional
+        The embedded world (its images, sites, repetitions and default nonlinearity); the default preset.
+
+    Returns
+    -------
+    dict
+        ``settings``, ``layers`` ({model: {region: layer}}), ``results`` (one per trial and candidate),
+        ``tables`` (:func:`nrp_plugin.validity.recovery.recovery_tables`), ``seconds``.
+    """
+    from ..synthetic.config import WorldConfig
+    world_config = world_config or WorldConfig.preset('default')
+    started = time.perf_counter()
+    stimuli = _private_stimuli(world_config)  # generated here once, before any worker reads it
+    ids = [str(value) for value in stimuli['stimulus_id'].values]
+    objects = [str(value) for value in stimuli['object_name'].values]
+    client = close = None
+    from .cluster import ENVIRONMENT
+    environment = {name: os.environ[name] for name in ENVIRONMENT if name in os.environ}
+    try:
+        if workers:
+            from .cluster import start_client
+            client, close = start_client(workers=workers, threads=1)
+            futures = [client.submit(_record_task, spec, world_config, tuple(regions), environment, pure=False)
+                       for spec in models]
+            recorded = dict(zip(models, client.gather(futures)))
+        else:
+            recorded = {spec: record_model(spec, world_config, tuple(regions)) for spec in models}
+        log(f'recorded {len(models)} models ({time.perf_counter() - started:.0f} s)')
+        jobs = []
+        for g, generator in enumerate(models):
+            for seed in range(seeds):
+                for truth in truths:
+                    for region in regions:
+                        block = _block(recorded[generator]['sources'][region], ids)
+                        responses = rec.generate(block, region, truth, seed, noise_scale, world_config.nonlinearity,
+                                                 world_config.n_sites(region), world_config.n_repetitions,
+                                                 world_config.noise_spread, g)
+                        target = rec.target_assembly(responses, ids, objects)
+                        for candidate in models:
+                            jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
+                                              candidate=candidate), target))
+        if client is not None:
+            sources = {(spec, region): client.scatter(recorded[spec]['sources'][region])
+                       for spec in models for region in regions}
+            futures = [client.submit(_score_task, sources[job['candidate'], job['region']], target, tuple(mappings_),
+                                     nrp_config, environment, pure=False) for job, target in jobs]
+            scores = client.gather(futures)
+        else:
+            scores = []
+            for index, (job, target) in enumerate(jobs):
+                scores.append(rec.score_candidate(recorded[job['candidate']]['sources'][job['region']], target,
+                                                  mappings_, nrp_config))
+                if (index + 1) % max(1, len(models)) == 0:
+                    log(f'scored {index + 1} of {len(jobs)} ({time.perf_counter() - started:.0f} s)')
+    finally:
+        if close is not None:
+            close()
+    results = [dict(job, scores=found) for (job, _), found in zip(jobs, scores)]
+    tables = rec.recovery_tables(results, models)
+    settings = dict(models=list(models), truths=list(truths), noise_scale=float(noise_scale), seeds=int(seeds),
+                    regions=list(regions), mappings=list(mappings_), nrp_config=nrp_config, workers=workers,
+                    world=world_config.to_dict(), n_images=len(ids), region_depths=rec.REGION_DEPTHS)
+    return {'settings': settings, 'layers': {spec: recorded[spec]['layers'] for spec in models},
+            'results': results, 'tables': tables, 'seconds': time.perf_counter() - started}
+
+
+def _number(value, digits=3):
+    return '–' if value is None or (isinstance(value, float) and not math.isfinite(value)) else f'{value:.{digits}f}'
+
+
+def markdown(outcome, command=None):
+    """``recovery.md``: the settings, a summary table and, per mapping, truth and region, the matrix and trials."""
+    settings = outcome['settings']
+    lines = ['# Model recovery', '',
+             f"Models: {', '.join(settings['models'])}; truths: {', '.join(settings['truths'])}; noise scale "
+             f"{settings['noise_scale']} (1 = MajajHong2015's split-half ceilings V4 0.89, IT 0.82); seeds "
+             f"{settings['seeds']}; {settings['n_images']} images of the embedded world; "
+             f"{outcome['seconds']:.0f} s.", '']
+    if command:
+        lines += [f'Made by `{command}`.', '']
+    lines += ['Recovery: the generator scores strictly best of all candidates (PLS: highest r; every other mapping: '
+              'lowest MAE). Tie: the generator shares the best score with another candidate (not counted as a '
+              'recovery or a failure). Rate: recovered / (recovered + failed), with a 95% Wilson interval over '
+              'the generators and seeds. Rank: the generator\'s (1 best; tied candidates share the mean of their '
+              'places). Margin: the generator\'s advantage over the best impostor (positive: the generator is '
+              'better), with the corrected resampled t (Nadeau & Bengio) over the per-split advantages.', '',
+             'Layers (fixed depth rule, no image used): ' + '; '.join(
+                 f"{spec}: " + ', '.join(f'{region} {layer}' for region, layer in layers.items())
+                 for spec, layers in outcome['layers'].items()), '',
+             '## Summary', '', '| mapping | truth | region | recovered | ties | failed | rate (95% Wilson) | '
+             'mean rank |', '|---|---|---|---|---|---|---|---|']
+    for table in outcome['tables']:
+        lines.append(f"| {table['mapping']} | {table['truth']} | {table['region']} | {table['recovered']} | "
+                     f"{table['ties']} | {table['failed']} | {_number(table['rate'], 2)} "
+                     f"[{_number(table['rate_low'], 2)}, {_number(table['rate_high'], 2)}] | "
+                     f"{_number(table['mean_rank'], 2)} |")
+    models = settings['models']
+    for table in outcome['tables']:
+        measure = 'Pearson r, higher better' if table['measure'] == 'r' else 'MAE, lower better'
+        lines += ['', f"## {table['mapping']}, {table['truth']} truth, {table['region']}", '',
+                  f'Mean score over seeds ({measure}); rows: generator, columns: candidate.', '',
+                  '| generator \\ candidate | ' + ' | '.join(models) + ' |', '|---|' + '---|' * len(models)]
+        for model, row in zip(models, table['matrix']):
+            lines.append(f'| {model} | ' + ' | '.join(_number(value, 4) for value in row) + ' |')
+        lines += ['', '| generator | seed | outcome | rank | best impostor | margin [95% CI] | p |',
+                  '|---|---|---|---|---|---|---|']
+        for trial in table['trials']:
+            lines.append(f"| {trial['generator']} | {trial['seed']} | {trial['outcome']} | {trial['rank']:g} | "
+                         f"{trial['best_impostor']} | {_number(trial['margin'], 4)} [{_number(trial['ci_low'], 4)}, "
+                         f"{_number(trial['ci_high'], 4)}] | {_number(trial['p'], 3)} |")
+    return '\n'.join(lines) + '\n'
+
+
+def _short(name, width=24):
+    return name if len(name) <= width else '…' + name[-(width - 1):]
+
+
+def figures(outcome):
+    """``{file name: PNG bytes}``: one heatmap per mapping, truth and region, and the recovery-rate summary."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    out = {}
+
+    def save(fig, name):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format='png', dpi=110, bbox_inches='tight')
+        plt.close(fig)
+        out[name] = buffer.getvalue()
+
+    models = [_short(model) for model in outcome['settings']['models']]
+    for table in outcome['tables']:
+        matrix = np.asarray([[np.nan if value is None else value for value in row] for row in table['matrix']])
+        size = max(3.5, 0.6 * len(models) + 2)
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+        image = ax.imshow(matrix, cmap='viridis' if table['measure'] == 'r' else 'viridis_r')
+        ax.set_xticks(range(len(models)), models, rotation=60, ha='right', fontsize=7)
+        ax.set_yticks(range(len(models)), models, fontsize=7)
+        ax.set_xlabel('candidate')
+        ax.set_ylabel('generator')
+        for i in range(len(models)):
+            ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor='red', linewidth=1.5))
+        label = 'Pearson r (higher better)' if table['measure'] == 'r' else 'MAE (lower better)'
+        fig.colorbar(image, ax=ax, label=label)
+        ax.set_title(f"{table['mapping']}, {table['truth']} truth, {table['region']}\nrecovered {table['recovered']}, "
+                     f"ties {table['ties']}, failed {table['failed']}", fontsize=9)
+        save(fig, f"heatmap_{table['mapping']}_{table['truth']}_{table['region']}.png")
+    groups = [(table['truth'], table['region']) for table in outcome['tables']]
+    groups = list(dict.fromkeys(groups))
+    mappings_ = list(dict.fromkeys(table['mapping'] for table in outcome['tables']))
+    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(mappings_) + 2), 3.8))
+    width = 0.8 / max(1, len(groups))
+    for index, (truth, region) in enumerate(groups):
+        xs, ys, below, above = [], [], [], []
+        for position, mapping in enumerate(mappings_):
+            found = [table for table in outcome['tables'] if (table['mapping'], table['truth'], table['region'])
+                     == (mapping, truth, region)]
+            if not found or found[0]['rate'] is None:
+                continue
+            table = found[0]
+            xs.append(position + (index - (len(groups) - 1) / 2) * width)
+            ys.append(table['rate'])
+            below.append(table['rate'] - table['rate_low'])
+            above.append(table['rate_high'] - table['rate'])
+        ax.bar(xs, ys, width, yerr=[below, above], capsize=2, label=f'{truth}, {region}')
+    ax.set_xticks(range(len(mappings_)), mappings_)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel('top-1 recovery rate')
+    ax.set_title('Recovery rate per mapping (error bars: 95% Wilson intervals; ties left out)', fontsize=9)
+    ax.legend(fontsize=7)
+    save(fig, 'recovery_rate.png')
+    return out
+
+
+def write_outputs(outcome, out, command=None):
+    """Write ``recovery.json``, ``recovery.md`` and the figures into ``out`` (everything rendered first, then each
+    file written atomically). Returns the paths written."""
+    out = Path(out)
+    payload = {key: outcome[key] for key in ('settings', 'layers', 'tables', 'results', 'seconds')}
+    payload['command'] = command
+    text = json.dumps(payload, indent=1, default=float)
+    report = markdown(outcome, command)
+    pictures = figures(outcome)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / 'recovery.json', out / 'recovery.md']
+    atomic_write_text(written[0], text)
+    atomic_write_text(written[1], report)
+    for name, data in pictures.items():
+        atomic_write_bytes(out / name, data)
+        written.append(out / name)
+    return written

@@ -1,0 +1,135 @@
+"""nrp-plugin recovery: tiny networks whose answer is known (which model generated the responses, which two
+candidates are the same network), and the request's bad inputs."""
+import json
+
+import numpy as np
+import pytest
+
+from nrp_plugin.app.cli import main
+
+NETS = '''
+import torch
+from torch import nn
+
+LAYERS = ['conv1', 'conv2', 'pool']
+
+
+def _net(seed):
+    torch.manual_seed(seed)
+    net = nn.Sequential()
+    net.add_module('conv1', nn.Conv2d(3, 8, 5, stride=4))
+    net.add_module('relu1', nn.ReLU())
+    net.add_module('conv2', nn.Conv2d(8, 16, 3, stride=2))
+    net.add_module('relu2', nn.ReLU())
+    net.add_module('pool', nn.AdaptiveAvgPool2d(2))
+    return {'model': net, 'layers': LAYERS, 'image_size': 64}
+
+
+def net_a():
+    return _net(1)
+
+
+def net_b():
+    return _net(2)
+
+
+def net_c():
+    return _net(3)
+
+
+def twin_of_a():  # the same weights as net_a
+    return _net(1)
+
+
+def bad_layer():
+    return {'model': nn.Sequential(nn.Conv2d(3, 4, 3)), 'layers': ['conv9']}
+'''
+
+
+@pytest.fixture(scope='module')
+def nets(tmp_path_factory):
+    path = tmp_path_factory.mktemp('recovery_nets') / 'nets.py'
+    path.write_text(NETS)
+    return {name: f'{path}:{name}' for name in ('net_a', 'net_b', 'net_c', 'twin_of_a', 'bad_layer')}
+
+
+@pytest.fixture(scope='module')
+def noiseless_linear(nets):
+    """Ridge on IT, noiseless linear truth: each generator's IT layer (pool, 64 units) spans its responses."""
+    from nrp_plugin.app import recovery
+    from nrp_plugin.synthetic.config import WorldConfig
+    world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
+    models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
+    return recovery.run_recovery(models, truths=('linear',), noise_scale=0.0, seeds=1, regions=('IT',),
+                                 mappings_=('ridge',), world_config=world, log=lambda *_: None)
+
+
+def _table(outcome):
+    (table,) = outcome['tables']
+    assert (table['mapping'], table['truth'], table['region']) == ('ridge', 'linear', 'IT')
+    return table
+
+
+def test_ridge_puts_every_generator_first_on_its_own_noiseless_linear_responses(noiseless_linear, nets):
+    table = _table(noiseless_linear)
+    models = table['models']
+    matrix = np.asarray(table['matrix'])
+    twins = {nets['net_a'], nets['twin_of_a']}
+    for g, generator in enumerate(models):
+        others = [c for c, candidate in enumerate(models) if candidate != generator
+                  and not {generator, candidate} <= twins]  # an identical network is no impostor
+        assert all(matrix[g, g] < matrix[g, c] for c in others), (generator, matrix[g])
+    outcomes = {trial['generator']: trial for trial in table['trials']}
+    for name in ('net_b', 'net_c'):  # no twin: strictly first
+        assert outcomes[nets[name]]['outcome'] == 'recovered'
+        assert outcomes[nets[name]]['rank'] == 1
+        assert outcomes[nets[name]]['margin'] > 0
+
+
+def test_identical_candidates_are_a_tie_not_a_recovery_or_a_failure(noiseless_linear, nets):
+    table = _table(noiseless_linear)
+    outcomes = {trial['generator']: trial for trial in table['trials']}
+    for name in ('net_a', 'twin_of_a'):
+        assert outcomes[nets[name]]['outcome'] == 'tie'
+        assert outcomes[nets[name]]['rank'] == 1.5
+    assert (table['recovered'], table['ties'], table['failed']) == (2, 2, 0)
+    assert table['rate'] == 1.0  # ties are left out of the rate
+
+
+def test_outputs_are_written_with_one_heatmap_per_table(noiseless_linear, tmp_path):
+    from nrp_plugin.app.recovery import write_outputs
+    written = write_outputs(noiseless_linear, tmp_path / 'out', command='test')
+    names = sorted(path.name for path in written)
+    assert names == sorted(['recovery.json', 'recovery.md', 'heatmap_ridge_linear_IT.png', 'recovery_rate.png'])
+    payload = json.loads((tmp_path / 'out' / 'recovery.json').read_text())
+    assert payload['tables'][0]['ties'] == 2
+    assert '| ridge | linear | IT | 2 | 2 | 0 |' in (tmp_path / 'out' / 'recovery.md').read_text()
+
+
+def _fails_with_one_line(capsys, tmp_path, argv, words):
+    out = tmp_path / 'never'
+    code = main(['recovery', *argv, '--out', str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith('nrp-plugin recovery: '), err
+    assert all(word in err[0] for word in words), err[0]
+    assert not out.exists()
+
+
+def test_fewer_than_three_models_is_refused(capsys, tmp_path, nets):
+    _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b']], ['at least 3'])
+
+
+def test_a_generator_without_a_usable_layer_is_refused(capsys, tmp_path, nets):
+    _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b'], nets['bad_layer']],
+                         ['bad_layer', 'conv9'])
+
+
+def test_an_unknown_truth_is_refused(capsys, tmp_path, nets):
+    _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b'], nets['net_c'], '--truth',
+                                            'sideways'], ['--truth', 'sideways'])
+
+
+def test_a_negative_noise_scale_is_refused(capsys, tmp_path, nets):
+    _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b'], nets['net_c'],
+                                            '--noise-scale', '-1'], ['--noise-scale', '>= 0'])
