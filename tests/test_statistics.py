@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from nrp_plugin.app import contrasts, intervals
+from nrp_plugin.app import contrasts
+from nrp_plugin.inference import splits as intervals
 
 
 def _ridge_mae(X_train, y_train, X_test, y_test, penalty=1.0):
@@ -144,7 +145,8 @@ def test_statistics_and_tables_need_no_plotting():
     """The statistics and the tables are numpy and scipy only: they import and compute without matplotlib."""
     code = ("import sys\n"
             "sys.modules['matplotlib'] = None  # any import of it now fails\n"
-            "from nrp_plugin.app import contrasts, intervals, ranking, tables\n"
+            "from nrp_plugin.app import contrasts, ranking, tables\n"
+            "from nrp_plugin.inference import splits as intervals\n"
             "assert intervals.split_interval([0.1, 0.2, 0.4], train_size=0.9)['half_width'] > 0\n"
             "assert tables.csv_text([]).startswith('family,model,region')\n")
     subprocess.run([sys.executable, '-c', code], check=True)

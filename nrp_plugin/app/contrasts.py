@@ -12,7 +12,7 @@ import numpy as np
 from .. import mappings
 from ..inference import Quantity, interval
 from ..inference.coverage import assessment
-from .intervals import holm_within, ordered_unique, resampled_t, split_ratio
+from ..inference.splits import holm_within, ordered_unique, resampled_t, split_ratio
 from .methods import HOLM_METHOD, METHOD, best_linear_method
 from .panels import STANDARD_MAPPING
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..storage.cache import atomic_write_text
 from .. import mappings as registry
-from .intervals import ordered_unique
+from ..inference.splits import ordered_unique
 from .tables import INTERVAL_LEGEND, contrast_titles, mapping_legend
 
 #: The file :func:`write_html` writes, beside ``table.json``.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..inference import HeldOut, Item, Panel, draws_of
 from ..inference.scores import MEASURES
-from .intervals import ordered_unique
+from ..inference.splits import ordered_unique
 
 __all__ = ['GroupPanel', 'STANDARD', 'STANDARD_MAPPING', 'group_panels']
 

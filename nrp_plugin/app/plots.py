@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 
 from .. import mappings
-from .intervals import ordered_unique
+from ..inference.splits import ordered_unique
 from .ranking import ranking as rank_analysis
 from .tables import mapping_legend
 

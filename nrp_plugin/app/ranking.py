@@ -11,7 +11,7 @@ import numpy as np
 from .. import mappings
 from ..inference import Quantity
 from .contrasts import estimate_with_interval
-from .intervals import holm, ordered_unique
+from ..inference.splits import holm, ordered_unique
 from .methods import FACTORIAL_METHOD, RANKING_METHOD, SWAP_METHOD
 from .panels import STANDARD
 

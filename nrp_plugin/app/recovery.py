@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.cache import atomic_write_bytes, atomic_write_text
+from ..brainscore.assemblies import target_assembly
 from ..validity import recovery as rec
 
 __all__ = ['RecoveryError', 'check_request', 'record_model', 'run_recovery', 'write_outputs']
@@ -184,7 +185,7 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
                         responses = rec.generate(block, region, truth, seed, noise_scale, world_config.nonlinearity,
                                                  world_config.n_sites(region), world_config.n_repetitions,
                                                  world_config.noise_spread, g)
-                        target = rec.target_assembly(responses, ids, objects)
+                        target = target_assembly(responses, ids, objects)
                         for candidate in models:
                             jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
                                               candidate=candidate), target))

@@ -40,7 +40,10 @@ CACHE_FORMAT = 3
 # Modules that only parse arguments, check identifiers or draw tables: they cannot change a score,
 # so editing them does not invalidate cached scores.
 NOT_SCORING = ('app/cli.py', 'app/checks.py', 'app/run.py', 'app/settings.py', 'app/report.py', 'app/html_report.py',
-               'app/contrasts.py', 'app/intervals.py', 'app/ranking.py', 'app/methods.py', 'app/tables.py',
+               'app/contrasts.py', 'app/panels.py', 'app/ranking.py', 'app/methods.py', 'app/tables.py',
+               'app/calibrate.py', 'app/recovery.py', 'inference/splits.py', 'inference/intervals.py',
+               'inference/panel.py', 'inference/coverage.py', 'inference/measured_coverage.json',
+               'validity/calibration.py', 'validity/recovery.py',
                'app/plots.py', 'app/report_assets/report.css', 'app/report_assets/report.js',
                'app/report_assets/report_body.html')
 # a record without these fields is not a score: it is recomputed

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import mappings
 from .contrasts import MAIN, MEASURES, best_linear, contrasts, mapping_figures
-from .intervals import ordered_unique
+from ..inference.splits import ordered_unique
 from .methods import HOLM_METHOD, METHOD, best_linear_method
 from .ranking import MAX_MOVERS
 
@@ -369,7 +369,7 @@ def stats_markdown(stats, ranking=None):
     :func:`ranking_markdown`), the mapping contrasts and the model contrasts, each with the interval its measured
     coverage allows (:func:`intervals_markdown`).
 
-    The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.app.intervals.holm`), and
+    The mapping contrasts also show their Holm-corrected p-values (:func:`nrp_plugin.inference.splits.holm`), and
     the method section says how "best linear" is chosen and how the p-values are corrected.
     """
     out = ['## Method', '', stats.get('method', METHOD), ''] + intervals_markdown(stats) + [

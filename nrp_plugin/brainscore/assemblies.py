@@ -64,3 +64,23 @@ def feature_response_assemblies(features, layers, responses):
         'neuroid_id': ('neuroid', [f'site{j}' for j in range(responses.shape[1])]),
         'region': ('neuroid', ['site'] * responses.shape[1])})
     return source, target
+
+
+def target_assembly(responses, stimulus_ids, object_names):
+    """Recorded (or generated) responses as the metrics take them.
+
+    Parameters
+    ----------
+    responses : ndarray, shape (n_stimuli, n_sites)
+    stimulus_ids, object_names : sequence of str, length n_stimuli
+        ``object_name`` is what Brain-Score's splits stratify on.
+
+    Returns
+    -------
+    NeuroidAssembly, dims (presentation, neuroid); sites ``site0``, ``site1``, ...
+    """
+    values = np.asarray(responses, dtype=np.float64)
+    sites = values.shape[1]
+    return NeuroidAssembly(values, dims=['presentation', 'neuroid'], coords={
+        'stimulus_id': ('presentation', list(stimulus_ids)), 'object_name': ('presentation', list(object_names)),
+        'neuroid_id': ('neuroid', [f'site{j}' for j in range(sites)]), 'region': ('neuroid', ['site'] * sites)})

@@ -149,16 +149,6 @@ def generate(block, region, truth, seed, noise_scale, default_nonlinearity, n_si
     return expected + rng.standard_normal(expected.shape) * sd
 
 
-def target_assembly(responses, stimulus_ids, object_names):
-    """The responses as the metrics take them: ``stimulus_id`` and ``object_name`` (the splits' strata)."""
-    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
-    values = np.asarray(responses, dtype=np.float64)
-    sites = values.shape[1]
-    return NeuroidAssembly(values, dims=['presentation', 'neuroid'], coords={
-        'stimulus_id': ('presentation', list(stimulus_ids)), 'object_name': ('presentation', list(object_names)),
-        'neuroid_id': ('neuroid', [f'site{j}' for j in range(sites)]), 'region': ('neuroid', ['site'] * sites)})
-
-
 def _metric(mappings_, nrp_config, random_state):
     from ..brainscore.nrp_metric import CrossValidatedMetric, NRPErrorMetric
     spec = dict(stratification_coord='object_name')
@@ -229,7 +219,7 @@ def trial_outcome(scores, generator, mapping, test_train_ratio=1 / 9):
         impostor: positive when the generator is better, in the mapping's units) with the resampled t's ``se``,
         ``ci_low``, ``ci_high``, ``p`` over the per-split advantages.
     """
-    from ..app.intervals import resampled_t
+    from ..inference.splits import resampled_t
     sign = 1.0 if higher_is_better(mapping) else -1.0
     means = {name: float(np.nanmean(values)) for name, values in scores.items()}
     mine = means[generator]
