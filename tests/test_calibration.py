@@ -66,15 +66,18 @@ def _table(path, coverages):
     return path
 
 
-def test_a_method_is_printed_only_where_every_group_of_its_kind_covers_within_the_band(tmp_path):
-    groups = coverage.KINDS['difference (MAE)']
+def test_a_method_is_printed_only_where_every_group_of_its_kind_covers_at_least_the_threshold(tmp_path):
+    groups = coverage.KINDS['mapping difference (MAE)']
     inside = _table(tmp_path / 'inside.json', {group: 0.95 for group in groups})
-    printed, words = coverage.assessment('difference (MAE)', 'factor', inside)
+    printed, words = coverage.assessment('mapping difference (MAE)', 'factor', inside)
     assert printed and '95.0%' in words and '150 worlds' in words
     low = _table(tmp_path / 'low.json', dict({group: 0.95 for group in groups}, **{groups[0]: 0.90}))
-    printed, words = coverage.assessment('difference (MAE)', 'factor', low)
-    assert not printed and '90.0-95.0%' in words and 'outside 93-97%' in words
-    printed, words = coverage.assessment('difference (MAE)', 'split_t', inside)
+    printed, words = coverage.assessment('mapping difference (MAE)', 'factor', low)
+    assert not printed and '90.0-95.0%' in words and 'below 93%' in words
+    wide = _table(tmp_path / 'wide.json', {group: 0.99 for group in groups})
+    printed, words = coverage.assessment('mapping difference (MAE)', 'factor', wide)
+    assert printed and 'conservative' in words
+    printed, words = coverage.assessment('mapping difference (MAE)', 'split_t', inside)
     assert not printed and 'not measured' in words
     partial = _table(tmp_path / 'partial.json', {groups[0]: 0.95})  # one group of the kind missing
-    assert coverage.assessment('difference (MAE)', 'factor', partial)[0] is False
+    assert coverage.assessment('mapping difference (MAE)', 'factor', partial)[0] is False

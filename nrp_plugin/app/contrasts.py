@@ -204,7 +204,7 @@ def model_differences(rows, panels=None):
                         quantity = Quantity('difference', (group.item(a['model'], panel_name(mapping), measure),
                                                            group.item(b['model'], panel_name(mapping), measure)))
                     splits = list(np.subtract(split_a, split_b)) if len(split_a) == len(split_b) else None
-                    found = estimate_with_interval(f'difference ({"MAE" if measure == "mae" else "r"})', quantity,
+                    found = estimate_with_interval(f'model difference ({"MAE" if measure == "mae" else "r"})', quantity,
                                                    group, splits, a['train_size'])
                     if found['estimate'] is None:
                         continue
@@ -269,7 +269,7 @@ def mapping_differences(rows, panels=None):
             if group is not None:
                 quantity = Quantity('difference', (group.item(r['model'], panel_name(a), 'mae'),
                                                    group.item(r['model'], panel_name(b_name), 'mae')))
-            found = estimate_with_interval('difference (MAE)', quantity, group, list(np.subtract(split_a, split_b)),
+            found = estimate_with_interval('mapping difference (MAE)', quantity, group, list(np.subtract(split_a, split_b)),
                                            r['train_size'])
             if found['estimate'] is None:
                 continue

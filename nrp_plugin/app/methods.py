@@ -35,7 +35,7 @@ METHOD = ('Every score is an average over the recording sites, the test images a
           'quantity\'s 2.5% and 97.5% points over 1000 such draws (`factor`), its p-value 2Φ(−|estimate|/sd). '
           'Where the records keep no held-out predictions, the corrected resampled t over the splits alone '
           '(`split_t`) is the fallback. Either is printed only where its coverage was measured on worlds with a '
-          'known answer and lay in 93-97% (below); see docs/inference.md.')
+          'known answer and reached at least 93% (below; above 97% it is called conservative); see docs/inference.md.')
 RANKING_METHOD = ("Rank correlations across the models of one family and region: Spearman's rho and Kendall's tau-b "
                   "between the models' order by Brain-Score's standard (its -pls benchmark's PLS, Pearson r: median "
                   "over sites, mean over splits; higher is better) and by the NRP-error (the MAE of the NRP's test "

@@ -114,8 +114,9 @@ def discordant_pairs(rows, group, alpha=0.05):
             a, b = (x, y) if pls_gap > 0 else (y, x)
             pair = {'model_a': a['model'], 'model_b': b['model'], 'pls_r_a': a['pls_raw_r'],
                     'pls_r_b': b['pls_raw_r'], 'nrp_error_a': a['nrp_error'], 'nrp_error_b': b['nrp_error']}
-            for measure, (mapping, taken), kind, key in (('pls', STANDARD, 'difference (r)', 'split_pls_r'),
-                                                         ('nrp', ('nrp', 'mae'), 'difference (MAE)', 'split_nrp_mae')):
+            for measure, (mapping, taken), kind, key in (('pls', STANDARD, 'model difference (r)', 'split_pls_r'),
+                                                         ('nrp', ('nrp', 'mae'), 'model difference (MAE)',
+                                                          'split_nrp_mae')):
                 quantity = None
                 if group is not None:
                     quantity = Quantity('difference', (group.item(a['model'], mapping, taken),

@@ -355,8 +355,8 @@ def intervals_markdown(stats):
     """The method section's lines on which intervals are printed: per kind of quantity, each method's measured
     coverage (:func:`nrp_plugin.app.contrasts.interval_methods`)."""
     out = ['**Which intervals are printed.** A 95% interval (and its p-value) is printed only by a method whose '
-           'coverage was measured on worlds with a known answer (`nrp-plugin calibrate`, docs/inference.md) and lay '
-           'in 93-97%; `factor` first, the corrected resampled t over the splits (`split_t`) where the records keep '
+           'coverage was measured on worlds with a known answer (`nrp-plugin calibrate`, docs/inference.md) and '
+           'reached at least 93% (above 97%: printed, and called conservative); `factor` first, the corrected resampled t over the splits (`split_t`) where the records keep '
            'no held-out predictions.', '', '| quantity | method | printed | measured |', '|---|---|---|---|']
     for kind, methods in (stats.get('interval_methods') or {}).items():
         for method, entry in methods.items():

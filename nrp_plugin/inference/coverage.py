@@ -2,8 +2,9 @@
 
 ``measured_coverage.json`` (beside this module) is the table ``nrp-plugin calibrate`` wrote
 (:func:`nrp_plugin.validity.calibration.coverage_table`) for the run named in its ``command``. A report prints an
-interval of a kind of quantity only by a method whose coverage was measured there; it states that coverage, and it
-prints none by a method whose measured coverage falls outside :data:`ACCEPTED` for that kind of quantity.
+interval of a kind of quantity only by a method whose coverage was measured there and reached at least
+``ACCEPTED[0]`` for every group of quantities of that kind (an interval that covers less than it claims is never
+printed); one that covers more than ``ACCEPTED[1]`` is printed and called conservative.
 """
 import json
 from functools import lru_cache
@@ -12,14 +13,16 @@ from pathlib import Path
 __all__ = ['ACCEPTED', 'KINDS', 'NOMINAL', 'assessment', 'measured']
 
 NOMINAL = 0.95
-#: The coverage a 95% interval must reach over the calibration's worlds to be printed
+#: A 95% interval is printed when its measured coverage reaches the first figure in every group of its kind, and is
+#: called conservative above the second
 ACCEPTED = (0.93, 0.97)
 #: The kinds of quantity a report prints, and the calibration's groups of quantities that stand for each
 KINDS = {
     'score (MAE)': ('score: ridge MAE', 'score: NRP MAE'),
     'score (r)': ('score: PLS r',),
-    'difference (MAE)': ('difference: ridge − LSQ MAE', 'difference: NRP − ridge MAE', 'difference: two models, ridge MAE'),
-    'difference (r)': ('difference: two models, PLS r',),
+    'mapping difference (MAE)': ('difference: ridge − LSQ MAE', 'difference: NRP − ridge MAE'),
+    'model difference (MAE)': ('difference: two models, ridge MAE',),
+    'model difference (r)': ('difference: two models, PLS r',),
     'rank correlation': ('rank (spearman): ridge MAE vs PLS r', 'rank (spearman): LSQ MAE vs PLS r',
                          'rank (kendall): ridge MAE vs PLS r', 'rank (kendall): LSQ MAE vs PLS r'),
     'rank correlation difference': ('rank difference (spearman)', 'rank difference (kendall)'),
@@ -60,9 +63,10 @@ def assessment(kind, method, path=_FILE):
     Returns
     -------
     printed : bool
-        True when the coverage was measured and lies in :data:`ACCEPTED` for every group of the kind.
+        True when the coverage was measured and reached ``ACCEPTED[0]`` for every group of the kind.
     text : str
-        E.g. ``'95% interval; coverage measured 94.1-95.6% over 400 worlds'``, or why none is printed.
+        E.g. ``'coverage of its 95% interval measured 94.1-95.6% over 400 worlds'`` (with ``conservative`` above
+        ``ACCEPTED[1]``), or why none is printed.
     """
     found = measured(kind, method, path)
     if found is None:
@@ -70,6 +74,8 @@ def assessment(kind, method, path=_FILE):
     span = (f"{100 * found['low']:.1f}%" if round(found['low'], 3) == round(found['high'], 3)
             else f"{100 * found['low']:.1f}-{100 * found['high']:.1f}%")
     words = f"coverage of its 95% interval measured {span} over {found['replicates']} worlds"
-    if ACCEPTED[0] <= found['low'] and found['high'] <= ACCEPTED[1]:
-        return True, words
-    return False, f'no interval printed: {words}, outside {100 * ACCEPTED[0]:.0f}-{100 * ACCEPTED[1]:.0f}%'
+    if found['low'] < ACCEPTED[0]:
+        return False, f'no interval printed: {words}, below {100 * ACCEPTED[0]:.0f}%'
+    if found['low'] > ACCEPTED[1]:
+        words += ' (conservative: wider than it needs to be)'
+    return True, words
