@@ -44,6 +44,7 @@ def parse(argv=None):
     parser.add_argument('--keep-caches', action='store_true', help='reuse HOME\'s caches from an earlier run')
     parser.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
     parser.add_argument('--nrp-config', default=None, help="passed to compare's --nrp-config")
+    parser.add_argument('--references', default=None, help="passed to compare's --references (default: all)")
     return parser.parse_args(argv)
 
 
@@ -107,6 +108,8 @@ def main(argv=None):
                '--benchmarks', *families, '--models', *models, '--out', str(out), '--quiet', '--device', args.device]
     if args.nrp_config:
         command += ['--nrp-config', args.nrp_config]
+    if args.references:
+        command += ['--references', args.references]
     print('$ nrp-plugin ' + ' '.join(command[4:]), flush=True)
     started = time.time()
     result = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1])

@@ -458,7 +458,7 @@ def json_document(records, rows, stats, run_info=None, ranking=None):
         ``run``, ``provenance`` (:func:`provenance`), ``mappings`` (every registered mapping's ``name``, ``title``
         and whether it is ``linear``, in display order), ``rows``, ``models`` (per model :func:`model_summary` with
         its ``family`` and ``model``), ``stats``, ``ranking`` (when given) and ``scores`` (the records without
-        ``cached``).
+        ``cached`` and ``heldout_path``).
     """
     summary = model_summary(rows)
     document = {'run': run_info or {}, 'provenance': provenance(records),
@@ -469,5 +469,7 @@ def json_document(records, rows, stats, run_info=None, ranking=None):
                 'stats': stats}
     if ranking is not None:
         document['ranking'] = ranking
-    document['scores'] = [{k: v for k, v in r.items() if k != 'cached'} for r in records]
+    # where this run read a score from and where its held-out predictions lie are not results: two runs of the same
+    # scores write the same document (``heldout`` keeps the predictions' file name, relative to the result cache)
+    document['scores'] = [{k: v for k, v in r.items() if k not in ('cached', 'heldout_path')} for r in records]
     return document
