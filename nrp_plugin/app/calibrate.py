@@ -78,11 +78,10 @@ def calibrate(config, replicates, out, workers=None, threads=None, log=print, co
     started = time.perf_counter()
     population = calibration.pool(config)  # once, before any worker needs it
 
-    def keep(result):
+    def keep(result, done):
         results[result['replicate']] = result
         atomic_write_text(out / 'replicates' / f"{result['replicate']:05d}.json", json.dumps(result))
-        log(f"world {result['replicate']}: {result['seconds']:.0f} s "
-            f"({len(todo) - sum(1 for i in todo if i not in results)} of {len(todo)} done, "
+        log(f"world {result['replicate']}: {result['seconds']:.0f} s ({done} of {len(todo)} done, "
             f"{time.perf_counter() - started:.0f} s)")
 
     if workers and todo:
@@ -93,15 +92,15 @@ def calibrate(config, replicates, out, workers=None, threads=None, log=print, co
         try:
             futures = [client.submit(_replicate_task, config, index, environment, threads or 1,
                                      key=f'nrp-calibrate-{config.hash()}-{index}', pure=False) for index in todo]
-            for future in as_completed(futures):
-                keep(future.result())
+            for done, future in enumerate(as_completed(futures), start=1):
+                keep(future.result(), done)
         finally:
             close()
     else:
         if threads:
             torch.set_num_threads(threads)
-        for index in todo:
-            keep(calibration.replicate(config, index, population))
+        for done, index in enumerate(todo, start=1):
+            keep(calibration.replicate(config, index, population), done)
     chosen = [results[index] for index in range(replicates)]
     table = calibration.coverage_table(chosen)
     seconds = sum(result['seconds'] for result in chosen)
