@@ -335,8 +335,21 @@ def test_factorial_cells_and_switches_on_known_orders(tmp_path, measured, monkey
                   and s['factor'] == 'inputs')
     assert switch['spearman']['estimate'] == pytest.approx(-2)
     assert switch['spearman']['high'] < 0  # the inputs move this ranking, beyond the interval
-    rendered = '\n'.join(tables.ranking_markdown(analysis(rows, records)))
+    result = analysis(rows, records)
+    rendered = '\n'.join(tables.ranking_markdown(result))
     assert 'Which factor moves the ranking' in rendered and 'inputs: window → layer' in rendered
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from nrp_plugin.app import plots
+    figure = plots.factorial_figure(group_of(result))
+    axis = figure.axes[0]
+    # one marker per cell at its rho: the NRP's window cells at -1, the other ten at +1
+    estimates = sorted(x for line in axis.get_lines() if line.get_marker() not in ('None', None, '')
+                       for x in line.get_xdata() if len(line.get_xdata()) == 1)
+    assert estimates == pytest.approx([-1, -1] + [1] * 10)
+    assert [label.get_text() for label in axis.get_yticklabels()] == [mappings.title(n) for n in ('pls', 'ridge', 'nrp')]
+    plt.close(figure)
 
 
 def test_records_without_held_out_predictions_get_the_estimates_without_an_interval(fakes, tmp_path, monkeypatch,

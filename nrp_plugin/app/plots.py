@@ -72,9 +72,10 @@ def figures(rows, ranking=None):
     Per family: NRP-error against PLS score per region, V4 vs IT NRP-error per model, least squares on the
     NRP inputs vs the NRP in test MAE, NRP-error against sparsity, one line per plot family and region
     (:func:`sparsity_groups`; only when one of them has two sparsities or more), the mapping x measure
-    panels (:func:`mapping_measure_figure`) and per region the rank-change figure
+    panels (:func:`mapping_measure_figure`), per region the rank-change figure
     (:func:`rank_change_figure`, ``<family>_<region>_rank_change.png``; only with 3 models or more scored under
-    both).
+    both) and, where the run fitted every mapping on both inputs (``compare --factorial``), the factorial figure
+    (:func:`factorial_figure`, ``<family>_<region>_factorial.png``).
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -155,6 +156,8 @@ def figures(rows, ranking=None):
             group = by_region.get((family, region))
             if group is not None and len(group['ranks']) >= 3:
                 yield f'{family}_{region}_rank_change.png', rank_change_figure(group)
+            if group is not None and (group.get('factorial') or {}).get('cells'):
+                yield f'{family}_{region}_factorial.png', factorial_figure(group)
 
 
 def sparsity_groups(rows):
@@ -304,4 +307,61 @@ def rank_change_figure(group):
              'swap significantly (both differences significant at 5% after Holm\'s correction, each by the 95% '
              'interval method stats.md names: the images, sites and overlapping splits resampled, or the corrected '
              'resampled t of Nadeau & Bengio 2003 over the splits).')
+    return fig
+
+
+def factorial_figure(group):
+    """Each cell of mapping x measure x inputs: its Spearman rho with Brain-Score's standard (PLS, r, the committed
+    layer), with its 95% interval where the report prints one.
+
+    One row per mapping, one marker per measure and inputs (the standard's cell is rho = 1 by construction); the
+    dashed line is the NRP-error's cell (the NRP, MAE, the window).
+
+    Parameters
+    ----------
+    group : dict
+        One family and region of :func:`nrp_plugin.app.ranking.ranking` with its ``factorial``
+        (:func:`nrp_plugin.app.ranking.factorial`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    found = group['factorial']
+    names = ordered_unique(cell['mapping'] for cell in found['cells'])
+    styles = {('r', 'layer'): ('o', 'C0'), ('mae', 'layer'): ('s', 'C1'), ('r', 'window'): ('^', 'C2'),
+              ('mae', 'window'): ('D', 'C3')}
+    offsets = dict(zip(styles, (-0.27, -0.09, 0.09, 0.27)))
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 2.2))
+    for (measure, inputs), (marker, color) in styles.items():
+        for cell in found['cells']:
+            if (cell['measure'], cell['inputs']) != (measure, inputs):
+                continue
+            y = names.index(cell['mapping']) + offsets[(measure, inputs)]
+            rho = cell['spearman'] or {}
+            if rho.get('estimate') is None:
+                continue
+            if rho.get('low') is not None and rho.get('high') is not None:
+                ax.plot((rho['low'], rho['high']), (y, y), color=color, linewidth=1)
+            ax.plot(rho['estimate'], y, marker=marker, color=color, linestyle='none')
+        ax.plot([], [], marker=marker, color=color, linestyle='none',
+                label=f"{measure.upper() if measure == 'mae' else 'Pearson r'}, "
+                      f"{'the committed layer' if inputs == 'layer' else 'the NRP window'}")
+    nrp = next((cell for cell in found['cells'] if (cell['mapping'], cell['measure'], cell['inputs'])
+                == ('nrp', 'mae', 'window')), None)
+    if nrp and (nrp['spearman'] or {}).get('estimate') is not None:
+        ax.axvline(nrp['spearman']['estimate'], color='0.5', linestyle='--', linewidth=1)
+    ax.axvline(1.0, color='0.8', linewidth=1)
+    ax.set_yticks(range(len(names)), [mappings.title(name) for name in names], fontsize=8)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("Spearman rho with the standard's order (PLS r on the committed layer; +1 the same order)")
+    ax.set_title(f"{group['family']} {group['region']}: mapping x measure x inputs ({len(found['models'])} models)",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _caption(fig, 'Each marker: the order of the models by one mapping, in one measure, on one set of inputs, '
+             'against the standard\'s. Bars: 95% intervals where the report prints them (stats.md, Method, '
+             'names the method and its measured coverage). Dashed: the NRP-error\'s cell. stats.md gives '
+             'Kendall\'s tau and the change when one factor at a time is switched to the standard\'s level.')
     return fig
