@@ -334,17 +334,17 @@ def factorial_figure(group):
               ('mae', 'window'): ('D', 'C3')}
     offsets = dict(zip(styles, (-0.27, -0.09, 0.09, 0.27)))
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 2.2))
-    for (measure, inputs), (marker, color) in styles.items():
-        for cell in found['cells']:
-            if (cell['measure'], cell['inputs']) != (measure, inputs):
-                continue
-            y = names.index(cell['mapping']) + offsets[(measure, inputs)]
-            rho = cell['spearman'] or {}
-            if rho.get('estimate') is None:
-                continue
-            if rho.get('low') is not None and rho.get('high') is not None:
-                ax.plot((rho['low'], rho['high']), (y, y), color=color, linewidth=1)
-            ax.plot(rho['estimate'], y, marker=marker, color=color, linestyle='none')
+    for cell in found['cells']:
+        rho = cell['spearman'] or {}
+        if rho.get('estimate') is None:
+            continue
+        level = (cell['measure'], cell['inputs'])
+        marker, color = styles[level]
+        y = names.index(cell['mapping']) + offsets[level]
+        if rho.get('low') is not None and rho.get('high') is not None:
+            ax.plot((rho['low'], rho['high']), (y, y), color=color, linewidth=1)
+        ax.plot(rho['estimate'], y, marker=marker, color=color, linestyle='none')
+    for (measure, inputs), (marker, color) in styles.items():  # the legend, one entry per measure and inputs
         ax.plot([], [], marker=marker, color=color, linestyle='none',
                 label=f"{measure.upper() if measure == 'mae' else 'Pearson r'}, "
                       f"{'the committed layer' if inputs == 'layer' else 'the NRP window'}")
