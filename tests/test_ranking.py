@@ -350,6 +350,14 @@ def test_factorial_cells_and_switches_on_known_orders(tmp_path, measured, monkey
     assert estimates == pytest.approx([-1, -1] + [1] * 10)
     assert [label.get_text() for label in axis.get_yticklabels()] == [mappings.title(n) for n in ('pls', 'ridge', 'nrp')]
     plt.close(figure)
+    # the report's figures include it where the ranking has factorial cells, and not without them
+    for row in rows:
+        row.setdefault('pls_score', None)
+    for ranked, expected in ((result, True), (ranking.ranking(rows), False)):
+        drawn = dict(plots.figures(rows, ranked))
+        assert (f'{FAMILY}_{REGION}_factorial.png' in drawn) is expected
+        for figure in drawn.values():
+            plt.close(figure)
 
 
 def test_records_without_held_out_predictions_get_the_estimates_without_an_interval(fakes, tmp_path, monkeypatch,
