@@ -133,3 +133,56 @@ def test_an_unknown_truth_is_refused(capsys, tmp_path, nets):
 def test_a_negative_noise_scale_is_refused(capsys, tmp_path, nets):
     _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b'], nets['net_c'],
                                             '--noise-scale', '-1'], ['--noise-scale', '>= 0'])
+
+
+def _rerun(nets, **kwargs):
+    from nrp_plugin.app import recovery
+    from nrp_plugin.synthetic.config import WorldConfig
+    world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
+    models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
+    return recovery.run_recovery(models, truths=('linear',), noise_scale=0.0, seeds=1, regions=('IT',),
+                                 mappings_=('ridge',), world_config=world, log=lambda *_: None, **kwargs)
+
+
+def test_a_rerun_takes_its_candidate_scores_from_the_store_and_recomputes_a_damaged_one(noiseless_linear, nets,
+                                                                                        monkeypatch, tmp_path):
+    from nrp_plugin.app.recovery import ScoreStore
+    from nrp_plugin.validity import recovery as rec
+    monkeypatch.setenv('NRP_PLUGIN_HOME', str(tmp_path))
+    real, calls = rec.score_candidate, []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rec, 'score_candidate', counted)
+    expected = [r['scores'] for r in noiseless_linear['results']]
+    assert [r['scores'] for r in _rerun(nets)['results']] == expected
+    assert len(calls) == len(expected)
+    assert [r['scores'] for r in _rerun(nets)['results']] == expected
+    assert len(calls) == len(expected)  # nothing scored again
+    damaged = sorted(ScoreStore().directory.glob('*.json'))[0]
+    damaged.write_text(damaged.read_text()[:20])
+    assert [r['scores'] for r in _rerun(nets)['results']] == expected
+    assert len(calls) == len(expected) + 1
+    _rerun(nets, reuse=False)
+    assert len(calls) == 2 * len(expected) + 1
+
+
+def test_other_responses_are_not_taken_from_the_store(noiseless_linear, nets, monkeypatch):
+    from nrp_plugin.validity import recovery as rec
+    calls = []
+    real = rec.score_candidate
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rec, 'score_candidate', counted)
+    from nrp_plugin.app import recovery
+    from nrp_plugin.synthetic.config import WorldConfig
+    world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
+    models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
+    recovery.run_recovery(models, truths=('linear',), noise_scale=0.5, seeds=1, regions=('IT',),
+                          mappings_=('ridge',), world_config=world, log=lambda *_: None)
+    assert len(calls) == len(noiseless_linear['results'])

@@ -342,7 +342,7 @@ def _recovery(args):
         return _fail('recovery', str(error))
     try:
         outcome = recovery.run_recovery(models, truths, args.noise_scale, args.seeds, nrp_config=nrp_config,
-                                        workers=args.workers)
+                                        workers=args.workers, reuse=not args.no_cache)
         written = recovery.write_outputs(outcome, out, _command_line(getattr(args, 'argv', ())))
     except KeyboardInterrupt:
         return _fail('recovery', 'interrupted (no result written)', 130)
@@ -476,6 +476,8 @@ def build_parser():
     recov.add_argument('--workers', type=int, metavar='N', help='run on N local Dask worker processes')
     recov.add_argument('--nrp-config', metavar='JSON', help='NRPConfig fields as a JSON object, e.g. '
                        '\'{"max_epochs": 50}\'')
+    recov.add_argument('--no-cache', action='store_true',
+                       help='recompute every candidate score (scores are still kept for later runs)')
     recov.add_argument('--out', default='recovery', help='output folder (default: %(default)s)')
     recov.set_defaults(run=_recovery)
 

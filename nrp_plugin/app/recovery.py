@@ -7,7 +7,12 @@ once on the embedded world's private images (through the project's out-of-core a
 responses, scores every candidate under every mapping (on ``workers`` local Dask workers when given) and returns
 the tables; :func:`write_outputs` writes ``recovery.json``, ``recovery.md`` and the figures, each atomically and
 only once everything is computed.
+
+Each candidate score is kept as it finishes in :class:`ScoreStore` (``$NRP_PLUGIN_HOME/recovery``), keyed on the
+content of the candidate's layer and of the responses, the mappings, the NRP's configuration and the code, so a run
+that was stopped, or a larger one sharing models with an earlier run, scores only what is missing.
 """
+import hashlib
 import io
 import json
 import math
@@ -116,6 +121,62 @@ def _block(source, ids):
     return values, basis
 
 
+class ScoreStore:
+    """One small JSON per candidate score, named by the hash of everything the score depends on.
+
+    The key holds the sha256 of the candidate's layer values and of the responses (so two runs that share a model
+    and a world share records, and anything that changes either recomputes), the mappings, the NRP's configuration,
+    the code fingerprint and the library versions (:mod:`nrp_plugin.app.result_cache`). Records are written
+    atomically; an unreadable record or one with another key is recomputed.
+
+    Parameters
+    ----------
+    directory : path-like, optional
+        Default: ``$NRP_PLUGIN_HOME/recovery``.
+    """
+
+    def __init__(self, directory=None):
+        from ..storage.cache import cache_dir
+        self.directory = Path(directory) if directory is not None else cache_dir('recovery')
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def digest(values):
+        """The sha256 of an array's shape and float64 values."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        return hashlib.sha256(repr(values.shape).encode() + values.tobytes()).hexdigest()
+
+    @classmethod
+    def key(cls, candidate, source_digest, target_values, mappings_, nrp_config, world):
+        """The key of one candidate score (a JSON-able dict)."""
+        from .result_cache import code_fingerprint, versions
+        scoring = hashlib.sha256(Path(rec.__file__).read_bytes()).hexdigest()  # not in the code fingerprint
+        return {'candidate': candidate, 'source': source_digest, 'target': cls.digest(target_values),
+                'mappings': list(mappings_), 'nrp_config': dict(nrp_config or {}), 'world': world,
+                'code': code_fingerprint(), 'recovery_code': scoring, 'versions': versions()}
+
+    def _path(self, key):
+        text = json.dumps(key, sort_keys=True)
+        return self.directory / f'{hashlib.sha256(text.encode()).hexdigest()[:32]}.json'
+
+    def get(self, key):
+        """The stored per-mapping scores for ``key``, or None."""
+        path = self._path(key)
+        try:
+            record = json.loads(path.read_text(encoding='utf-8'))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict) or record.get('key') != json.loads(json.dumps(key, sort_keys=True)):
+            return None
+        scores = record.get('scores')
+        if not isinstance(scores, dict) or set(scores) != set(key['mappings']):
+            return None
+        return scores
+
+    def put(self, key, scores):
+        atomic_write_text(self._path(key), json.dumps({'key': key, 'scores': scores}, sort_keys=True))
+
+
 def _record_task(spec, world_config, regions, environment):
     import torch
     os.environ.update(environment)
@@ -131,7 +192,8 @@ def _score_task(source, target, mappings_, nrp_config, environment):
 
 
 def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('V4', 'IT'),
-                 mappings_=rec.ALL_MAPPINGS, nrp_config=None, workers=None, world_config=None, log=print):
+                 mappings_=rec.ALL_MAPPINGS, nrp_config=None, workers=None, world_config=None, log=print,
+                 reuse=True):
     """Generate from every model, score every model on every generator's responses, and tabulate.
 
     Parameters
@@ -150,6 +212,9 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
         Local Dask worker processes; in this process without.
     world_config : WorldConfig, optional
         The embedded world (its images, sites, repetitions and default nonlinearity); the default preset.
+    log : callable
+    reuse : bool
+        Take candidate scores found in :class:`ScoreStore`; every score is stored there either way.
 
     Returns
     -------
@@ -189,19 +254,40 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
                         for candidate in models:
                             jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
                                               candidate=candidate), target))
-        if client is not None:
+        store = ScoreStore()
+        digests = {}
+        for spec in models:
+            for region in regions:
+                values, basis = _block(recorded[spec]['sources'][region], ids)
+                digests[spec, region] = [recorded[spec]['layers'][region], basis, store.digest(values)]
+        keys = [store.key(job['candidate'], digests[job['candidate'], job['region']], np.asarray(target.values),
+                          mappings_, nrp_config, world_config.to_dict()) for job, target in jobs]
+        scores = [store.get(key) if reuse else None for key in keys]
+        missing = [index for index, found in enumerate(scores) if found is None]
+        log(f'{len(jobs) - len(missing)} of {len(jobs)} candidate scores from earlier runs; scoring {len(missing)}')
+
+        def keep(index, found):
+            scores[index] = found
+            store.put(keys[index], found)
+
+        if client is not None and missing:
+            from distributed import as_completed
             sources = {(spec, region): client.scatter(recorded[spec]['sources'][region])
                        for spec in models for region in regions}
-            futures = [client.submit(_score_task, sources[job['candidate'], job['region']], target, tuple(mappings_),
-                                     nrp_config, environment, pure=False) for job, target in jobs]
-            scores = client.gather(futures)
+            futures = {client.submit(_score_task, sources[jobs[index][0]['candidate'], jobs[index][0]['region']],
+                                     jobs[index][1], tuple(mappings_), nrp_config, environment, pure=False): index
+                       for index in missing}
+            for done, future in enumerate(as_completed(futures), 1):
+                keep(futures[future], future.result())
+                if done % max(1, len(models)) == 0:
+                    log(f'scored {done} of {len(missing)} ({time.perf_counter() - started:.0f} s)')
         else:
-            scores = []
-            for index, (job, target) in enumerate(jobs):
-                scores.append(rec.score_candidate(recorded[job['candidate']]['sources'][job['region']], target,
-                                                  mappings_, nrp_config))
-                if (index + 1) % max(1, len(models)) == 0:
-                    log(f'scored {index + 1} of {len(jobs)} ({time.perf_counter() - started:.0f} s)')
+            for done, index in enumerate(missing, 1):
+                job, target = jobs[index]
+                keep(index, rec.score_candidate(recorded[job['candidate']]['sources'][job['region']], target,
+                                                mappings_, nrp_config))
+                if done % max(1, len(models)) == 0:
+                    log(f'scored {done} of {len(missing)} ({time.perf_counter() - started:.0f} s)')
     finally:
         if close is not None:
             close()
