@@ -186,3 +186,38 @@ def test_other_responses_are_not_taken_from_the_store(noiseless_linear, nets, mo
     recovery.run_recovery(models, truths=('linear',), noise_scale=0.5, seeds=1, regions=('IT',),
                           mappings_=('ridge',), world_config=world, log=lambda *_: None)
     assert len(calls) == len(noiseless_linear['results'])
+
+
+def _exact_wilson_coverage(n, rate):
+    """The probability that Wilson's interval from Binomial(n, rate) successes holds ``rate`` (summed exactly)."""
+    from scipy.stats import binom
+    from nrp_plugin.validity.recovery import wilson
+    return sum(binom.pmf(k, n, rate) for k in range(n + 1) if wilson(k, n)[0] <= rate <= wilson(k, n)[1])
+
+
+@pytest.mark.parametrize('n_generators', [3, 6])
+def test_the_rate_interval_coverage_with_one_seed_is_the_exact_binomial_coverage(n_generators):
+    from nrp_plugin.validity.recovery import rate_interval_coverage
+    found = rate_interval_coverage(n_generators, 1)
+    exact = [_exact_wilson_coverage(n_generators, rate) for rate in np.round(np.arange(0.05, 0.951, 0.05), 2)]
+    assert found['mean'] == pytest.approx(np.mean(exact), abs=0.005)
+    assert found['min'] == pytest.approx(min(exact), abs=0.02)
+
+
+def test_generators_that_are_always_or_never_recovered_cover_as_one_trial_each():
+    """icc 1: every seed repeats its generator's outcome, so the interval (one unit per generator) covers exactly as
+    a binomial over the generators does, however many seeds."""
+    from nrp_plugin.validity.recovery import rate_interval, wilson
+    assert rate_interval([1.0, 1.0, 0.0, 1.0]) == wilson(3, 4)
+    assert rate_interval([0.5, 0.5]) == wilson(1, 2)
+    assert rate_interval([]) == (None, None)
+
+
+def test_the_summary_states_each_rate_interval_with_its_measured_coverage(noiseless_linear):
+    from nrp_plugin.app.recovery import markdown
+    from nrp_plugin.validity.recovery import rate_interval_coverage
+    table = _table(noiseless_linear)
+    assert table['rate_units'] == 2  # net_a and its twin tie; net_b and net_c decide
+    coverage = rate_interval_coverage(2, 1)
+    assert table['rate_coverage'] == coverage
+    assert f"{100 * coverage['min']:.1f}%, {100 * coverage['mean']:.1f}%" in markdown(noiseless_linear)

@@ -24,6 +24,7 @@ and its margin over the best impostor with the corrected resampled t of Nadeau &
 differences. A trial whose best score is shared by the generator and another candidate (identical features give
 identical scores) is a tie: neither a recovery nor a failure, counted apart.
 """
+import functools
 import math
 
 import numpy as np
@@ -195,6 +196,59 @@ def wilson(successes, trials, z=1.959963984540054):
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def rate_interval(fractions):
+    """95% interval of a recovery rate with each generator one unit.
+
+    A generator's trials over seeds share its features, so they are not independent draws; the interval is Wilson's
+    with as many trials as generators and as many successes as the sum of their recovered fractions.
+
+    Parameters
+    ----------
+    fractions : sequence of float
+        Per generator, the share of its decided trials (ties left out) in which it was recovered.
+    """
+    fractions = [float(value) for value in fractions]
+    return wilson(sum(fractions), len(fractions))
+
+
+@functools.lru_cache(maxsize=None)
+def rate_interval_coverage(n_generators, n_seeds, draws=4000, seed=0):
+    """How often :func:`rate_interval` covers the true rate on simulated recovery outcomes with a known answer.
+
+    Each generator has its own recovery probability, drawn from a beta distribution with the true rate as its mean
+    and intra-class correlation ``icc`` (0: every generator the same; 1: each one always or never recovered); each
+    of its ``n_seeds`` trials succeeds with that probability. Rates 0.05, 0.10, ..., 0.95 and icc 0, 0.25, 0.5,
+    0.75, 1; ``draws`` sets per cell.
+
+    Returns
+    -------
+    dict
+        ``min`` and ``mean`` coverage over the cells, ``worst`` (the cell's ``rate`` and ``icc``), ``draws``.
+    """
+    rng = np.random.default_rng([seed, n_generators, n_seeds])
+    z = 1.959963984540054
+    found = []
+    for rate in np.round(np.arange(0.05, 0.951, 0.05), 2):
+        for icc in (0.0, 0.25, 0.5, 0.75, 1.0):
+            if icc == 0:
+                probabilities = np.full((draws, n_generators), rate)
+            elif icc == 1:
+                probabilities = (rng.random((draws, n_generators)) < rate).astype(float)
+            else:
+                spread = (1 - icc) / icc
+                probabilities = rng.beta(rate * spread, (1 - rate) * spread, size=(draws, n_generators))
+            successes = rng.binomial(n_seeds, probabilities) / n_seeds
+            p = successes.mean(axis=1)
+            n = n_generators
+            centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+            half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+            covered = (centre - half <= rate + 1e-12) & (rate - 1e-12 <= centre + half)
+            found.append((float(covered.mean()), float(rate), icc))
+    worst = min(found)
+    return {'min': worst[0], 'mean': float(np.mean([cell[0] for cell in found])),
+            'worst': {'rate': worst[1], 'icc': worst[2]}, 'draws': draws}
+
+
 def _tied(a, b):
     return abs(a - b) <= TIE_TOLERANCE * max(1.0, abs(a), abs(b))
 
@@ -258,8 +312,10 @@ def recovery_tables(results, models, test_train_ratio=1 / 9):
         Per (mapping, truth, region): ``mapping``, ``measure``, ``truth``, ``region``, ``matrix`` (generator x
         candidate mean score over seeds, lists in ``models`` order), ``trials`` (each trial's
         :func:`trial_outcome` with its ``generator`` and ``seed``), ``recovered``, ``ties``, ``failed``,
-        ``rate`` (recovered / (recovered + failed), ties left out), ``rate_low``, ``rate_high`` (95% Wilson
-        interval), ``mean_rank`` (the generator's, over every trial).
+        ``rate`` (recovered / (recovered + failed), ties left out), ``rate_low``, ``rate_high``
+        (:func:`rate_interval`: each generator one unit), ``rate_units`` (the generators counted),
+        ``rate_coverage`` (:func:`rate_interval_coverage` for that many generators and seeds),
+        ``mean_rank`` (the generator's, over every trial).
     """
     models = list(models)
     grouped = {}
@@ -285,12 +341,19 @@ def recovery_tables(results, models, test_train_ratio=1 / 9):
         counts = {kind: sum(1 for trial in trials if trial['outcome'] == kind) for kind in ('recovered', 'tie',
                                                                                            'failed')}
         decided = counts['recovered'] + counts['failed']
-        low, high = wilson(counts['recovered'], decided)
+        per_generator = {}
+        for trial in trials:
+            if trial['outcome'] != 'tie':
+                per_generator.setdefault(trial['generator'], []).append(trial['outcome'] == 'recovered')
+        low, high = rate_interval([np.mean(values) for values in per_generator.values()])
+        seeds_each = max((len(values) for values in per_generator.values()), default=0)
+        coverage = rate_interval_coverage(len(per_generator), seeds_each) if per_generator else None
         tables.append({'mapping': mapping, 'measure': MEASURES.get(mapping, 'mae'), 'truth': truth,
                        'region': region, 'models': models,
                        'matrix': [[None if np.isnan(v) else float(v) for v in row] for row in matrix],
                        'trials': trials, 'recovered': counts['recovered'], 'ties': counts['tie'],
                        'failed': counts['failed'], 'rate': counts['recovered'] / decided if decided else None,
-                       'rate_low': low, 'rate_high': high,
+                       'rate_low': low, 'rate_high': high, 'rate_units': len(per_generator),
+                       'rate_coverage': coverage,
                        'mean_rank': float(np.mean([trial['rank'] for trial in trials]))})
     return tables
