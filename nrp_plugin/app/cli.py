@@ -493,6 +493,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    for stream in (sys.stdout, sys.stderr):  # progress lines reach a log file as they are printed
+        if hasattr(stream, 'reconfigure'):
+            stream.reconfigure(line_buffering=True)
     return args.run(args)
 
 
