@@ -129,6 +129,15 @@ def test_cli_status_exit_code(fake_tree, monkeypatch, capsys):
     assert cli.main(['status']) == 0
 
 
+@pytest.mark.parametrize('command', [['score', 'no_such_model', 'SyntheticMajajHong2015.IT-nrp'],
+                                     ['compare', '--models', 'no_such_model', '--out', 'unused']])
+def test_score_and_compare_warn_about_a_stale_installation(fake_tree, monkeypatch, capsys, command):
+    monkeypatch.setattr(installer, 'brainscore_root', lambda: fake_tree)  # nothing installed there: all missing
+    cli.main(command)  # refused afterwards for the unknown model; the warning comes first
+    err = capsys.readouterr().err
+    assert err.startswith('warning: ') and 'missing' in err and 'nrp-plugin install' in err
+
+
 def test_linked_install_is_live_and_uninstall_keeps_the_sources(fake_tree, tmp_path, monkeypatch):
     import shutil
     checkout = tmp_path / 'checkout'

@@ -204,6 +204,7 @@ def _score(args):
     # Brain-Score's result_caching keys stored activations and ceilings by identifier only, so a changed
     # synthetic world (preset) reads stale ones; our own result cache is keyed properly instead.
     os.environ.setdefault('RESULTCACHING_DISABLE', '1')
+    _warn_if_stale()
     try:
         _set_device(args.device)
         checks.check_identifiers(models=[args.model], benchmarks=[args.benchmark])
