@@ -125,6 +125,11 @@ def test_a_generator_without_a_usable_layer_is_refused(capsys, tmp_path, nets):
                          ['bad_layer', 'conv9'])
 
 
+def test_an_unknown_registered_identifier_is_refused_before_any_work(capsys, tmp_path, nets):
+    _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b'], 'alexnet_randm'],
+                         ['alexnet_randm', 'alexnet_random'])
+
+
 def test_an_unknown_truth_is_refused(capsys, tmp_path, nets):
     _fails_with_one_line(capsys, tmp_path, ['--models', nets['net_a'], nets['net_b'], nets['net_c'], '--truth',
                                             'sideways'], ['--truth', 'sideways'])

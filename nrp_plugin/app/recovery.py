@@ -36,8 +36,9 @@ class RecoveryError(ValueError):
 def check_request(models, truth='both', noise_scale=1.0, seeds=1, workers=None):
     """The models the request stands for (patterns and files expanded) and the truths, or RecoveryError.
 
-    Checks, in order: the truth, the noise scale, the seeds, the workers, at least three models, and that every
-    model spec builds and has a layer Brain-Score can record (:func:`nrp_plugin.app.model_specs.spec_problems`).
+    Checks, in order: the truth, the noise scale, the seeds, the workers, at least three models, that every
+    model spec builds and has a layer Brain-Score can record (:func:`nrp_plugin.app.model_specs.spec_problems`),
+    and that every other model is a registered identifier (:func:`nrp_plugin.app.checks.check_identifiers`).
 
     Returns
     -------
@@ -67,6 +68,14 @@ def check_request(models, truth='both', noise_scale=1.0, seeds=1, workers=None):
     problems = spec_problems(models)
     if problems:
         raise RecoveryError(' | '.join(problems.values()))
+    from .checks import check_identifiers
+    from .model_specs import is_spec
+    registered = [model for model in models if not is_spec(model)]
+    if registered:
+        try:
+            check_identifiers(models=registered, specs=False)
+        except CompareError as error:
+            raise RecoveryError(str(error)) from None
     return models, truths
 
 
