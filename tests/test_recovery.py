@@ -226,3 +226,24 @@ def test_the_summary_states_each_rate_interval_with_its_measured_coverage(noisel
     coverage = rate_interval_coverage(2, 1)
     assert table['rate_coverage'] == coverage
     assert f"{100 * coverage['min']:.1f}%, {100 * coverage['mean']:.1f}%" in markdown(noiseless_linear)
+
+
+def test_the_relative_margin_is_the_lead_over_the_best_impostor_as_a_share_of_the_generators_score():
+    from nrp_plugin.validity.recovery import recovery_tables, trial_outcome
+    mae = {'g': [0.1] * 10, 'a': [0.15] * 10, 'b': [0.2] * 10}
+    found = trial_outcome(mae, 'g', 'ridge')
+    assert found['best_impostor'] == 'a'
+    assert found['margin'] == pytest.approx(0.05) and found['relative_margin'] == pytest.approx(0.5)
+    r = {'g': [0.8] * 10, 'a': [0.6] * 10, 'b': [0.7] * 10}
+    found = trial_outcome(r, 'g', 'pls')
+    assert found['best_impostor'] == 'b' and found['relative_margin'] == pytest.approx(0.125)
+    assert trial_outcome({'g': [0.0] * 10, 'a': [0.1] * 10, 'b': [0.2] * 10}, 'g', 'ridge')['relative_margin'] is None
+    results = [dict(generator=g, seed=0, truth='linear', region='IT', candidate=c,
+                    scores={'ridge': [0.1 if g == c else 0.1 + 0.01 * (1 + i + j)] * 10})
+               for i, g in enumerate('xyz') for j, c in enumerate('xyz')]
+    (table,) = recovery_tables(results, list('xyz'))
+    shares = [0.01 * (1 + i + j) / 0.1 for i in range(3) for j in range(3) if i != j]
+    best_impostor_shares = [min(0.01 * (1 + i + j) / 0.1 for j in range(3) if j != i) for i in range(3)]
+    assert table['relative_margin_min'] == pytest.approx(min(best_impostor_shares))
+    assert table['relative_margin_median'] == pytest.approx(np.median(best_impostor_shares))
+    assert min(shares) == pytest.approx(min(best_impostor_shares))

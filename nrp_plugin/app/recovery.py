@@ -343,14 +343,16 @@ def markdown(outcome, command=None):
                  f"{spec}: " + ', '.join(f'{region} {layer}' for region, layer in layers.items())
                  for spec, layers in outcome['layers'].items()), '',
              '## Summary', '', '| mapping | truth | region | recovered | ties | failed | rate [95% interval] | '
-             'interval\'s measured coverage (lowest, mean) | mean rank |', '|---|---|---|---|---|---|---|---|---|']
+             'interval\'s measured coverage (lowest, mean) | mean rank | margin over the best impostor, share of the '
+             'generator\'s score (smallest, median) |', '|---|---|---|---|---|---|---|---|---|---|']
     for table in outcome['tables']:
         coverage = table.get('rate_coverage')
         coverage = '–' if not coverage else f"{100 * coverage['min']:.1f}%, {100 * coverage['mean']:.1f}%"
         lines.append(f"| {table['mapping']} | {table['truth']} | {table['region']} | {table['recovered']} | "
                      f"{table['ties']} | {table['failed']} | {_number(table['rate'], 2)} "
                      f"[{_number(table['rate_low'], 2)}, {_number(table['rate_high'], 2)}] | {coverage} | "
-                     f"{_number(table['mean_rank'], 2)} |")
+                     f"{_number(table['mean_rank'], 2)} | {_number(table.get('relative_margin_min'), 3)}, "
+                     f"{_number(table.get('relative_margin_median'), 3)} |")
     models = settings['models']
     for table in outcome['tables']:
         measure = 'Pearson r, higher better' if table['measure'] == 'r' else 'MAE, lower better'

@@ -270,7 +270,8 @@ def trial_outcome(scores, generator, mapping, test_train_ratio=1 / 9):
     dict
         ``outcome`` ('recovered', 'tie' or 'failed'), ``rank`` (the generator's rank, 1 best, tied candidates
         sharing the mean of their places), ``best_impostor``, ``margin`` (the generator's advantage over the best
-        impostor: positive when the generator is better, in the mapping's units) with the resampled t's ``se``,
+        impostor: positive when the generator is better, in the mapping's units), ``relative_margin`` (the margin
+        over the generator's own mean score; None when that score is 0), and the resampled t's ``se``,
         ``ci_low``, ``ci_high``, ``p`` over the per-split advantages.
     """
     from ..inference.splits import resampled_t
@@ -290,9 +291,17 @@ def trial_outcome(scores, generator, mapping, test_train_ratio=1 / 9):
         outcome = 'recovered'
     advantage = sign * (np.asarray(scores[generator], dtype=float) - np.asarray(scores[best], dtype=float))
     test = resampled_t(advantage, test_train_ratio)
+    margin = sign * (mine - means[best])
+    relative = margin / abs(mine) if abs(mine) > TIE_TOLERANCE else None
     return {'outcome': outcome, 'rank': 1 + better + equal / 2.0, 'best_impostor': best,
-            'margin': sign * (mine - means[best]), 'se': test['se'], 'ci_low': test['ci_low'],
+            'margin': margin, 'relative_margin': relative, 'se': test['se'], 'ci_low': test['ci_low'],
             'ci_high': test['ci_high'], 'p': test['p']}
+
+
+def _relative_margins(trials):
+    found = [trial['relative_margin'] for trial in trials if trial.get('relative_margin') is not None]
+    return {'relative_margin_min': float(min(found)) if found else None,
+            'relative_margin_median': float(np.median(found)) if found else None}
 
 
 def recovery_tables(results, models, test_train_ratio=1 / 9):
@@ -315,7 +324,8 @@ def recovery_tables(results, models, test_train_ratio=1 / 9):
         ``rate`` (recovered / (recovered + failed), ties left out), ``rate_low``, ``rate_high``
         (:func:`rate_interval`: each generator one unit), ``rate_units`` (the generators counted),
         ``rate_coverage`` (:func:`rate_interval_coverage` for that many generators and seeds),
-        ``mean_rank`` (the generator's, over every trial).
+        ``mean_rank`` (the generator's, over every trial), ``relative_margin_min`` and ``relative_margin_median``
+        (over the trials whose generator's score is not 0).
     """
     models = list(models)
     grouped = {}
@@ -355,5 +365,6 @@ def recovery_tables(results, models, test_train_ratio=1 / 9):
                        'failed': counts['failed'], 'rate': counts['recovered'] / decided if decided else None,
                        'rate_low': low, 'rate_high': high, 'rate_units': len(per_generator),
                        'rate_coverage': coverage,
-                       'mean_rank': float(np.mean([trial['rank'] for trial in trials]))})
+                       'mean_rank': float(np.mean([trial['rank'] for trial in trials])),
+                       **_relative_margins(trials)})
     return tables
