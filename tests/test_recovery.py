@@ -56,12 +56,17 @@ def nets(tmp_path_factory):
 @pytest.fixture(scope='module')
 def noiseless_linear(nets):
     """Ridge on IT, noiseless linear truth: each generator's IT layer (pool, 64 units) spans its responses."""
+    return _run(nets)
+
+
+def _run(nets, noise_scale=0.0, **kwargs):
+    """The four tiny networks (net_a's twin among them), ridge, IT, linear truth, on a small world."""
     from nrp_plugin.app import recovery
     from nrp_plugin.synthetic.config import WorldConfig
     world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
     models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
-    return recovery.run_recovery(models, truths=('linear',), noise_scale=0.0, seeds=1, regions=('IT',),
-                                 mappings_=('ridge',), world_config=world, log=lambda *_: None)
+    return recovery.run_recovery(models, truths=('linear',), noise_scale=noise_scale, seeds=1, regions=('IT',),
+                                 mappings_=('ridge',), world_config=world, log=lambda *_: None, **kwargs)
 
 
 def _table(outcome):
@@ -140,20 +145,10 @@ def test_a_negative_noise_scale_is_refused(capsys, tmp_path, nets):
                                             '--noise-scale', '-1'], ['--noise-scale', '>= 0'])
 
 
-def _rerun(nets, **kwargs):
-    from nrp_plugin.app import recovery
-    from nrp_plugin.synthetic.config import WorldConfig
-    world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
-    models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
-    return recovery.run_recovery(models, truths=('linear',), noise_scale=0.0, seeds=1, regions=('IT',),
-                                 mappings_=('ridge',), world_config=world, log=lambda *_: None, **kwargs)
-
-
-def test_a_rerun_takes_its_candidate_scores_from_the_store_and_recomputes_a_damaged_one(noiseless_linear, nets,
-                                                                                        monkeypatch, tmp_path):
-    from nrp_plugin.app.recovery import ScoreStore
+@pytest.fixture
+def scored(monkeypatch):
+    """A list that grows by one for every candidate score computed (not taken from the store)."""
     from nrp_plugin.validity import recovery as rec
-    monkeypatch.setenv('NRP_PLUGIN_HOME', str(tmp_path))
     real, calls = rec.score_candidate, []
 
     def counted(*args, **kwargs):
@@ -161,36 +156,29 @@ def test_a_rerun_takes_its_candidate_scores_from_the_store_and_recomputes_a_dama
         return real(*args, **kwargs)
 
     monkeypatch.setattr(rec, 'score_candidate', counted)
+    return calls
+
+
+def test_a_rerun_takes_its_candidate_scores_from_the_store_and_recomputes_a_damaged_one(noiseless_linear, nets,
+                                                                                        scored, monkeypatch,
+                                                                                        tmp_path):
+    monkeypatch.setenv('NRP_PLUGIN_HOME', str(tmp_path))
     expected = [r['scores'] for r in noiseless_linear['results']]
-    assert [r['scores'] for r in _rerun(nets)['results']] == expected
-    assert len(calls) == len(expected)
-    assert [r['scores'] for r in _rerun(nets)['results']] == expected
-    assert len(calls) == len(expected)  # nothing scored again
-    damaged = sorted(ScoreStore().directory.glob('*.json'))[0]
+    assert [r['scores'] for r in _run(nets)['results']] == expected
+    assert len(scored) == len(expected)
+    assert [r['scores'] for r in _run(nets)['results']] == expected
+    assert len(scored) == len(expected)  # nothing scored again
+    damaged = sorted((tmp_path / 'recovery').glob('*.json'))[0]
     damaged.write_text(damaged.read_text()[:20])
-    assert [r['scores'] for r in _rerun(nets)['results']] == expected
-    assert len(calls) == len(expected) + 1
-    _rerun(nets, reuse=False)
-    assert len(calls) == 2 * len(expected) + 1
+    assert [r['scores'] for r in _run(nets)['results']] == expected
+    assert len(scored) == len(expected) + 1
+    _run(nets, reuse=False)
+    assert len(scored) == 2 * len(expected) + 1
 
 
-def test_other_responses_are_not_taken_from_the_store(noiseless_linear, nets, monkeypatch):
-    from nrp_plugin.validity import recovery as rec
-    calls = []
-    real = rec.score_candidate
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rec, 'score_candidate', counted)
-    from nrp_plugin.app import recovery
-    from nrp_plugin.synthetic.config import WorldConfig
-    world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
-    models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
-    recovery.run_recovery(models, truths=('linear',), noise_scale=0.5, seeds=1, regions=('IT',),
-                          mappings_=('ridge',), world_config=world, log=lambda *_: None)
-    assert len(calls) == len(noiseless_linear['results'])
+def test_other_responses_are_not_taken_from_the_store(noiseless_linear, nets, scored):
+    _run(nets, noise_scale=0.5)
+    assert len(scored) == len(noiseless_linear['results'])
 
 
 def _exact_wilson_coverage(n, rate):

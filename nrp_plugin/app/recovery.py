@@ -133,21 +133,33 @@ def _block(source, ids):
 class ScoreStore:
     """One small JSON per candidate score, named by the hash of everything the score depends on.
 
-    The key holds the sha256 of the candidate's layer values and of the responses (so two runs that share a model
-    and a world share records, and anything that changes either recomputes), the mappings, the NRP's configuration,
-    the code fingerprint and the library versions (:mod:`nrp_plugin.app.result_cache`). Records are written
-    atomically; an unreadable record or one with another key is recomputed.
+    A key holds the sha256 of the candidate's layer values and of the responses (so two runs that share a model and
+    a world share records, and anything that changes either recomputes) and the run's context, computed once: the
+    configuration of the metric that scores (:func:`nrp_plugin.app.result_cache.metric_configuration`, as
+    ``compare``'s result cache keys it: mappings, NRP configuration, splits, device), each mapping's measure, the
+    world, the code fingerprint and the library versions. Records are written atomically; an unreadable record or
+    one with another key is recomputed.
 
     Parameters
     ----------
+    mappings_ : sequence of str
+    nrp_config : dict or None
+    world : dict
+        The world's configuration (``WorldConfig.to_dict()``).
     directory : path-like, optional
         Default: ``$NRP_PLUGIN_HOME/recovery``.
     """
 
-    def __init__(self, directory=None):
+    def __init__(self, mappings_, nrp_config, world, directory=None):
         from ..storage.cache import cache_dir
+        from .result_cache import code_fingerprint, jsonable, metric_configuration, versions
         self.directory = Path(directory) if directory is not None else cache_dir('recovery')
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.mappings = list(mappings_)
+        self.context = jsonable({
+            'metric': metric_configuration('nrp', rec.score_metric(self.mappings, nrp_config)),
+            'measures': {name: rec.MEASURES.get(name, 'mae') for name in self.mappings}, 'world': world,
+            'code': code_fingerprint(), 'versions': versions()})
 
     @staticmethod
     def digest(values):
@@ -155,30 +167,26 @@ class ScoreStore:
         values = np.ascontiguousarray(values, dtype=np.float64)
         return hashlib.sha256(repr(values.shape).encode() + values.tobytes()).hexdigest()
 
-    @classmethod
-    def key(cls, candidate, source_digest, target_values, mappings_, nrp_config, world):
-        """The key of one candidate score (a JSON-able dict)."""
-        from .result_cache import code_fingerprint, versions
-        scoring = hashlib.sha256(Path(rec.__file__).read_bytes()).hexdigest()  # not in the code fingerprint
-        return {'candidate': candidate, 'source': source_digest, 'target': cls.digest(target_values),
-                'mappings': list(mappings_), 'nrp_config': dict(nrp_config or {}), 'world': world,
-                'code': code_fingerprint(), 'recovery_code': scoring, 'versions': versions()}
+    def key(self, candidate, source_digest, target_values):
+        """The key of one candidate score (plain JSON types)."""
+        from .result_cache import jsonable
+        return jsonable({'candidate': candidate, 'source': source_digest, 'target': self.digest(target_values),
+                         **self.context})
 
     def _path(self, key):
-        text = json.dumps(key, sort_keys=True)
-        return self.directory / f'{hashlib.sha256(text.encode()).hexdigest()[:32]}.json'
+        from .result_cache import payload_hash
+        return self.directory / f'{payload_hash(key)}.json'
 
     def get(self, key):
         """The stored per-mapping scores for ``key``, or None."""
-        path = self._path(key)
         try:
-            record = json.loads(path.read_text(encoding='utf-8'))
+            record = json.loads(self._path(key).read_text(encoding='utf-8'))
         except (OSError, ValueError):
             return None
-        if not isinstance(record, dict) or record.get('key') != json.loads(json.dumps(key, sort_keys=True)):
+        if not isinstance(record, dict) or record.get('key') != key:
             return None
         scores = record.get('scores')
-        if not isinstance(scores, dict) or set(scores) != set(key['mappings']):
+        if not isinstance(scores, dict) or set(scores) != set(self.mappings):
             return None
         return scores
 
@@ -250,27 +258,25 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
         else:
             recorded = {spec: record_model(spec, world_config, tuple(regions)) for spec in models}
         log(f'recorded {len(models)} models ({time.perf_counter() - started:.0f} s)')
+        blocks = {(spec, region): _block(recorded[spec]['sources'][region], ids)
+                  for spec in models for region in regions}
         jobs = []
         for g, generator in enumerate(models):
             for seed in range(seeds):
                 for truth in truths:
                     for region in regions:
-                        block = _block(recorded[generator]['sources'][region], ids)
-                        responses = rec.generate(block, region, truth, seed, noise_scale, world_config.nonlinearity,
-                                                 world_config.n_sites(region), world_config.n_repetitions,
-                                                 world_config.noise_spread, g)
+                        responses = rec.generate(blocks[generator, region], region, truth, seed, noise_scale,
+                                                 world_config.nonlinearity, world_config.n_sites(region),
+                                                 world_config.n_repetitions, world_config.noise_spread, g)
                         target = target_assembly(responses, ids, objects)
                         for candidate in models:
                             jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
                                               candidate=candidate), target))
-        store = ScoreStore()
-        digests = {}
-        for spec in models:
-            for region in regions:
-                values, basis = _block(recorded[spec]['sources'][region], ids)
-                digests[spec, region] = [recorded[spec]['layers'][region], basis, store.digest(values)]
-        keys = [store.key(job['candidate'], digests[job['candidate'], job['region']], np.asarray(target.values),
-                          mappings_, nrp_config, world_config.to_dict()) for job, target in jobs]
+        store = ScoreStore(mappings_, nrp_config, world_config.to_dict())
+        digests = {(spec, region): [recorded[spec]['layers'][region], basis, store.digest(values)]
+                   for (spec, region), (values, basis) in blocks.items()}
+        keys = [store.key(job['candidate'], digests[job['candidate'], job['region']], np.asarray(target.values))
+                for job, target in jobs]
         scores = [store.get(key) if reuse else None for key in keys]
         missing = [index for index, found in enumerate(scores) if found is None]
         log(f'{len(jobs) - len(missing)} of {len(jobs)} candidate scores from earlier runs; scoring {len(missing)}')
@@ -325,9 +331,9 @@ def markdown(outcome, command=None):
         lines += [f'Made by `{command}`.', '']
     from ..inference.coverage import measured
     margin_coverage = '; '.join(
-        f"{kind.split('(')[1].rstrip(')')}: {100 * found['low']:.1f}% over {found['replicates']} worlds"
-        for kind in ('model difference (MAE)', 'model difference (r)')
-        for found in [measured(kind, 'split_t')] if found is not None) or 'not measured'
+        f"{measure}: {100 * found['low']:.1f}% over {found['replicates']} worlds"
+        for measure in ('MAE', 'r') for found in [measured(f'model difference ({measure})', 'split_t')]
+        if found is not None) or 'not measured'
     lines += ['Recovery: the generator scores strictly best of all candidates (PLS: highest r; every other mapping: '
               'lowest MAE). Tie: the generator shares the best score with another candidate (not counted as a '
               'recovery or a failure). Rate: recovered / (recovered + failed). Its 95% interval is Wilson\'s with '

@@ -150,7 +150,9 @@ def generate(block, region, truth, seed, noise_scale, default_nonlinearity, n_si
     return expected + rng.standard_normal(expected.shape) * sd
 
 
-def _metric(mappings_, nrp_config, random_state):
+def score_metric(mappings_, nrp_config=None, random_state=0):
+    """The metric :func:`score_candidate` scores with: the NRP with the other mappings as references, or the first
+    reference with the others."""
     from ..brainscore.nrp_metric import CrossValidatedMetric, NRPErrorMetric
     spec = dict(stratification_coord='object_name')
     others = [name for name in mappings_ if name != 'nrp']
@@ -180,7 +182,7 @@ def score_candidate(source, target, mappings_=ALL_MAPPINGS, nrp_config=None, ran
         Per mapping, its score on each split (length S): Pearson r for ``'pls'``, MAE otherwise.
     """
     from ..inference.scores import score
-    held = _metric(list(mappings_), nrp_config, random_state)(source, target).attrs['heldout']
+    held = score_metric(list(mappings_), nrp_config, random_state)(source, target).attrs['heldout']
     return {name: [float(value) for value in score(held.predictions[name], held.targets, MEASURES[name],
                                                    per_split=True)]
             for name in mappings_}
@@ -190,10 +192,15 @@ def wilson(successes, trials, z=1.959963984540054):
     """Wilson score interval of a binomial proportion (95% by default); (None, None) without trials."""
     if trials == 0:
         return None, None
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = _wilson_bounds(np.float64(successes / trials), trials, z)
+    return float(low), float(high)
+
+
+def _wilson_bounds(p, n, z=1.959963984540054):
+    """Wilson's bounds, clipped to [0, 1], for observed proportions ``p`` (any array shape) out of ``n`` trials."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
 
 
 def rate_interval(fractions):
@@ -226,7 +233,6 @@ def rate_interval_coverage(n_generators, n_seeds, draws=4000, seed=0):
         ``min`` and ``mean`` coverage over the cells, ``worst`` (the cell's ``rate`` and ``icc``), ``draws``.
     """
     rng = np.random.default_rng([seed, n_generators, n_seeds])
-    z = 1.959963984540054
     found = []
     for rate in np.round(np.arange(0.05, 0.951, 0.05), 2):
         for icc in (0.0, 0.25, 0.5, 0.75, 1.0):
@@ -237,12 +243,9 @@ def rate_interval_coverage(n_generators, n_seeds, draws=4000, seed=0):
             else:
                 spread = (1 - icc) / icc
                 probabilities = rng.beta(rate * spread, (1 - rate) * spread, size=(draws, n_generators))
-            successes = rng.binomial(n_seeds, probabilities) / n_seeds
-            p = successes.mean(axis=1)
-            n = n_generators
-            centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-            half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-            covered = (centre - half <= rate + 1e-12) & (rate - 1e-12 <= centre + half)
+            rates = (rng.binomial(n_seeds, probabilities) / n_seeds).mean(axis=1)
+            low, high = _wilson_bounds(rates, n_generators)
+            covered = (low <= rate + 1e-12) & (rate - 1e-12 <= high)
             found.append((float(covered.mean()), float(rate), icc))
     worst = min(found)
     return {'min': worst[0], 'mean': float(np.mean([cell[0] for cell in found])),
