@@ -9,7 +9,7 @@ from helpers import assembly
 from nrp_plugin.brainscore import layer_choice
 from nrp_plugin.brainscore.splits import CrossValidationSpec, build_splits
 from nrp_plugin.core.layer_scores import best_layers, loo_r2
-from nrp_plugin.core.reduction import dense_components
+from nrp_plugin.core.reduction import dense_components, group_slices
 from nrp_plugin.core.ridge import RELATIVE_ALPHAS
 
 
@@ -97,3 +97,62 @@ def test_nested_choice_chooses_per_split_on_training_rows_only():
         assert choice['layer'] == 'b' and choice['layers'] == ['a', 'b', 'c']
     with pytest.raises(ValueError, match=r"lacks the candidate layers \['z'\]"):
         layer_choice.nested_choice(source, target, {'z': ('z',)})
+
+
+def _gram_form(source, layer):
+    """``source`` with ``layer`` replaced by its uncentred Gram matrix over the rows (the out-of-core recording's
+    form), the other layers as features."""
+    names = np.asarray(source['layer'].values)
+    wide = source.values[:, names == layer].astype(np.float64)
+    rest = source.values[:, names != layer].astype(np.float64)
+    ids = list(source['stimulus_id'].values)
+    n = len(ids)
+    form = assembly(np.concatenate([wide @ wide.T, rest], axis=1), 'f', n_objects=16,
+                    layers=[layer] * n + list(names[names != layer]))
+    form['basis'] = 'neuroid', ['gram'] * n + ['unit'] * rest.shape[1]
+    form['layer_width'] = 'neuroid', [wide.shape[1]] * n + [1] * rest.shape[1]
+    form['kernel_stimulus_id'] = 'neuroid', ids + [''] * rest.shape[1]
+    return form
+
+
+def test_restrict_gives_the_layers_as_if_recorded_on_the_subset_alone():
+    from nrp_plugin.brainscore.source_layers import input_blocks, restrict, source_groups
+    source, _ = _layered_world(2)
+    form = _gram_form(source, 'c')
+    ids = list(np.random.default_rng(0).permutation(source['stimulus_id'].values)[:100])
+    cut = restrict(form, ids, ['b', 'c'])
+    assert list(cut['stimulus_id'].values) == ids
+    groups = source_groups(cut)
+    blocks = dict(zip([str(name) for name in group_slices(groups)[0]], input_blocks(cut, groups)))
+    assert sorted(blocks) == ['b', 'c']
+    rows = [list(source['stimulus_id'].values).index(value) for value in ids]
+    names = np.asarray(source['layer'].values)
+    c = source.values[rows][:, names == 'c']
+    assert blocks['c'].kind == 'gram'
+    np.testing.assert_allclose(blocks['c'].values, c @ c.T, rtol=1e-12)  # the Gram matrix of the subset alone
+    np.testing.assert_array_equal(blocks['b'].values, source.values[rows][:, names == 'b'])
+    with pytest.raises(ValueError, match='no row for stimuli'):
+        restrict(form, ['nope'])
+    with pytest.raises(ValueError, match=r"lacks the layers \['z'\]"):
+        restrict(form, ids, ['z'])
+
+
+@pytest.mark.parametrize('gram', [False, True])
+def test_layer_scorer_chooses_as_layer_scores_does_on_every_selection_image(gram):
+    source, target = _layered_world(3)
+    if gram:
+        source = _gram_form(source, 'c')
+    scorer = layer_choice.LayerScorer(source)
+    rng = np.random.default_rng(4)
+    for responses in (target.values, rng.normal(size=target.shape),
+                      source.values[:, np.asarray(source['layer'].values) == 'a'][:, :5] if not gram else
+                      target.values[:, ::-1].copy()):
+        replaced = assembly(np.asarray(responses, dtype=float), 's', n_objects=16)
+        names, scores = layer_choice.layer_scores(source, replaced, [np.arange(320)])
+        chosen, every = scorer.choose(responses)
+        assert scorer.layers == names
+        assert every == pytest.approx(dict(zip(names, scores[0])), rel=1e-10, abs=1e-12)
+        assert chosen == names[int(best_layers(scores)[0])]
+    assert scorer.choose(target.values)[0] == 'b'
+    with pytest.raises(ValueError, match='response rows'):
+        scorer.scores(target.values[:10])

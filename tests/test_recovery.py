@@ -63,7 +63,7 @@ def _run(nets, noise_scale=0.0, **kwargs):
     """The four tiny networks (net_a's twin among them), ridge, IT, linear truth, on a small world."""
     from nrp_plugin.app import recovery
     from nrp_plugin.synthetic.config import WorldConfig
-    world = WorldConfig.preset('default', image_size=64, images_per_object=((6, 10),), n_v4=8, n_it=16)
+    world = WorldConfig.preset('default', image_size=64, images_per_object=((3, 3), (6, 10)), n_v4=8, n_it=16)
     models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
     return recovery.run_recovery(models, truths=('linear',), noise_scale=noise_scale, seeds=1, regions=('IT',),
                                  mappings_=('ridge',), world_config=world, log=lambda *_: None, **kwargs)
@@ -99,6 +99,38 @@ def test_identical_candidates_are_a_tie_not_a_recovery_or_a_failure(noiseless_li
         assert outcomes[nets[name]]['rank'] == 1.5
     assert (table['recovered'], table['ties'], table['failed']) == (2, 2, 0)
     assert table['rate'] == 1.0  # ties are left out of the rate
+
+
+def test_each_generator_chooses_its_own_generating_layer_on_its_noiseless_linear_responses(noiseless_linear):
+    """Noiseless linear truth: a generator's responses are affine in its generating layer's components, which
+    therefore predicts them best on the public images."""
+    own = [result for result in noiseless_linear['results'] if result['candidate'] == result['generator']]
+    assert len(own) == 4
+    for result in own:
+        generating = noiseless_linear['layers'][result['generator']]['IT']
+        assert generating == 'pool'
+        assert result['layer'] == generating, result['layer_scores']
+        assert result['layer_scores'][generating] > 0.99
+        assert result['window'] == ['conv2', 'pool']
+
+
+def test_the_layer_choice_never_reads_a_scored_image(nets, noiseless_linear, monkeypatch):
+    """Replace every scored (private) response by noise before anything runs: each candidate's chosen layer and its
+    layer scores stay the same, only its mapping scores change."""
+    from nrp_plugin.app import recovery
+    real = recovery.target_assembly
+
+    def noised(responses, *args, **kwargs):
+        rng = np.random.default_rng(responses.shape)
+        return real(rng.normal(size=responses.shape) * 50 + 7, *args, **kwargs)
+
+    monkeypatch.setattr(recovery, 'target_assembly', noised)
+    perturbed = _run(nets)
+    for before, after in zip(noiseless_linear['results'], perturbed['results']):
+        assert (before['generator'], before['candidate']) == (after['generator'], after['candidate'])
+        assert (after['layer'], after['window'], after['layer_scores']) == \
+            (before['layer'], before['window'], before['layer_scores'])
+        assert after['scores'] != before['scores']
 
 
 def test_outputs_are_written_with_one_heatmap_per_table(noiseless_linear, tmp_path):

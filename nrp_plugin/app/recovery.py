@@ -1,15 +1,15 @@
 """``nrp-plugin recovery``: generate responses from each model and see which mapping puts it first
 (:mod:`nrp_plugin.validity.recovery`).
 
-:func:`check_request` checks the request before any work; :func:`run_recovery` records every model's two layers
-once on the embedded world's private images (through the project's out-of-core activation recording,
+:func:`check_request` checks the request before any work; :func:`run_recovery` records every candidate layer of
+every model once on all of the embedded world's images (through the project's out-of-core activation recording,
 :func:`nrp_plugin.app.activation_memo.memoize_model`), generates every (generator, seed, truth, region)'s
-responses, scores every candidate under every mapping (on ``workers`` local Dask workers when given) and returns
-the tables; :func:`write_outputs` writes ``recovery.json``, ``recovery.md`` and the figures, each atomically and
+responses, chooses each candidate's layer on the public images, scores every candidate under every mapping on the
+private images (on ``workers`` local Dask workers when given) and returns the tables; :func:`write_outputs` writes ``recovery.json``, ``recovery.md`` and the figures, each atomically and
 only once everything is computed.
 
 Each candidate score is kept as it finishes in :class:`ScoreStore` (``$NRP_PLUGIN_HOME/recovery``), keyed on the
-content of the candidate's layer and of the responses, the mappings, the NRP's configuration and the code, so a run
+content of the candidate's chosen layer and window and of the responses, the mappings, the NRP's configuration and the code, so a run
 that was stopped, or a larger one sharing models with an earlier run, scores only what is missing.
 """
 import hashlib
@@ -87,35 +87,32 @@ def _candidate_layers(model, spec):
     return list(layers)
 
 
-def _private_stimuli(world_config):
+def _world(world_config):
     from ..brainscore.synthetic_world import load_world
-    world = load_world(world_config)
-    return world.get_stimulus_set('private')
+    return load_world(world_config)
 
 
 def record_model(spec, world_config, regions):
-    """One model's layers for ``regions`` on the world's private images, recorded in one pass.
+    """Every candidate layer of one model on all of the world's images, recorded in one pass.
 
     Returns
     -------
     dict
-        ``layers`` ({region: layer}), ``sources`` ({region: NeuroidAssembly, shape (n_images, n_columns)}: the
-        layer as the metrics take it, features or the out-of-core Gram form).
+        ``layers`` (the candidate layers, in the model's order), ``generating`` ({region: the layer that drives it
+        when the model is the generator}, :func:`nrp_plugin.validity.recovery.region_layers`), ``source``
+        (NeuroidAssembly, every candidate layer on every image, as the metrics take it: features or the
+        out-of-core Gram form).
     """
     from .activation_memo import memoize_model
     from .compare import load_model
-    stimuli = _private_stimuli(world_config)
+    stimuli = _world(world_config).get_stimulus_set(None)
     model = load_model(spec)
-    chosen = rec.region_layers(_candidate_layers(model, spec), regions)
+    layers = [str(layer) for layer in _candidate_layers(model, spec)]
     memo = memoize_model(model, out_of_core=True, device='cpu')
     if memo is None:
         raise RecoveryError(f"model '{spec}' has no activations extractor to record")
-    recorded = memo(stimuli, layers=list(dict.fromkeys(chosen.values())))
-    sources = {}
-    for region, layer in chosen.items():
-        source = recorded[{'neuroid': np.asarray(recorded['layer'].values) == layer}]
-        sources[region] = source
-    return {'layers': chosen, 'sources': sources}
+    return {'layers': layers, 'generating': rec.region_layers(layers, regions),
+            'source': memo(stimuli, layers=layers)}
 
 
 def _block(source, ids):
@@ -133,8 +130,9 @@ def _block(source, ids):
 class ScoreStore:
     """One small JSON per candidate score, named by the hash of everything the score depends on.
 
-    A key holds the sha256 of the candidate's layer values and of the responses (so two runs that share a model and
-    a world share records, and anything that changes either recomputes) and the run's context, computed once: the
+    A key holds the candidate's chosen layer and window with the sha256 of their values, and the sha256 of the
+    responses (so two runs that share a model and a world share records, and anything that changes either
+    recomputes) and the run's context, computed once: the
     configuration of the metric that scores (:func:`nrp_plugin.app.result_cache.metric_configuration`, as
     ``compare``'s result cache keys it: mappings, NRP configuration, splits, device), each mapping's measure, the
     world, the code fingerprint and the library versions. Records are written atomically; an unreadable record or
@@ -156,8 +154,10 @@ class ScoreStore:
         self.directory = Path(directory) if directory is not None else cache_dir('recovery')
         self.directory.mkdir(parents=True, exist_ok=True)
         self.mappings = list(mappings_)
+        metrics = rec.score_metrics(self.mappings, nrp_config)
         self.context = jsonable({
-            'metric': metric_configuration('nrp', rec.score_metric(self.mappings, nrp_config)),
+            'metrics': {kind: metric_configuration('nrp', metric) for kind, metric in metrics.items()
+                       if metric is not None},
             'measures': {name: rec.MEASURES.get(name, 'mae') for name in self.mappings}, 'world': world,
             'code': code_fingerprint(), 'versions': versions()})
 
@@ -167,10 +167,11 @@ class ScoreStore:
         values = np.ascontiguousarray(values, dtype=np.float64)
         return hashlib.sha256(repr(values.shape).encode() + values.tobytes()).hexdigest()
 
-    def key(self, candidate, source_digest, target_values):
-        """The key of one candidate score (plain JSON types)."""
+    def key(self, candidate, sources, target_values):
+        """The key of one candidate score (plain JSON types); ``sources`` describes what it reads (layers and their
+        digests)."""
         from .result_cache import jsonable
-        return jsonable({'candidate': candidate, 'source': source_digest, 'target': self.digest(target_values),
+        return jsonable({'candidate': candidate, 'sources': sources, 'target': self.digest(target_values),
                          **self.context})
 
     def _path(self, key):
@@ -201,11 +202,11 @@ def _record_task(spec, world_config, regions, environment):
     return record_model(spec, world_config, regions)
 
 
-def _score_task(source, target, mappings_, nrp_config, environment):
+def _score_task(layer_source, window_source, target, mappings_, nrp_config, environment):
     import torch
     os.environ.update(environment)
     torch.set_num_threads(1)
-    return rec.score_candidate(source, target, mappings_, nrp_config)
+    return rec.score_candidate(layer_source, window_source, target, mappings_, nrp_config)
 
 
 def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('V4', 'IT'),
@@ -236,15 +237,26 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
     Returns
     -------
     dict
-        ``settings``, ``layers`` ({model: {region: layer}}), ``results`` (one per trial and candidate),
+        ``settings``, ``layers`` ({model: {region: its generating layer}}), ``results`` (one per trial and candidate:
+        the trial, the candidate, its chosen ``layer``, ``window`` and ``layer_scores``, its ``scores``),
         ``tables`` (:func:`nrp_plugin.validity.recovery.recovery_tables`), ``seconds``.
     """
+    from ..brainscore.layer_choice import LayerScorer, window
+    from ..brainscore.source_layers import restrict
     from ..synthetic.config import WorldConfig
     world_config = world_config or WorldConfig.preset('default')
     started = time.perf_counter()
-    stimuli = _private_stimuli(world_config)  # generated here once, before any worker reads it
-    ids = [str(value) for value in stimuli['stimulus_id'].values]
-    objects = [str(value) for value in stimuli['object_name'].values]
+    world = _world(world_config)  # generated here once, before any worker reads it
+    everything, private = world.get_stimulus_set(None), world.get_stimulus_set('private')
+    all_ids = [str(value) for value in everything['stimulus_id'].values]
+    public_ids = [str(value) for value in world.get_stimulus_set('public')['stimulus_id'].values]
+    if not public_ids:
+        raise RecoveryError('the world has no public images to choose each candidate\'s layers on; give its '
+                            'images_per_object a public variation (0 or 3)')
+    ids = [str(value) for value in private['stimulus_id'].values]
+    objects = [str(value) for value in private['object_name'].values]
+    rows = {stimulus: index for index, stimulus in enumerate(all_ids)}
+    public_rows, private_rows = [rows[value] for value in public_ids], [rows[value] for value in ids]
     client = close = None
     from .cluster import ENVIRONMENT
     environment = {name: os.environ[name] for name in ENVIRONMENT if name in os.environ}
@@ -258,25 +270,41 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
         else:
             recorded = {spec: record_model(spec, world_config, tuple(regions)) for spec in models}
         log(f'recorded {len(models)} models ({time.perf_counter() - started:.0f} s)')
-        blocks = {(spec, region): _block(recorded[spec]['sources'][region], ids)
-                  for spec in models for region in regions}
+        scorers = {spec: LayerScorer(restrict(recorded[spec]['source'], public_ids), recorded[spec]['layers'])
+                   for spec in models}
+        store = ScoreStore(mappings_, nrp_config, world_config.to_dict())
+        sources, digests = {}, {}
+
+        def read(spec, layers):
+            """The model's ``layers`` on the private images, and what the store's key says of them."""
+            if (spec, layers) not in sources:
+                source = restrict(recorded[spec]['source'], ids, layers)
+                sources[spec, layers] = source
+                digests[spec, layers] = [[layer, store.digest(_block(restrict(source, ids, [layer]), ids)[0])]
+                                         for layer in layers]
+            return sources[spec, layers]
+
         jobs = []
         for g, generator in enumerate(models):
-            for seed in range(seeds):
-                for truth in truths:
-                    for region in regions:
-                        responses = rec.generate(blocks[generator, region], region, truth, seed, noise_scale,
-                                                 world_config.nonlinearity, world_config.n_sites(region),
-                                                 world_config.n_repetitions, world_config.noise_spread, g)
-                        target = target_assembly(responses, ids, objects)
+            for region in regions:
+                layer = recorded[generator]['generating'][region]
+                block = _block(restrict(recorded[generator]['source'], all_ids, [layer]), all_ids)
+                for seed in range(seeds):
+                    for truth in truths:
+                        responses = rec.generate(block, region, truth, seed, noise_scale, world_config.nonlinearity,
+                                                 world_config.n_sites(region), world_config.n_repetitions,
+                                                 world_config.noise_spread, g)
+                        target = target_assembly(responses[private_rows], ids, objects)
                         for candidate in models:
+                            chosen, choice = scorers[candidate].choose(responses[public_rows])
+                            span = tuple(window(recorded[candidate]['layers'], chosen))
+                            read(candidate, (chosen,)), read(candidate, span)
                             jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
-                                              candidate=candidate), target))
-        store = ScoreStore(mappings_, nrp_config, world_config.to_dict())
-        digests = {(spec, region): [recorded[spec]['layers'][region], basis, store.digest(values)]
-                   for (spec, region), (values, basis) in blocks.items()}
-        keys = [store.key(job['candidate'], digests[job['candidate'], job['region']], np.asarray(target.values))
-                for job, target in jobs]
+                                              candidate=candidate, layer=chosen, window=list(span),
+                                              layer_scores=choice), target))
+        keys = [store.key(job['candidate'], {'layer': digests[job['candidate'], (job['layer'],)],
+                                             'window': digests[job['candidate'], tuple(job['window'])]},
+                          np.asarray(target.values)) for job, target in jobs]
         scores = [store.get(key) if reuse else None for key in keys]
         missing = [index for index, found in enumerate(scores) if found is None]
         log(f'{len(jobs) - len(missing)} of {len(jobs)} candidate scores from earlier runs; scoring {len(missing)}')
@@ -285,22 +313,33 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
             scores[index] = found
             store.put(keys[index], found)
 
+        def inputs(index):
+            job, target = jobs[index]
+            return (sources[job['candidate'], (job['layer'],)], sources[job['candidate'], tuple(job['window'])],
+                    target)
+
         if client is not None and missing:
             from distributed import as_completed
-            sources = {(spec, region): client.scatter(recorded[spec]['sources'][region])
-                       for spec in models for region in regions}
-            futures = {client.submit(_score_task, sources[jobs[index][0]['candidate'], jobs[index][0]['region']],
-                                     jobs[index][1], tuple(mappings_), nrp_config, environment, pure=False): index
-                       for index in missing}
+            scattered = {}
+
+            def shipped(key):
+                if key not in scattered:
+                    scattered[key] = client.scatter(sources[key])
+                return scattered[key]
+
+            futures = {}
+            for index in missing:
+                job, target = jobs[index]
+                futures[client.submit(_score_task, shipped((job['candidate'], (job['layer'],))),
+                                      shipped((job['candidate'], tuple(job['window']))), target, tuple(mappings_),
+                                      nrp_config, environment, pure=False)] = index
             for done, future in enumerate(as_completed(futures), 1):
                 keep(futures[future], future.result())
                 if done % max(1, len(models)) == 0:
                     log(f'scored {done} of {len(missing)} ({time.perf_counter() - started:.0f} s)')
         else:
             for done, index in enumerate(missing, 1):
-                job, target = jobs[index]
-                keep(index, rec.score_candidate(recorded[job['candidate']]['sources'][job['region']], target,
-                                                mappings_, nrp_config))
+                keep(index, rec.score_candidate(*inputs(index), mappings_, nrp_config))
                 if done % max(1, len(models)) == 0:
                     log(f'scored {done} of {len(missing)} ({time.perf_counter() - started:.0f} s)')
     finally:
@@ -310,13 +349,42 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
     tables = rec.recovery_tables(results, models)
     settings = dict(models=list(models), truths=list(truths), noise_scale=float(noise_scale), seeds=int(seeds),
                     regions=list(regions), mappings=list(mappings_), nrp_config=nrp_config, workers=workers,
-                    world=world_config.to_dict(), n_images=len(ids), region_depths=rec.REGION_DEPTHS)
-    return {'settings': settings, 'layers': {spec: recorded[spec]['layers'] for spec in models},
+                    world=world_config.to_dict(), n_images=len(ids), n_selection_images=len(public_ids),
+                    region_depths=rec.REGION_DEPTHS)
+    return {'settings': settings, 'layers': {spec: recorded[spec]['generating'] for spec in models},
             'results': results, 'tables': tables, 'seconds': time.perf_counter() - started}
 
 
 def _number(value, digits=3):
     return '–' if value is None or (isinstance(value, float) and not math.isfinite(value)) else f'{value:.{digits}f}'
+
+
+def layer_lines(outcome):
+    """recovery.md's account of the layers: each generator's, and what each candidate read."""
+    settings = outcome['settings']
+    lines = ['Generating layers (fixed depth rule, no image used): ' + '; '.join(
+        f"{spec}: " + ', '.join(f'{region} {layer}' for region, layer in layers.items())
+        for spec, layers in outcome['layers'].items()), '',
+        f"Layers read: in each trial every candidate's best layer on the {settings.get('n_selection_images', '?')} "
+        f"public images and the generator's responses there (the criterion `compare` chooses by; no scored image "
+        f"used); PLS reads that layer alone, every other mapping its window (the layer and its neighbours). Chosen "
+        f"(times chosen over the trials), and how often a model chose its own generating layer when it was the "
+        f"generator:", '', '| candidate | region | layers chosen | own generating layer, as generator |',
+        '|---|---|---|---|']
+    for spec in settings['models']:
+        for region in settings['regions']:
+            mine = [result for result in outcome['results'] if result['candidate'] == spec
+                    and result['region'] == region and 'layer' in result]
+            if not mine:
+                continue
+            counts = {}
+            for result in mine:
+                counts[result['layer']] = counts.get(result['layer'], 0) + 1
+            own = [result['layer'] == outcome['layers'][spec][region] for result in mine
+                   if result['generator'] == spec]
+            chosen = ', '.join(f'{layer} ({count})' for layer, count in sorted(counts.items(), key=lambda kv: -kv[1]))
+            lines.append(f"| {spec} | {region} | {chosen} | {sum(own)} of {len(own)} |")
+    return lines + ['']
 
 
 def markdown(outcome, command=None):
@@ -345,9 +413,7 @@ def markdown(outcome, command=None):
               't (Nadeau & Bengio) over the per-split advantages; the coverage of that interval for a difference '
               'between two models, measured by `nrp-plugin calibrate` on worlds with a known answer, is below the '
               f'95% it claims ({margin_coverage}), so read its interval and p as somewhat too narrow.', '',
-             'Layers (fixed depth rule, no image used): ' + '; '.join(
-                 f"{spec}: " + ', '.join(f'{region} {layer}' for region, layer in layers.items())
-                 for spec, layers in outcome['layers'].items()), '',
+             *layer_lines(outcome),
              '## Summary', '', '| mapping | truth | region | recovered | ties | failed | rate [95% interval] | '
              'interval\'s measured coverage (lowest, mean) | mean rank | margin over the best impostor, share of the '
              'generator\'s score (smallest, median) |', '|---|---|---|---|---|---|---|---|---|---|']

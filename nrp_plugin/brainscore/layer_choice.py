@@ -76,6 +76,72 @@ def windows(candidate):
     return {layer: tuple(window(layers, layer)) for layer in layers}
 
 
+def _named_blocks(source, layers=None):
+    """The source's layer names, its input blocks (one per layer, in the same order) and the ``layers`` asked for
+    (all by default), checked to be among them."""
+    groups = source_groups(source)
+    blocks = input_blocks(source, groups)
+    names = [str(name) for name in group_slices(groups)[0]]
+    if groups is None:  # one layer: its name, when the source has a layer coordinate
+        names = [str(np.asarray(source['layer'].values)[0]) if 'layer' in source.coords else '']
+    layers = names if layers is None else [str(layer) for layer in layers]
+    missing = [layer for layer in layers if layer not in names]
+    if missing:
+        raise ValueError(f"The source lacks the candidate layers {missing} (it has {names}); record every candidate.")
+    return names, blocks, layers
+
+
+class LayerScorer:
+    """Every candidate layer's principal components on one set of selection images, computed once, so that any
+    number of response sets can be scored and the best layer chosen as :func:`select_on` chooses it (each layer's
+    :func:`~nrp_plugin.core.layer_scores.loo_r2` on every selection image, the best kept, ties to the earlier).
+
+    Parameters
+    ----------
+    source : NeuroidAssembly
+        The candidate layers recorded on the selection images (features or Gram form, a Gram layer's columns those
+        images; :func:`nrp_plugin.brainscore.source_layers.restrict` cuts one out of a larger recording).
+    layers : sequence of str, optional
+        The candidates, in the model's order; all of the source's layers by default.
+    device : str
+
+    Attributes
+    ----------
+    layers : list of str
+    stimulus_ids : ndarray of str, shape (n_images,)
+        The row order that responses given to :meth:`scores` and :meth:`choose` must follow.
+    """
+
+    def __init__(self, source, layers=None, device='cpu'):
+        names, blocks, self.layers = _named_blocks(source, layers)
+        self.stimulus_ids = np.asarray(source['stimulus_id'].values).astype(str)
+        rows = torch.arange(len(self.stimulus_ids), device=device)
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        self.device = device
+        self._components = []
+        for layer in self.layers:
+            source_block, = block_sources([blocks[names.index(layer)]], device=device)
+            self._components.append(split_components(source_block, rows, empty)[0])
+
+    def scores(self, responses):
+        """Each layer's median leave-one-out R² on ``responses``, shape (n_layers,).
+
+        Parameters
+        ----------
+        responses : array-like, shape (n_images, n_sites)
+            In the order of :attr:`stimulus_ids`.
+        """
+        values = torch.as_tensor(np.ascontiguousarray(responses, dtype=np.float64), device=self.device)
+        if values.shape[0] != len(self.stimulus_ids):
+            raise ValueError(f'{values.shape[0]} response rows for {len(self.stimulus_ids)} selection images')
+        return np.asarray([loo_r2(components, values) for components in self._components])
+
+    def choose(self, responses):
+        """The best layer on ``responses`` and every layer's score: ``(layer, {layer: score})``."""
+        scores = self.scores(responses)
+        return self.layers[int(best_layers(scores[None])[0])], dict(zip(self.layers, map(float, scores)))
+
+
 def layer_scores(source, target, train_rows, layers=None, device='cpu'):
     """:func:`~nrp_plugin.core.layer_scores.loo_r2` of every layer of ``source`` on each set of rows.
 
@@ -97,15 +163,7 @@ def layer_scores(source, target, train_rows, layers=None, device='cpu'):
     scores : ndarray, shape (len(train_rows), len(names))
     """
     source, target, source_rows = align(source, target, stratification_coord=None)
-    groups = source_groups(source)
-    blocks = input_blocks(source, groups)
-    names = [str(name) for name in group_slices(groups)[0]]
-    if groups is None:  # one layer: its name, when the source has a layer coordinate
-        names = [str(np.asarray(source['layer'].values)[0]) if 'layer' in source.coords else '']
-    layers = names if layers is None else [str(layer) for layer in layers]
-    missing = [layer for layer in layers if layer not in names]
-    if missing:
-        raise ValueError(f"The source lacks the candidate layers {missing} (it has {names}); record every candidate.")
+    names, blocks, layers = _named_blocks(source, layers)
     values = torch.as_tensor(np.asarray(target.values, dtype=np.float64), device=device)
     source_rows = torch.as_tensor(source_rows, device=device)
     empty = torch.zeros(0, dtype=torch.long, device=device)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core.reduction import InputBlock, feature_blocks, group_slices
 
-__all__ = ['KERNEL_BASIS', 'input_blocks', 'source_group_coords', 'source_groups']
+__all__ = ['KERNEL_BASIS', 'input_blocks', 'restrict', 'source_group_coords', 'source_groups']
 
 #: The ``basis`` value of a layer handed on as its Gram matrix.
 KERNEL_BASIS = 'gram'
@@ -84,3 +84,39 @@ def _rows_order(source, columns, part):
         raise ValueError(f"A Gram-matrix layer of the source has no column for stimuli {missing[:3]}; it was recorded "
                          f"on other stimuli than the source's rows. Record the model on exactly these stimuli.")
     return part[:, [position[stimulus_id] for stimulus_id in row_ids]]
+
+
+def restrict(source, stimulus_ids, layers=None):
+    """The source on a subset of its stimuli (rows in the order of ``stimulus_ids``) and of its layers.
+
+    A Gram layer keeps only the columns of those stimuli: the uncentred Gram matrix of a subset of the stimuli is the
+    matching block of the whole one, so the result is the layer as if recorded on the subset alone.
+
+    Parameters
+    ----------
+    source : NeuroidAssembly, dims (presentation, neuroid)
+    stimulus_ids : sequence of str
+        Each among the source's ``stimulus_id`` values.
+    layers : sequence of str, optional
+        The layers kept (``layer`` coordinate); all by default.
+
+    Returns
+    -------
+    NeuroidAssembly, shape (len(stimulus_ids), n_kept_columns)
+    """
+    stimulus_ids = [str(value) for value in stimulus_ids]
+    position = {str(value): index for index, value in enumerate(np.asarray(source['stimulus_id'].values))}
+    missing = [value for value in stimulus_ids if value not in position]
+    if missing:
+        raise ValueError(f"The source has no row for stimuli {missing[:3]}; record the model on them first.")
+    columns = np.ones(source.sizes['neuroid'], dtype=bool)
+    if layers is not None:
+        names = np.asarray(source['layer'].values).astype(str)
+        unknown = [str(layer) for layer in layers if str(layer) not in set(names)]
+        if unknown:
+            raise ValueError(f"The source lacks the layers {unknown}; record them first.")
+        columns &= np.isin(names, [str(layer) for layer in layers])
+    if 'basis' in source.coords:
+        gram = np.asarray(source['basis'].values).astype(str) == KERNEL_BASIS
+        columns &= ~gram | np.isin(np.asarray(source['kernel_stimulus_id'].values).astype(str), stimulus_ids)
+    return source.isel(presentation=[position[value] for value in stimulus_ids], neuroid=np.flatnonzero(columns))
