@@ -9,7 +9,7 @@ private images (on ``workers`` local Dask workers when given) and returns the ta
 only once everything is computed.
 
 Each candidate score is kept as it finishes in :class:`ScoreStore` (``$NRP_PLUGIN_HOME/recovery``), keyed on the
-content of the candidate's chosen layer and window and of the responses, the mappings, the NRP's configuration and the code, so a run
+content of the candidate's chosen layer and of the responses, the mappings, the NRP's configuration and the code, so a run
 that was stopped, or a larger one sharing models with an earlier run, scores only what is missing.
 """
 import hashlib
@@ -130,8 +130,7 @@ def _block(source, ids):
 class ScoreStore:
     """One small JSON per candidate score, named by the hash of everything the score depends on.
 
-    A key holds the candidate's chosen layer and window with the sha256 of their values, and the sha256 of the
-    responses (so two runs that share a model and a world share records, and anything that changes either
+    A key holds the candidate's chosen layer with the sha256 of its values, and the sha256 of the responses (so two runs that share a model and a world share records, and anything that changes either
     recomputes) and the run's context, computed once: the
     configuration of the metric that scores (:func:`nrp_plugin.app.result_cache.metric_configuration`, as
     ``compare``'s result cache keys it: mappings, NRP configuration, splits, device), each mapping's measure, the
@@ -154,10 +153,8 @@ class ScoreStore:
         self.directory = Path(directory) if directory is not None else cache_dir('recovery')
         self.directory.mkdir(parents=True, exist_ok=True)
         self.mappings = list(mappings_)
-        metrics = rec.score_metrics(self.mappings, nrp_config)
         self.context = jsonable({
-            'metrics': {kind: metric_configuration('nrp', metric) for kind, metric in metrics.items()
-                       if metric is not None},
+            'metric': metric_configuration('nrp', rec.score_metric(self.mappings, nrp_config)),
             'measures': {name: rec.MEASURES.get(name, 'mae') for name in self.mappings}, 'world': world,
             'code': code_fingerprint(), 'versions': versions()})
 
@@ -167,11 +164,11 @@ class ScoreStore:
         values = np.ascontiguousarray(values, dtype=np.float64)
         return hashlib.sha256(repr(values.shape).encode() + values.tobytes()).hexdigest()
 
-    def key(self, candidate, sources, target_values):
-        """The key of one candidate score (plain JSON types); ``sources`` describes what it reads (layers and their
-        digests)."""
+    def key(self, candidate, source, target_values):
+        """The key of one candidate score (plain JSON types); ``source`` describes what it reads (its layer and
+        that layer's digest)."""
         from .result_cache import jsonable
-        return jsonable({'candidate': candidate, 'sources': sources, 'target': self.digest(target_values),
+        return jsonable({'candidate': candidate, 'source': source, 'target': self.digest(target_values),
                          **self.context})
 
     def _path(self, key):
@@ -202,11 +199,11 @@ def _record_task(spec, world_config, regions, environment):
     return record_model(spec, world_config, regions)
 
 
-def _score_task(layer_source, window_source, target, mappings_, nrp_config, environment):
+def _score_task(source, target, mappings_, nrp_config, environment):
     import torch
     os.environ.update(environment)
     torch.set_num_threads(1)
-    return rec.score_candidate(layer_source, window_source, target, mappings_, nrp_config)
+    return rec.score_candidate(source, target, mappings_, nrp_config)
 
 
 def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('V4', 'IT'),
@@ -238,10 +235,10 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
     -------
     dict
         ``settings``, ``layers`` ({model: {region: its generating layer}}), ``results`` (one per trial and candidate:
-        the trial, the candidate, its chosen ``layer``, ``window`` and ``layer_scores``, its ``scores``),
+        the trial, the candidate, its chosen ``layer`` and every candidate layer's score, its ``scores``),
         ``tables`` (:func:`nrp_plugin.validity.recovery.recovery_tables`), ``seconds``.
     """
-    from ..brainscore.layer_choice import LayerScorer, window
+    from ..brainscore.layer_choice import LayerScorer
     from ..brainscore.source_layers import restrict
     from ..synthetic.config import WorldConfig
     world_config = world_config or WorldConfig.preset('default')
@@ -275,14 +272,11 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
         store = ScoreStore(mappings_, nrp_config, world_config.to_dict())
         sources, digests = {}, {}
 
-        def read(spec, layers):
-            """The model's ``layers`` on the private images, and what the store's key says of them."""
-            if (spec, layers) not in sources:
-                source = restrict(recorded[spec]['source'], ids, layers)
-                sources[spec, layers] = source
-                digests[spec, layers] = [[layer, store.digest(_block(restrict(source, ids, [layer]), ids)[0])]
-                                         for layer in layers]
-            return sources[spec, layers]
+        def read(spec, layer):
+            """The model's ``layer`` on the private images, and what the store's key says of it."""
+            if (spec, layer) not in sources:
+                sources[spec, layer] = restrict(recorded[spec]['source'], ids, [layer])
+                digests[spec, layer] = [layer, store.digest(_block(sources[spec, layer], ids)[0])]
 
         jobs = []
         for g, generator in enumerate(models):
@@ -297,14 +291,11 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
                         target = target_assembly(responses[private_rows], ids, objects)
                         for candidate in models:
                             chosen, choice = scorers[candidate].choose(responses[public_rows])
-                            span = tuple(window(recorded[candidate]['layers'], chosen))
-                            read(candidate, (chosen,)), read(candidate, span)
+                            read(candidate, chosen)
                             jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
-                                              candidate=candidate, layer=chosen, window=list(span),
-                                              layer_scores=choice), target))
-        keys = [store.key(job['candidate'], {'layer': digests[job['candidate'], (job['layer'],)],
-                                             'window': digests[job['candidate'], tuple(job['window'])]},
-                          np.asarray(target.values)) for job, target in jobs]
+                                              candidate=candidate, layer=chosen, layer_scores=choice), target))
+        keys = [store.key(job['candidate'], digests[job['candidate'], job['layer']], np.asarray(target.values))
+                for job, target in jobs]
         scores = [store.get(key) if reuse else None for key in keys]
         missing = [index for index, found in enumerate(scores) if found is None]
         log(f'{len(jobs) - len(missing)} of {len(jobs)} candidate scores from earlier runs; scoring {len(missing)}')
@@ -312,11 +303,6 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
         def keep(index, found):
             scores[index] = found
             store.put(keys[index], found)
-
-        def inputs(index):
-            job, target = jobs[index]
-            return (sources[job['candidate'], (job['layer'],)], sources[job['candidate'], tuple(job['window'])],
-                    target)
 
         if client is not None and missing:
             from distributed import as_completed
@@ -330,16 +316,17 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
             futures = {}
             for index in missing:
                 job, target = jobs[index]
-                futures[client.submit(_score_task, shipped((job['candidate'], (job['layer'],))),
-                                      shipped((job['candidate'], tuple(job['window']))), target, tuple(mappings_),
-                                      nrp_config, environment, pure=False)] = index
+                futures[client.submit(_score_task, shipped((job['candidate'], job['layer'])), target,
+                                      tuple(mappings_), nrp_config, environment, pure=False)] = index
             for done, future in enumerate(as_completed(futures), 1):
                 keep(futures[future], future.result())
                 if done % max(1, len(models)) == 0:
                     log(f'scored {done} of {len(missing)} ({time.perf_counter() - started:.0f} s)')
         else:
             for done, index in enumerate(missing, 1):
-                keep(index, rec.score_candidate(*inputs(index), mappings_, nrp_config))
+                job, target = jobs[index]
+                keep(index, rec.score_candidate(sources[job['candidate'], job['layer']], target, mappings_,
+                                                nrp_config))
                 if done % max(1, len(models)) == 0:
                     log(f'scored {done} of {len(missing)} ({time.perf_counter() - started:.0f} s)')
     finally:
@@ -367,9 +354,9 @@ def layer_lines(outcome):
         for spec, layers in outcome['layers'].items()), '',
         f"Layers read: in each trial every candidate's best layer on the {settings.get('n_selection_images', '?')} "
         f"public images and the generator's responses there (the criterion `compare` chooses by; no scored image "
-        f"used); PLS reads that layer alone, every other mapping its window (the layer and its neighbours). Chosen "
-        f"(times chosen over the trials), and how often a model chose its own generating layer when it was the "
-        f"generator:", '', '| candidate | region | layers chosen | own generating layer, as generator |',
+        f"used), which every mapping reads alone (as `compare --factorial` fits every mapping on the committed layer). "
+        f"Chosen (times chosen over the trials), and how often a model chose its own generating layer when it was "
+        f"the generator:", '', '| candidate | region | layers chosen | own generating layer, as generator |',
         '|---|---|---|---|']
     for spec in settings['models']:
         for region in settings['regions']:

@@ -11,16 +11,16 @@ affine in G's layer) or the world's default (the nonlinear truth), plus Gaussian
 world's repetitions, at the level whose split-half ceiling is MajajHong2015's (V4 0.89, IT 0.82) times a noise
 scale (:func:`generate`), exactly as :func:`nrp_plugin.validity.calibration.world` sets it.
 
-Every candidate C (G among them) then reads the layers ``compare`` would give it on the synthetic benchmarks: its
-best candidate layer on the public images and G's responses there
+Every candidate C (G among them) then reads the layer ``compare`` would commit for it on the synthetic benchmarks:
+its best candidate layer on the public images and G's responses there
 (:class:`nrp_plugin.brainscore.layer_choice.LayerScorer`, the criterion of
-:func:`~nrp_plugin.brainscore.layer_choice.select_on`), never on a scored image. C is scored on the private images,
-on the same Brain-Score splits (stratified on the object): PLS on the chosen layer alone (as the ``-pls``
-benchmark reads it), every other mapping in one :class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` (or
-:class:`~nrp_plugin.brainscore.nrp_metric.CrossValidatedMetric` when the NRP is left out) on the chosen layer's
-window, the layer and its neighbours (as the ``-nrp`` benchmark reads it) (:func:`score_candidate`). Each
-mapping's score is read from its held-out predictions: PLS as Pearson r (higher is better, as Brain-Score), every
-other mapping as MAE (lower is better).
+:func:`~nrp_plugin.brainscore.layer_choice.select_on`), never on a scored image. Every mapping reads that layer
+alone, as ``compare --factorial`` fits every mapping on the committed layer, so that two mappings' verdicts differ
+by the mapping only, not by what it reads. C is scored on the private images under every mapping in one
+:class:`nrp_plugin.brainscore.nrp_metric.NRPErrorMetric` (or
+:class:`~nrp_plugin.brainscore.nrp_metric.CrossValidatedMetric` when the NRP is left out), on the same Brain-Score
+splits (stratified on the object) (:func:`score_candidate`). Each mapping's score is read from its held-out
+predictions: PLS as Pearson r (higher is better, as Brain-Score), every other mapping as MAE (lower is better).
 
 :func:`recovery_tables` turns the scores into, per mapping, truth and region: the generator x candidate matrix of
 mean scores, the top-1 recovery rate with a Wilson interval over generators and seeds, the generator's mean rank,
@@ -36,8 +36,8 @@ import numpy as np
 from ..synthetic import teacher
 from ..synthetic.config import TARGET_CEILINGS, noise_for_ceiling
 
-__all__ = ['ALL_MAPPINGS', 'LAYER_ALONE', 'MEASURES', 'REGION_DEPTHS', 'TRUTHS', 'generate', 'generator_features',
-           'higher_is_better', 'recovery_tables', 'region_layers', 'score_candidate', 'score_metrics', 'wilson']
+__all__ = ['ALL_MAPPINGS', 'MEASURES', 'REGION_DEPTHS', 'TRUTHS', 'generate', 'generator_features',
+           'higher_is_better', 'recovery_tables', 'region_layers', 'score_candidate', 'score_metric', 'wilson']
 
 #: Every mapping recovery scores with, in display order
 ALL_MAPPINGS = ('pls', 'least_squares', 'ridge', 'banded_ridge', 'kernel_ridge', 'nrp')
@@ -154,42 +154,25 @@ def generate(block, region, truth, seed, noise_scale, default_nonlinearity, n_si
     return expected + rng.standard_normal(expected.shape) * sd
 
 
-#: Every mapping but these reads the chosen layer's window
-LAYER_ALONE = ('pls',)
-
-
-def score_metrics(mappings_, nrp_config=None, random_state=0):
-    """The metrics :func:`score_candidate` scores with: ``{'window': metric or None, 'layer': metric or None}``.
-
-    ``'window'``: the NRP with the other mappings but PLS as references, or the first of them with the rest;
-    ``'layer'``: PLS (the mappings of :data:`LAYER_ALONE`) on the chosen layer alone.
-    """
+def score_metric(mappings_, nrp_config=None, random_state=0):
+    """The metric :func:`score_candidate` scores with: the NRP with the other mappings as references, or the first
+    reference with the others."""
     from ..brainscore.nrp_metric import CrossValidatedMetric, NRPErrorMetric
     spec = dict(stratification_coord='object_name')
-    alone = [name for name in mappings_ if name in LAYER_ALONE]
-    windowed = [name for name in mappings_ if name not in LAYER_ALONE]
-    others = [name for name in windowed if name != 'nrp']
-    if 'nrp' in windowed:
-        window = NRPErrorMetric(config=dict(nrp_config or {}) or None, references=others or 'none',
-                                crossvalidation_kwargs=spec, device='cpu', random_state=random_state)
-    elif others:
-        window = CrossValidatedMetric(others[0], references=others[1:], crossvalidation_kwargs=spec, device='cpu')
-    else:
-        window = None
-    layer = CrossValidatedMetric(alone[0], references=alone[1:], crossvalidation_kwargs=spec,
-                                 device='cpu') if alone else None
-    return {'window': window, 'layer': layer}
+    others = [name for name in mappings_ if name != 'nrp']
+    if 'nrp' in mappings_:
+        return NRPErrorMetric(config=dict(nrp_config or {}) or None, references=others or 'none',
+                              crossvalidation_kwargs=spec, device='cpu', random_state=random_state)
+    return CrossValidatedMetric(others[0], references=others[1:], crossvalidation_kwargs=spec, device='cpu')
 
 
-def score_candidate(layer_source, window_source, target, mappings_=ALL_MAPPINGS, nrp_config=None, random_state=0):
+def score_candidate(source, target, mappings_=ALL_MAPPINGS, nrp_config=None, random_state=0):
     """Every mapping's per-split score of one candidate on one set of responses, on the same splits.
 
     Parameters
     ----------
-    layer_source : NeuroidAssembly, dims (presentation, neuroid)
+    source : NeuroidAssembly, dims (presentation, neuroid)
         The candidate's chosen layer on the scored images (as recorded: features or the out-of-core Gram form).
-    window_source : NeuroidAssembly, dims (presentation, neuroid)
-        The chosen layer's window (``layer`` coordinate telling the layers apart), the same images.
     target : NeuroidAssembly, shape (n_images, n_sites)
     mappings_ : sequence of str
         Among :data:`ALL_MAPPINGS`.
@@ -203,19 +186,10 @@ def score_candidate(layer_source, window_source, target, mappings_=ALL_MAPPINGS,
         Per mapping, its score on each split (length S): Pearson r for ``'pls'``, MAE otherwise.
     """
     from ..inference.scores import score
-    metrics = score_metrics(list(mappings_), nrp_config, random_state)
-    found, splits = {}, None
-    for kind, source in (('window', window_source), ('layer', layer_source)):
-        if metrics[kind] is None:
-            continue
-        held = metrics[kind](source, target).attrs['heldout']
-        if splits is not None and not np.array_equal(splits, held.test_ids):
-            raise RuntimeError('the window and the layer were scored on different splits')
-        splits = held.test_ids
-        for name in held.predictions:
-            found[name] = [float(value) for value in score(held.predictions[name], held.targets, MEASURES[name],
-                                                           per_split=True)]
-    return {name: found[name] for name in mappings_}
+    held = score_metric(list(mappings_), nrp_config, random_state)(source, target).attrs['heldout']
+    return {name: [float(value) for value in score(held.predictions[name], held.targets, MEASURES[name],
+                                                   per_split=True)]
+            for name in mappings_}
 
 
 def wilson(successes, trials, z=1.959963984540054):
