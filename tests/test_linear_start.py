@@ -42,6 +42,23 @@ def test_eigen_ridge_equals_sklearn_ridgecv(seed):
     np.testing.assert_allclose(ours.numpy(), direct.predict(features[test]), rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_a_float32_penalty_search_gives_float64_leave_one_out_results_for_the_penalties_it_chooses(seed):
+    """The search in float32 chooses the penalties; the chosen penalties' leave-one-out errors and predictions are
+    then float64's (against the float64 search, where both choose the same penalty, 1e-12)."""
+    features, targets, _ = _world(seed, n=90, widths=(40, 120))
+    centred = torch.as_tensor(features - features.mean(axis=0))
+    eigenvalues, eigenvectors = torch.linalg.eigh(centred @ centred.T)
+    keep = eigenvalues > eigenvalues[-1] * 1e-10
+    basis = eigenvalues[keep], eigenvectors[:, keep]
+    doubles = eigen_ridge(*basis, torch.as_tensor(targets))
+    singles = eigen_ridge(*basis, torch.as_tensor(targets), search_dtype=torch.float32)
+    np.testing.assert_array_equal(singles[2], doubles[2])
+    for single, double in zip(singles[:2] + singles[3:], doubles[:2] + doubles[3:]):
+        assert single.dtype == torch.float64
+        np.testing.assert_allclose(single.numpy(), double.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def _ridge_problem(seed, n, p, n_targets, padding=0):
     """Features with a decaying spectrum and offsets, noisy targets from the leading ones (so that each target's
     leave-one-out error has a clear minimum inside the grid), and ``padding`` all-zero columns."""

@@ -41,6 +41,16 @@ def twin_of_a():  # the same weights as net_a
     return _net(1)
 
 
+def echo():  # its last layer holds pool's values under another name
+    torch.manual_seed(4)
+    net = nn.Sequential()
+    net.add_module('conv1', nn.Conv2d(3, 8, 5, stride=4))
+    net.add_module('relu1', nn.ReLU())
+    net.add_module('pool', nn.AdaptiveAvgPool2d(2))
+    net.add_module('same', nn.Identity())
+    return {'model': net, 'layers': ['conv1', 'pool', 'same'], 'image_size': 64}
+
+
 def bad_layer():
     return {'model': nn.Sequential(nn.Conv2d(3, 4, 3)), 'layers': ['conv9']}
 '''
@@ -50,7 +60,7 @@ def bad_layer():
 def nets(tmp_path_factory):
     path = tmp_path_factory.mktemp('recovery_nets') / 'nets.py'
     path.write_text(NETS)
-    return {name: f'{path}:{name}' for name in ('net_a', 'net_b', 'net_c', 'twin_of_a', 'bad_layer')}
+    return {name: f'{path}:{name}' for name in ('net_a', 'net_b', 'net_c', 'twin_of_a', 'echo', 'bad_layer')}
 
 
 @pytest.fixture(scope='module')
@@ -59,12 +69,12 @@ def noiseless_linear(nets):
     return _run(nets)
 
 
-def _run(nets, noise_scale=0.0, **kwargs):
-    """The four tiny networks (net_a's twin among them), ridge, IT, linear truth, on a small world."""
+def _run(nets, noise_scale=0.0, names=('net_a', 'net_b', 'net_c', 'twin_of_a'), **kwargs):
+    """Tiny networks (by default the four, net_a's twin among them), ridge, IT, linear truth, on a small world."""
     from nrp_plugin.app import recovery
     from nrp_plugin.synthetic.config import WorldConfig
     world = WorldConfig.preset('default', image_size=64, images_per_object=((3, 3), (6, 10)), n_v4=8, n_it=16)
-    models = [nets[name] for name in ('net_a', 'net_b', 'net_c', 'twin_of_a')]
+    models = [nets[name] for name in names]
     return recovery.run_recovery(models, truths=('linear',), noise_scale=noise_scale, seeds=1, regions=('IT',),
                                  mappings_=('ridge',), world_config=world, log=lambda *_: None, **kwargs)
 
@@ -113,6 +123,31 @@ def test_each_generator_chooses_its_own_generating_layer_on_its_noiseless_linear
         assert result['layer_scores'][generating] > 0.99
 
 
+def test_a_layer_of_another_name_holding_the_generating_layers_values_counts_as_the_generators_own(nets,
+                                                                                                     monkeypatch):
+    """``echo`` generates IT from ``same``, an identity after ``pool``: the two layers hold the same values, so the
+    layer choice scores them alike and takes the earlier, ``pool``, and what the generator reads is its own.
+    (Only the layers are checked: no candidate is scored, and nothing is stored.)"""
+    from nrp_plugin.app import recovery as app
+    from nrp_plugin.app.recovery import layer_lines
+    from nrp_plugin.validity import recovery
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(recovery, 'score_candidate', lambda *args, **kwargs: {'ridge': list(rng.random(10) + 1)})
+    monkeypatch.setattr(app.ScoreStore, 'put', lambda *args: None)
+    outcome = _run(nets, names=('net_b', 'net_c', 'echo'), reuse=False)
+    assert outcome['layers'][nets['echo']]['IT'] == 'same'
+    own = {result['generator']: result for result in outcome['results'] if result['candidate'] == result['generator']}
+    echo = own[nets['echo']]
+    assert echo['layer'] == 'pool'
+    assert echo['layer_scores']['pool'] == echo['layer_scores']['same']
+    assert echo['own_layer'] is True
+    assert own[nets['net_b']]['own_layer'] is True  # pool, the generating layer by name too
+    others = [result for result in outcome['results'] if result['candidate'] != result['generator']]
+    assert others and all('own_layer' not in result for result in others)
+    (line,) = [line for line in layer_lines(outcome) if line.startswith(f"| {nets['echo']} | IT |")]
+    assert line.endswith('| 1 of 1 |')
+
+
 def test_the_layer_choice_never_reads_a_scored_image(nets, noiseless_linear, monkeypatch):
     """Replace every scored (private) response by noise before anything runs: each candidate's chosen layer and its
     layer scores stay the same, only its mapping scores change."""
@@ -138,6 +173,15 @@ def test_outputs_are_written_with_one_heatmap_per_table(noiseless_linear, tmp_pa
     assert names == sorted(['recovery.json', 'recovery.md', 'heatmap_ridge_linear_IT.png', 'recovery_rate.png'])
     payload = json.loads((tmp_path / 'out' / 'recovery.json').read_text())
     assert payload['tables'][0]['ties'] == 2
+    # the summary's own score and margins are the matrix's diagonal and the trials' margins
+    table = payload['tables'][0]
+    (row,) = [line for line in (tmp_path / 'out' / 'recovery.md').read_text().splitlines()
+              if line.startswith('| ridge | linear | IT |')]
+    cells = [cell.strip() for cell in row.strip('|').split('|')]
+    margins = [trial['margin'] for trial in table['trials']]
+    assert float(cells[9]) == pytest.approx(np.mean(np.diag(table['matrix'])), abs=5e-4)
+    assert [float(value) for value in cells[10].split(',')] == pytest.approx([min(margins), np.median(margins)],
+                                                                              abs=5e-4)
     assert '| ridge | linear | IT | 2 | 2 | 0 |' in (tmp_path / 'out' / 'recovery.md').read_text()
 
 

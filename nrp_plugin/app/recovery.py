@@ -5,12 +5,12 @@
 every model once on all of the embedded world's images (through the project's out-of-core activation recording,
 :func:`nrp_plugin.app.activation_memo.memoize_model`), generates every (generator, seed, truth, region)'s
 responses, chooses each candidate's layer on the public images, scores every candidate under every mapping on the
-private images (on ``workers`` local Dask workers when given) and returns the tables; :func:`write_outputs` writes ``recovery.json``, ``recovery.md`` and the figures, each atomically and
-only once everything is computed.
+private images (on ``workers`` local Dask workers when given) and returns the tables; :func:`write_outputs` writes
+``recovery.json``, ``recovery.md`` and the figures, each atomically and only once everything is computed.
 
 Each candidate score is kept as it finishes in :class:`ScoreStore` (``$NRP_PLUGIN_HOME/recovery``), keyed on the
-content of the candidate's chosen layer and of the responses, the mappings, the NRP's configuration and the code, so a run
-that was stopped, or a larger one sharing models with an earlier run, scores only what is missing.
+content of the candidate's chosen layer and of the responses, the mappings, the NRP's configuration and the code,
+so a run that was stopped, or a larger one sharing models with an earlier run, scores only what is missing.
 """
 import hashlib
 import io
@@ -130,12 +130,12 @@ def _block(source, ids):
 class ScoreStore:
     """One small JSON per candidate score, named by the hash of everything the score depends on.
 
-    A key holds the candidate's chosen layer with the sha256 of its values, and the sha256 of the responses (so two runs that share a model and a world share records, and anything that changes either
-    recomputes) and the run's context, computed once: the
-    configuration of the metric that scores (:func:`nrp_plugin.app.result_cache.metric_configuration`, as
-    ``compare``'s result cache keys it: mappings, NRP configuration, splits, device), each mapping's measure, the
-    world, the code fingerprint and the library versions. Records are written atomically; an unreadable record or
-    one with another key is recomputed.
+    A key holds the candidate's chosen layer with the sha256 of its values, and the sha256 of the responses (so two
+    runs that share a model and a world share records, and anything that changes either recomputes) and the run's
+    context, computed once: the configuration of the metric that scores
+    (:func:`nrp_plugin.app.result_cache.metric_configuration`, as ``compare``'s result cache keys it: mappings, NRP
+    configuration, splits, device), each mapping's measure, the world, the code fingerprint and the library versions.
+    Records are written atomically; an unreadable record or one with another key is recomputed.
 
     Parameters
     ----------
@@ -235,8 +235,9 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
     -------
     dict
         ``settings``, ``layers`` ({model: {region: its generating layer}}), ``results`` (one per trial and candidate:
-        the trial, the candidate, its chosen ``layer`` and every candidate layer's score, its ``scores``),
-        ``tables`` (:func:`nrp_plugin.validity.recovery.recovery_tables`), ``seconds``.
+        the trial, the candidate, its chosen ``layer`` and every candidate layer's score, its ``scores``; where the
+        candidate is the generator, ``own_layer``: whether the chosen layer's values on the scored images are its
+        generating layer's), ``tables`` (:func:`nrp_plugin.validity.recovery.recovery_tables`), ``seconds``.
     """
     from ..brainscore.layer_choice import LayerScorer
     from ..brainscore.source_layers import restrict
@@ -292,8 +293,13 @@ def run_recovery(models, truths=rec.TRUTHS, noise_scale=1.0, seeds=1, regions=('
                         for candidate in models:
                             chosen, choice = scorers[candidate].choose(responses[public_rows])
                             read(candidate, chosen)
-                            jobs.append((dict(generator=generator, seed=seed, truth=truth, region=region,
-                                              candidate=candidate, layer=chosen, layer_scores=choice), target))
+                            job = dict(generator=generator, seed=seed, truth=truth, region=region,
+                                       candidate=candidate, layer=chosen, layer_scores=choice)
+                            if candidate == generator:
+                                # by the values read, not the name: two layers can hold the same values
+                                read(generator, layer)
+                                job['own_layer'] = digests[generator, chosen][1] == digests[generator, layer][1]
+                            jobs.append((job, target))
         keys = [store.key(job['candidate'], digests[job['candidate'], job['layer']], np.asarray(target.values))
                 for job, target in jobs]
         scores = [store.get(key) if reuse else None for key in keys]
@@ -354,9 +360,10 @@ def layer_lines(outcome):
         for spec, layers in outcome['layers'].items()), '',
         f"Layers read: in each trial every candidate's best layer on the {settings.get('n_selection_images', '?')} "
         f"public images and the generator's responses there (the criterion `compare` chooses by; no scored image "
-        f"used), which every mapping reads alone (as `compare --factorial` fits every mapping on the committed layer). "
-        f"Chosen (times chosen over the trials), and how often a model chose its own generating layer when it was "
-        f"the generator:", '', '| candidate | region | layers chosen | own generating layer, as generator |',
+        f"used), which every mapping reads alone (as `compare --factorial` fits every mapping on the committed "
+        f"layer). Chosen (times chosen over the trials), and how often a model, as the generator, read its own "
+        f"generating layer's values (a layer of another name counts when its values on the scored images are the "
+        f"same):", '', '| candidate | region | layers chosen | own generating layer, as generator |',
         '|---|---|---|---|']
     for spec in settings['models']:
         for region in settings['regions']:
@@ -367,7 +374,7 @@ def layer_lines(outcome):
             counts = {}
             for result in mine:
                 counts[result['layer']] = counts.get(result['layer'], 0) + 1
-            own = [result['layer'] == outcome['layers'][spec][region] for result in mine
+            own = [result.get('own_layer', result['layer'] == outcome['layers'][spec][region]) for result in mine
                    if result['generator'] == spec]
             chosen = ', '.join(f'{layer} ({count})' for layer, count in sorted(counts.items(), key=lambda kv: -kv[1]))
             lines.append(f"| {spec} | {region} | {chosen} | {sum(own)} of {len(own)} |")
@@ -401,16 +408,25 @@ def markdown(outcome, command=None):
               'between two models, measured by `nrp-plugin calibrate` on worlds with a known answer, is below the '
               f'95% it claims ({margin_coverage}), so read its interval and p as somewhat too narrow.', '',
              *layer_lines(outcome),
-             '## Summary', '', '| mapping | truth | region | recovered | ties | failed | rate [95% interval] | '
-             'interval\'s measured coverage (lowest, mean) | mean rank | margin over the best impostor, share of the '
-             'generator\'s score (smallest, median) |', '|---|---|---|---|---|---|---|---|---|---|']
+             '## Summary', '', 'Margins and the generator\'s own score are in the mapping\'s measure (MAE, or r for '
+             'PLS), so they compare between mappings of one measure only.', '',
+             '| mapping | truth | region | recovered | ties | failed | rate [95% interval] | '
+             'interval\'s measured coverage (lowest, mean) | mean rank | generator\'s own score (mean) | margin '
+             'over the best impostor (smallest, median) | the margin as a share of the generator\'s score '
+             '(smallest, median) |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for table in outcome['tables']:
         coverage = table.get('rate_coverage')
         coverage = '–' if not coverage else f"{100 * coverage['min']:.1f}%, {100 * coverage['mean']:.1f}%"
+        own = [value for value in np.diag(np.asarray(table['matrix'], dtype=float)) if math.isfinite(value)]
+        margins = [trial['margin'] for trial in table['trials']
+                   if trial.get('margin') is not None and math.isfinite(trial['margin'])]
         lines.append(f"| {table['mapping']} | {table['truth']} | {table['region']} | {table['recovered']} | "
                      f"{table['ties']} | {table['failed']} | {_number(table['rate'], 2)} "
                      f"[{_number(table['rate_low'], 2)}, {_number(table['rate_high'], 2)}] | {coverage} | "
-                     f"{_number(table['mean_rank'], 2)} | {_number(table.get('relative_margin_min'), 3)}, "
+                     f"{_number(table['mean_rank'], 2)} | {_number(float(np.mean(own)) if own else None, 3)} | "
+                     f"{_number(min(margins) if margins else None, 3)}, "
+                     f"{_number(float(np.median(margins)) if margins else None, 3)} | "
+                     f"{_number(table.get('relative_margin_min'), 3)}, "
                      f"{_number(table.get('relative_margin_median'), 3)} |")
     models = settings['models']
     for table in outcome['tables']:

@@ -20,8 +20,12 @@ from .ridge import eigen_ridge
 
 __all__ = ['best_layers', 'loo_r2']
 
+#: The type of the layer score's penalty search: float32 chooses the same penalties as float64 on the tests' worlds
+#: (tests/test_layer_choice.py) at a lower cost; the leave-one-out predictions stay in the scores' type.
+SEARCH_DTYPE = torch.float32
 
-def loo_r2(train_scores, targets):
+
+def loo_r2(train_scores, targets, search_dtype=SEARCH_DTYPE):
     """Median over targets of the leave-one-out coefficient of determination of ridge (see the module notes).
 
     Parameters
@@ -29,6 +33,9 @@ def loo_r2(train_scores, targets):
     train_scores : Tensor, shape (n_rows, r)
         The rows' principal-component scores: centred, mutually orthogonal columns (unwhitened).
     targets : Tensor, shape (n_rows, n_targets)
+    search_dtype : torch.dtype or None
+        The type of the penalty search (:func:`nrp_plugin.core.ridge.eigen_ridge`); None: the scores' type. The
+        leave-one-out predictions of the chosen penalties are in the scores' type either way.
 
     Returns
     -------
@@ -40,7 +47,7 @@ def loo_r2(train_scores, targets):
     eigenvalues = eigenvalues[keep]
     eigenvectors = train_scores[:, keep] / eigenvalues.sqrt()
     targets = targets.to(train_scores)
-    *_, loo = eigen_ridge(eigenvalues, eigenvectors, targets)
+    *_, loo = eigen_ridge(eigenvalues, eigenvectors, targets, search_dtype=search_dtype)
     total = ((targets - targets.mean(dim=0)) ** 2).sum(dim=0)
     press = ((targets - loo) ** 2).sum(dim=0)
     r2 = torch.where(total > 0, 1 - press / total.clamp(min=torch.finfo(total.dtype).tiny), float('nan'))

@@ -17,7 +17,8 @@ needs one, so this closed form is kept for every ridge of the package.
 the device and in the type of their inputs (a GPU's, in float64, for the references); :func:`fit_predict_ridge`,
 :func:`fit_predict_dual_ridge` and :func:`ridge_coefficients` in float64 on the CPU. The penalty search alone may run
 in float32 (``search_dtype``), written so that no small quantity is the difference of two large ones; the
-eigendecomposition and the coefficients stay in the inputs' type.
+eigendecomposition, the coefficients and the chosen penalties' leave-one-out residuals and errors stay in the inputs'
+type. The layer choice's :func:`nrp_plugin.core.layer_scores.loo_r2` searches in float32.
 
 The penalty grid is relative to the inputs' scale, the mean non-zero eigenvalue of the centred ``X X^T`` (equal
 to that of ``X^T X``), which makes it independent of the features' units.
@@ -55,7 +56,8 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
         Penalty grid relative to the mean non-zero eigenvalue, ascending.
     search_dtype : torch.dtype, optional
         The type the penalty search (the leave-one-out residuals of every penalty) is computed in; the inputs'
-        type by default. The dual coefficients are computed in the inputs' type whatever this is.
+        type by default. The dual coefficients, and the leave-one-out residuals and errors of the chosen penalties,
+        are computed in the inputs' type whatever this is.
 
     Returns
     -------
@@ -74,8 +76,15 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     projected = eigenvectors.T @ centred
     scale = float(eigenvalues.sum()) / max(1, len(eigenvalues)) or 1.0
     if search_dtype is not None and search_dtype != eigenvectors.dtype:
-        best_alpha, best_error, best_residual = _reduced_search(eigenvalues, eigenvectors, centred, projected,
-                                                                relative_alphas, scale, search_dtype)
+        best_alpha = _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alphas, scale,
+                                     search_dtype)
+        # the chosen penalties' residuals and errors, in the inputs' type and form: what the search in that type
+        # gives for the same penalties
+        shrink = eigenvalues[:, None] / (eigenvalues[:, None] + best_alpha[None, :])
+        fitted = eigenvectors @ (shrink * projected)
+        leverage = 1.0 / n + (eigenvectors ** 2) @ shrink
+        best_residual = (centred - fitted) / (1 - leverage).clamp(min=1e-12)
+        best_error = (best_residual ** 2).mean(dim=0)
     else:
         squared = eigenvectors ** 2
         best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
@@ -96,7 +105,7 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
 
 
 def _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alphas, scale, dtype):
-    """:func:`eigen_ridge`'s penalty search with the products in ``dtype`` (float32), written without cancellation.
+    """:func:`eigen_ridge`'s penalty choice with the products in ``dtype`` (float32), written without cancellation.
 
     A small penalty leaves residuals and ``1 - h`` far below the targets and 1, which the direct form gets as the
     difference of two nearly equal numbers: in float32 those carry no correct digit. Here neither is such a
@@ -106,8 +115,8 @@ def _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alph
 
     Returns
     -------
-    best_alpha, best_error, best_residual : Tensor
-        In the inputs' type.
+    best_alpha : Tensor, shape (n_targets,)
+        Each target's penalty (absolute), in the inputs' type.
     """
     n = centred.shape[0]
     outside = (centred - eigenvectors @ projected).to(dtype)
@@ -124,9 +133,8 @@ def _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alph
         error = (residual ** 2).mean(dim=0)
         better = error < best_error
         best_error = torch.where(better, error, best_error)
-        best_residual = residual if index == 0 else torch.where(better, residual, best_residual)
         best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
-    return best_alpha, best_error.to(centred.dtype), best_residual.to(centred.dtype)
+    return best_alpha
 
 
 def kernel_eigen(kernel):
