@@ -70,31 +70,24 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
     loo_prediction : Tensor, shape (n, n_targets)
         Each row's prediction by the ridge fitted without it (the chosen penalty).
     """
-    n = targets.shape[0]
     intercept = targets.mean(dim=0)
     centred = targets - intercept
     projected = eigenvectors.T @ centred
     scale = float(eigenvalues.sum()) / max(1, len(eigenvalues)) or 1.0
+    squared = eigenvectors ** 2
     if search_dtype is not None and search_dtype != eigenvectors.dtype:
         best_alpha = _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alphas, scale,
                                      search_dtype)
-        # the chosen penalties' residuals and errors, in the inputs' type and form: what the search in that type
-        # gives for the same penalties
+        # the chosen penalties' residuals and errors in the inputs' type, by the search's own form below
         shrink = eigenvalues[:, None] / (eigenvalues[:, None] + best_alpha[None, :])
-        fitted = eigenvectors @ (shrink * projected)
-        leverage = 1.0 / n + (eigenvectors ** 2) @ shrink
-        best_residual = (centred - fitted) / (1 - leverage).clamp(min=1e-12)
+        best_residual = _loo_residual(shrink, eigenvectors, squared, projected, centred)
         best_error = (best_residual ** 2).mean(dim=0)
     else:
-        squared = eigenvectors ** 2
         best_error = torch.full((targets.shape[1],), float('inf'), dtype=targets.dtype, device=targets.device)
         best_alpha = torch.zeros_like(best_error)
         for index, relative in enumerate(relative_alphas):
             alpha = float(relative) * scale
-            shrink = eigenvalues / (eigenvalues + alpha)
-            fitted = eigenvectors @ (shrink[:, None] * projected)
-            leverage = 1.0 / n + squared @ shrink
-            residual = (centred - fitted) / (1 - leverage)[:, None].clamp(min=1e-12)
+            residual = _loo_residual(eigenvalues / (eigenvalues + alpha), eigenvectors, squared, projected, centred)
             error = (residual ** 2).mean(dim=0)
             better = error < best_error
             best_error = torch.where(better, error, best_error)
@@ -102,6 +95,17 @@ def eigen_ridge(eigenvalues, eigenvectors, targets, relative_alphas=RELATIVE_ALP
             best_alpha = torch.where(better, torch.full_like(best_alpha, alpha), best_alpha)
     dual = eigenvectors @ (projected / (eigenvalues[:, None] + best_alpha[None, :]))
     return dual, intercept, (best_alpha / scale).cpu().numpy(), best_error, targets - best_residual
+
+
+def _loo_residual(shrink, eigenvectors, squared, projected, centred):
+    """Every row's leave-one-out residual, ``(y - fitted) / (1 - h)``, for shrinkage factors
+    ``eigenvalue / (eigenvalue + alpha)``: shape (r,), one penalty for every target, or (r, n_targets), one each."""
+    column = shrink if shrink.dim() == 2 else shrink[:, None]
+    fitted = eigenvectors @ (column * projected)
+    leverage = 1.0 / centred.shape[0] + squared @ shrink
+    if leverage.dim() == 1:
+        leverage = leverage[:, None]
+    return (centred - fitted) / (1 - leverage).clamp(min=1e-12)
 
 
 def _reduced_search(eigenvalues, eigenvectors, centred, projected, relative_alphas, scale, dtype):
