@@ -46,7 +46,9 @@ setup(
         'distributed',
         'plotly',
     ],
-    extras_require={'test': ['pytest>=7', 'pytest-xdist>=3', 'playwright'], 'cluster': ['dask-jobqueue']},
+    # the test extra holds what the whole suite runs: Chromium's driver for the report, dask-jobqueue for SLURM
+    extras_require={'test': ['pytest>=7', 'pytest-xdist>=3', 'playwright', 'dask-jobqueue'],
+                    'cluster': ['dask-jobqueue']},
     package_data={'nrp_plugin.app': ['report_assets/*'], 'nrp_plugin.inference': ['measured_coverage.json']},
     entry_points={'console_scripts': ['nrp-plugin=nrp_plugin.app.cli:main']},
     cmdclass={'build_py': BuildWithPlugins},

@@ -102,23 +102,30 @@ def _squeue(env, name):
     return dict(zip(listed[::2], listed[1::2]))
 
 
+def _no_slurm(message):
+    """Skip, or with ``NRP_REQUIRE_SLURM=1`` (CI) fail: there the SLURM test must run."""
+    if os.environ.get('NRP_REQUIRE_SLURM') == '1':
+        pytest.fail(f'{message} (NRP_REQUIRE_SLURM=1)', pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope='module')
 def slurm():
     """The environment of a running single-node SLURM (scripts/slurm_local.sh): the one running, else one started
     here when munge and slurm-wlm are installed and this is root (and stopped after the tests)."""
     pytest.importorskip('dask_jobqueue', reason="--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'")
     if shutil.which('bash') is None:
-        pytest.skip('no SLURM: scripts/slurm_local.sh needs bash')
+        _no_slurm('no SLURM: scripts/slurm_local.sh needs bash')
     status = subprocess.run(['bash', str(SLURM_LOCAL), 'status'], capture_output=True, text=True, timeout=60)
     started = False
     if status.returncode != 0:
         if not all(shutil.which(name) for name in ('munged', 'slurmctld', 'slurmd', 'sbatch')) or os.geteuid() != 0:
-            pytest.skip('no SLURM running and none can be started here: scripts/slurm_local.sh start (as root) '
-                        'installs munge and slurm-wlm and starts a single-node SLURM')
+            _no_slurm('no SLURM running and none can be started here: scripts/slurm_local.sh start (as root) '
+                      'installs munge and slurm-wlm and starts a single-node SLURM')
         start = subprocess.run(['bash', str(SLURM_LOCAL), 'start'], capture_output=True, text=True, timeout=180,
                                env=dict(os.environ, SLURM_LOCAL_NO_INSTALL='1'))
         if start.returncode != 0:
-            pytest.skip(f'no SLURM: scripts/slurm_local.sh start failed: {start.stderr.strip()[-300:]}')
+            _no_slurm(f'no SLURM: scripts/slurm_local.sh start failed: {start.stderr.strip()[-300:]}')
         status, started = start, True
     conf = [line for line in status.stdout.splitlines() if line.startswith('export SLURM_CONF=')][-1]
     yield {'SLURM_CONF': conf.partition('=')[2]}
