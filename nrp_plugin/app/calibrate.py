@@ -20,9 +20,8 @@ __all__ = ['calibrate']
 
 def _replicate_task(config, index, environment, threads):
     """One replicate in a Dask worker, with the run's environment and torch threads."""
-    import torch
-    os.environ.update(environment)
-    torch.set_num_threads(threads)
+    from .cluster import prepare_worker
+    prepare_worker(environment, threads)
     return calibration.replicate(config, index)
 
 

@@ -193,16 +193,14 @@ class ScoreStore:
 
 
 def _record_task(spec, world_config, regions, environment):
-    import torch
-    os.environ.update(environment)
-    torch.set_num_threads(1)
+    from .cluster import prepare_worker
+    prepare_worker(environment)
     return record_model(spec, world_config, regions)
 
 
 def _score_task(source, target, mappings_, nrp_config, environment):
-    import torch
-    os.environ.update(environment)
-    torch.set_num_threads(1)
+    from .cluster import prepare_worker
+    prepare_worker(environment)
     return rec.score_candidate(source, target, mappings_, nrp_config)
 
 
