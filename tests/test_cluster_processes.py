@@ -1,6 +1,7 @@
 """``compare`` on Dask workers that are processes of their own: SLURM batch jobs (one of them cancelled in the
 middle of the run) and a ``dask scheduler`` with ``dask worker`` processes. Both give the in-process run's table,
 value for value. Every address is on loopback."""
+import importlib.util
 import json
 import os
 import re
@@ -113,7 +114,8 @@ def _no_slurm(message):
 def slurm():
     """The environment of a running single-node SLURM (scripts/slurm_local.sh): the one running, else one started
     here when munge and slurm-wlm are installed and this is root (and stopped after the tests)."""
-    pytest.importorskip('dask_jobqueue', reason="--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'")
+    if importlib.util.find_spec('dask_jobqueue') is None:
+        _no_slurm("--cluster needs dask-jobqueue: pip install 'nrp_plugin[cluster]'")
     if shutil.which('bash') is None:
         _no_slurm('no SLURM: scripts/slurm_local.sh needs bash')
     status = subprocess.run(['bash', str(SLURM_LOCAL), 'status'], capture_output=True, text=True, timeout=60)

@@ -18,6 +18,7 @@ is computed again in this process. A rerun computes only what is missing. Dask r
 that is lost; a model whose task fails (its own error, or its workers dying repeatedly) gets a row that says why,
 and the other models go on.
 """
+import functools
 import json
 import logging
 import os
@@ -245,16 +246,27 @@ def tune_allocator(trim_threshold=KEEP_FREED_BYTES, mmap_threshold=LARGEST_HEAP_
     mmap_threshold : int
         Allocations from this size up are mapped from the kernel on their own, in bytes (at most 32 MiB).
     """
+    libc = _glibc()
+    if libc is None:
+        return False
+    return bool(libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold))
+                and libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)))
+
+
+@functools.lru_cache(maxsize=None)
+def _glibc():
+    """This process's C library with its ``mallopt``, or None where it is not glibc (found once per process: the
+    check reads the Python executable)."""
     import ctypes
     import platform
     if platform.libc_ver()[0] != 'glibc':
-        return False
+        return None
     try:
         libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold))
-                    and libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)))
+        libc.mallopt  # noqa: B018 - present in every glibc; probed so a stripped one is refused here
     except (OSError, AttributeError):
-        return False
+        return None
+    return libc
 
 
 #: Environment variables a worker needs as the run's process has them
