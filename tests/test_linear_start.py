@@ -159,6 +159,24 @@ def _carve(n_fits, n_rows, n_validation=10):
     return fit, torch.arange(n_validation).expand(n_fits, n_validation)
 
 
+
+def test_the_starts_ridge_fits_search_in_float32(monkeypatch):
+    # the penalty search of ridge on every component (each layer weighting) runs in float32; the test above checks
+    # that it chooses what scikit-learn's float64 RidgeCV chooses
+    from nrp_plugin.core import ridge
+    searched, original = [], ridge.eigen_ridge
+
+    def spy(*args, **kwargs):
+        searched.append(kwargs.get('search_dtype', args[4] if len(args) > 4 else None))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ridge, 'eigen_ridge', spy)
+    _, _, _, splits, train_targets, _, (train_x, _, _, _, kernels) = _prepared(0)
+    fit_index, validation_index = _carve(len(splits), train_x.shape[1])
+    ridge_start(kernels, train_x, train_targets, fit_index, validation_index)
+    weighted = len(splits) * len(layer_weightings(len(kernels.grams)))
+    assert searched.count(torch.float32) == weighted
+
 @pytest.mark.parametrize('seed', [0, 3])
 def test_every_component_ridge_is_ridge_on_the_scaled_features(seed):
     # ridge on every component of every layer is ridge on the raw features, each layer divided by the root of

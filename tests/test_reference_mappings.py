@@ -10,7 +10,8 @@
   leave-one-out residuals;
 - the shared pieces are computed once: one eigendecomposition per layer weighting, none for one layer;
 - the penalty search in float32 chooses the same penalties and predicts the same values within 1e-6 (on the CPU
-  here; on CUDA where there is one).
+  here; on CUDA where there is one), and the metric's own fits (``SplitFits``, the ``KernelRidge`` mapping) search in
+  float32 and agree with the float64 search.
 """
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from nrp_plugin.core.kernel_references import RBF_BANDWIDTHS, rbf_kernel_ridge
 from nrp_plugin.core.linear_start import layer_weightings
 from nrp_plugin.core.reduction import dense_components, kernel_components
 from nrp_plugin.core.ridge import RELATIVE_ALPHAS
-from nrp_plugin.mappings import BandedRidge, Ridge, SplitPieces
+from nrp_plugin.mappings import BandedRidge, KernelRidge, Ridge, SplitFits, SplitPieces
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 
@@ -147,11 +148,29 @@ def test_several_layers_decompose_once_per_weighting_shared_by_ridge_and_banded_
     assert torch.equal(pieces.ridge([1, 1, 1])['prediction'], ridge_prediction)
 
 
-def _same_fits(first, second):
-    """The same penalties, and predictions within 1e-6 of the targets' scale."""
-    for (prediction, info), (other, other_info) in zip(first, second):
-        np.testing.assert_array_equal(info['relative_alpha'], other_info['relative_alpha'])
+def _float64_loo_error(pieces, site, relative_alpha, layer_weights=None):
+    """One site's leave-one-out mean squared error, in float64, of ridge at one penalty in the kernel of
+    ``pieces.eigen(layer_weights)``."""
+    eigenvalues, eigenvectors = pieces.eigen(layer_weights)
+    targets = pieces.train_targets[:, site:site + 1].to(torch.float64)
+    return float(ridge.eigen_ridge(eigenvalues, eigenvectors, targets, np.array([relative_alpha]))[3][0])
+
+
+def _same_fits(first, second, pieces=None):
+    """Ridge's and banded ridge's fits (in that order) agree: predictions within 1e-6 of the targets' scale, and the
+    same penalties, or, with ``pieces`` (the split's, fitted in float64), penalties whose float64 leave-one-out
+    errors are equal within 1e-6 (relative): a tie the float32 search cannot resolve, at the grid's flat end."""
+    for (prediction, info), (other, other_info), banded in zip(first, second, (False, True)):
         np.testing.assert_allclose(prediction.cpu().numpy(), other.cpu().numpy(), rtol=0, atol=1e-6)
+        alphas, other_alphas = info['relative_alpha'], other_info['relative_alpha']
+        if pieces is None:
+            np.testing.assert_array_equal(alphas, other_alphas)
+            continue
+        for site in np.flatnonzero(alphas != other_alphas):
+            weights = [None, None] if not banded else [choice['layer_weights'][:, site] for choice in (info, other_info)]
+            errors = [_float64_loo_error(pieces, site, alpha[site], weight)
+                      for alpha, weight in zip((alphas, other_alphas), weights)]
+            assert errors[1] == pytest.approx(errors[0], rel=1e-6), (site, alphas[site], other_alphas[site], errors)
 
 
 def _fits(layers, targets, train, test, device, search_dtype):
@@ -159,12 +178,39 @@ def _fits(layers, targets, train, test, device, search_dtype):
     return [Ridge().fit_split(pieces), BandedRidge().fit_split(pieces)]
 
 
-@pytest.mark.parametrize('seed', [0, 2])
-def test_the_penalty_search_in_float32_chooses_the_same_penalties(seed):
+@pytest.mark.parametrize('seed', [0, 1, 2, 3])
+def test_the_penalty_search_in_float32_chooses_penalties_as_good_as_float64s(seed):
     layers, targets, train, test = _layers(seed)
     _same_fits(_fits(layers, targets, train, test, 'cpu', None), _fits(layers, targets, train, test, 'cpu',
-                                                                        torch.float32))
+                                                                        torch.float32),
+               pieces=_pieces(layers, targets, train, test))
 
+
+
+def _spy_on_searches(monkeypatch, module):
+    """Record the ``search_dtype`` of every :func:`eigen_ridge` call made through ``module``."""
+    seen = []
+    original = ridge.eigen_ridge
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get('search_dtype', args[4] if len(args) > 4 else None))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, 'eigen_ridge', spy)
+    return seen
+
+
+@pytest.mark.parametrize('seed', [1, 3])
+def test_the_metrics_component_fits_search_in_float32_and_agree_with_float64(seed, monkeypatch):
+    from nrp_plugin.mappings import base
+    layers, targets, train, test = _layers(seed)
+    searched = _spy_on_searches(monkeypatch, base)
+    fits = SplitFits([Ridge(), BandedRidge()], torch.as_tensor(targets[train])[None])
+    fits(0, _pieces(layers, targets, train, test).components)
+    assert searched and set(searched) == {torch.float32}
+    metric_fits = [(fits._fits[name][0][0], fits._fits[name][0][1]) for name in ('ridge', 'banded_ridge')]
+    _same_fits(_fits(layers, targets, train, test, 'cpu', torch.float64), metric_fits,
+               pieces=_pieces(layers, targets, train, test))
 
 @CUDA
 @pytest.mark.parametrize('search_dtype', [None, torch.float32])
@@ -246,6 +292,23 @@ def test_kernel_ridges_float32_search_chooses_the_same_penalties():
     np.testing.assert_array_equal(single_info['relative_alpha'], info['relative_alpha'])
     np.testing.assert_allclose(single.numpy(), prediction.numpy(), rtol=0, atol=1e-6)
 
+
+
+def test_the_kernel_ridge_mapping_searches_in_float32_and_agrees_with_float64(monkeypatch):
+    from nrp_plugin.core.crossval import CrossValidatedData
+    x, y, x_test = _rbf_world(6)
+    searched = _spy_on_searches(monkeypatch, kernel_references)
+    data = CrossValidatedData(train_inputs=x[None], test_inputs=x_test[None], train_targets=y[None],
+                              test_targets=torch.zeros(1, len(x_test), y.shape[1], dtype=y.dtype),
+                              group_names=[None], group_sizes=[x.shape[1]], neuroid_ids=np.arange(y.shape[1]),
+                              train_ids=[np.arange(len(x))], test_ids=[np.arange(len(x_test))])
+    fit = KernelRidge(bandwidth_rows=40).fit(data)
+    assert searched and set(searched) == {torch.float32}
+    monkeypatch.undo()
+    prediction, info = rbf_kernel_ridge(x, y, x_test, bandwidth_rows=40, search_dtype=torch.float64)
+    assert fit.splits[0]['bandwidth'] == info['bandwidth']
+    np.testing.assert_array_equal(fit.splits[0]['relative_alpha'], info['relative_alpha'])
+    np.testing.assert_allclose(fit.prediction[0].numpy(), prediction.numpy(), rtol=0, atol=1e-6)
 
 @CUDA
 @pytest.mark.parametrize('search_dtype', [None, torch.float32])

@@ -16,13 +16,9 @@ caller that has them (the NRP's input preparation, per split) pays nothing more 
 import numpy as np
 import torch
 
-from .ridge import eigen_ridge
+from .ridge import SEARCH_DTYPE, eigen_ridge
 
 __all__ = ['best_layers', 'loo_r2']
-
-#: The type of the layer score's penalty search: float32 chooses the same penalties as float64 on the tests' worlds
-#: (tests/test_layer_choice.py) at a lower cost; the leave-one-out predictions stay in the scores' type.
-SEARCH_DTYPE = torch.float32
 
 
 def loo_r2(train_scores, targets, search_dtype=SEARCH_DTYPE):

@@ -29,7 +29,7 @@ import torch
 
 from .kernels import RELATIVE_ZERO
 from .reduction import scale_divisors
-from .ridge import column_ridge, dual_ridge
+from .ridge import SEARCH_DTYPE, column_ridge, dual_ridge
 
 _TIE = 1e-6  # validation errors closer than this (relative) are a tie, decided for the simpler ridge
 #: How much heavier (and lighter) than the others one layer is weighed in the banded candidates
@@ -190,7 +190,8 @@ def ridge_start(kernels, inputs, targets, fit_index, validation_index):
 
 def _weighted_ridge(group_fit, group_every, fit_targets, weightings):
     """Ridge on every component in the kernel ``sum_g w_g K_g``, each site's weighting among ``weightings`` and
-    penalty chosen together by leave-one-out on the fit rows (of equal errors, the earlier weighting).
+    penalty chosen together by leave-one-out on the fit rows (of equal errors, the earlier weighting); the penalty
+    search in :data:`nrp_plugin.core.ridge.SEARCH_DTYPE`, each weighting's leave-one-out errors in float64.
 
     Parameters
     ----------
@@ -213,7 +214,7 @@ def _weighted_ridge(group_fit, group_every, fit_targets, weightings):
     best = None
     for weighting in weightings:
         kernel = sum(float(weight) * block for weight, block in zip(weighting, group_fit))
-        dual, intercept, alpha, loo_error, loo = dual_ridge(kernel, fit_targets)
+        dual, intercept, alpha, loo_error, loo = dual_ridge(kernel, fit_targets, search_dtype=SEARCH_DTYPE)
         layer_weights = torch.as_tensor(weighting, dtype=torch.float64, device=dual.device)[:, None].expand(
             -1, fit_targets.shape[1])
         current = dict(dual=dual, intercept=intercept, alpha=torch.as_tensor(alpha), loo_error=loo_error, loo=loo,

@@ -18,7 +18,9 @@ the device and in the type of their inputs (a GPU's, in float64, for the referen
 :func:`fit_predict_dual_ridge` and :func:`ridge_coefficients` in float64 on the CPU. The penalty search alone may run
 in float32 (``search_dtype``), written so that no small quantity is the difference of two large ones; the
 eigendecomposition, the coefficients and the chosen penalties' leave-one-out residuals and errors stay in the inputs'
-type. The layer choice's :func:`nrp_plugin.core.layer_scores.loo_r2` searches in float32.
+type. The package's own fits search in :data:`SEARCH_DTYPE` (float32): the references (ridge, banded ridge and
+RBF kernel ridge), the NRP's linear start and the layer choice; the functions here, called without it, search in
+their inputs' type.
 
 The penalty grid is relative to the inputs' scale, the mean non-zero eigenvalue of the centred ``X X^T`` (equal
 to that of ``X^T X``), which makes it independent of the features' units.
@@ -30,6 +32,11 @@ from .kernels import RELATIVE_ZERO
 
 #: Penalties tried, relative to the mean non-zero eigenvalue of the centred ``X X^T``.
 RELATIVE_ALPHAS = np.logspace(-8, 6, 29)
+#: The penalty search's type in the package's own fits (the references, the NRP's linear start, the layer choice):
+#: float32 chooses the same penalties as float64 on the tests' worlds (tests/test_reference_mappings.py,
+#: test_linear_start.py, test_layer_choice.py), and the chosen penalties' fits stay in the inputs' type. The
+#: functions below search in the inputs' type unless told otherwise.
+SEARCH_DTYPE = torch.float32
 #: Floor of the largest eigenvalue in the zero test, so that an all-zero kernel has no non-zero eigenvalue.
 _TINY = 1e-300
 
@@ -183,7 +190,7 @@ def scores_eigen(scores):
     return eigenvalues, scores[:, keep] / eigenvalues.sqrt()
 
 
-def dual_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
+def dual_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS, search_dtype=None):
     """Linear ridge in dual form: :func:`eigen_ridge` on the centred linear kernel of the fit rows, from its
     eigendecomposition.
 
@@ -193,12 +200,14 @@ def dual_ridge(kernel, targets, relative_alphas=RELATIVE_ALPHAS):
         Centred on the fit rows (``Xc Xc^T``).
     targets : Tensor, shape (n, n_targets)
     relative_alphas : ndarray, shape (n_alphas,)
+    search_dtype : torch.dtype, optional
+        As :func:`eigen_ridge` takes it.
 
     Returns
     -------
     As :func:`eigen_ridge`.
     """
-    return eigen_ridge(*kernel_eigen(kernel), targets, relative_alphas)
+    return eigen_ridge(*kernel_eigen(kernel), targets, relative_alphas, search_dtype)
 
 
 def column_ridge(centred, targets, relative_alphas=RELATIVE_ALPHAS):

@@ -7,6 +7,7 @@ data afterwards (:func:`fit_mappings`).
 """
 import torch
 
+from ..core.ridge import SEARCH_DTYPE
 from .base import MappingFit, SplitPieces
 
 __all__ = ['SplitFits', 'fit_mappings']
@@ -38,8 +39,9 @@ class SplitFits:
 
     def __call__(self, split, components):
         """Fit every mapping on one split's components (``prepare_blocks``'s ``on_components``), for each set of
-        inputs; each layer's kernels are formed once for all of them."""
-        shared = SplitPieces(split, components, self.train_targets[split])
+        inputs; each layer's kernels are formed once for all of them, and the ridge fits' penalty search runs in
+        :data:`nrp_plugin.core.ridge.SEARCH_DTYPE`."""
+        shared = SplitPieces(split, components, self.train_targets[split], search_dtype=SEARCH_DTYPE)
         for suffix, split_groups in self.input_sets.items():
             pieces = shared if split_groups is None else shared.subset(split_groups[split])
             for mapping in self.mappings:

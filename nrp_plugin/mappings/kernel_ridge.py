@@ -3,6 +3,7 @@ import torch
 
 from ..core.crossval import per_layer_subset
 from ..core.kernel_references import BANDWIDTH_ROWS, rbf_kernel_ridge
+from ..core.ridge import SEARCH_DTYPE
 from .base import Mapping, MappingFit
 
 
@@ -10,7 +11,8 @@ class KernelRidge(Mapping):
     """Kernel ridge with a Gaussian (RBF) kernel on each split's NRP inputs
     (:func:`nrp_plugin.core.kernel_references.rbf_kernel_ridge`): one bandwidth per split, chosen by exact
     leave-one-out on a fixed subset of the split's training stimuli, and each site's penalty by exact leave-one-out on
-    all of them, from one eigendecomposition of the full kernel. Reports ``bandwidth``: per split, the chosen factor of
+    all of them, from one eigendecomposition of the full kernel (the penalty search in
+    :data:`nrp_plugin.core.ridge.SEARCH_DTYPE`). Reports ``bandwidth``: per split, the chosen factor of
     the median squared distance between training stimuli.
 
     Parameters
@@ -40,7 +42,8 @@ class KernelRidge(Mapping):
             predictions = []
             for index, split in enumerate(splits):
                 prediction, infos[split] = rbf_kernel_ridge(train_x[index], train_y[index], test_x[index],
-                                                            bandwidth_rows=self.bandwidth_rows)
+                                                            bandwidth_rows=self.bandwidth_rows,
+                                                            search_dtype=SEARCH_DTYPE)
                 predictions.append(prediction)
             return torch.stack(predictions), {}
 
