@@ -300,3 +300,17 @@ class FakeBenchmark:
 
     def __call__(self, model):
         return fake_score(model.identifier, self.identifier)
+
+
+def spy_on_searches(monkeypatch, module):
+    """Record the ``search_dtype`` of every :func:`nrp_plugin.core.ridge.eigen_ridge` call made through ``module``
+    (a module that looks the function up by that name when it calls it); returns the list they are appended to."""
+    from nrp_plugin.core import ridge
+    seen, original = [], ridge.eigen_ridge
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get('search_dtype', args[4] if len(args) > 4 else None))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, 'eigen_ridge', spy)
+    return seen

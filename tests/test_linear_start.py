@@ -3,6 +3,7 @@ scikit-learn and the ridge reference."""
 import numpy as np
 import pytest
 import torch
+from helpers import spy_on_searches
 from sklearn.linear_model import Ridge, RidgeCV
 
 from nrp_plugin.core import combination, network
@@ -164,13 +165,7 @@ def test_the_starts_ridge_fits_search_in_float32(monkeypatch):
     # the penalty search of ridge on every component (each layer weighting) runs in float32; the test above checks
     # that it chooses what scikit-learn's float64 RidgeCV chooses
     from nrp_plugin.core import ridge
-    searched, original = [], ridge.eigen_ridge
-
-    def spy(*args, **kwargs):
-        searched.append(kwargs.get('search_dtype', args[4] if len(args) > 4 else None))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(ridge, 'eigen_ridge', spy)
+    searched = spy_on_searches(monkeypatch, ridge)
     _, _, _, splits, train_targets, _, (train_x, _, _, _, kernels) = _prepared(0)
     fit_index, validation_index = _carve(len(splits), train_x.shape[1])
     ridge_start(kernels, train_x, train_targets, fit_index, validation_index)

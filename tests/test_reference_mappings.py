@@ -16,6 +16,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import spy_on_searches
 from sklearn.linear_model import RidgeCV
 
 from nrp_plugin.core import kernel_references, ridge
@@ -187,24 +188,11 @@ def test_the_penalty_search_in_float32_chooses_penalties_as_good_as_float64s(see
 
 
 
-def _spy_on_searches(monkeypatch, module):
-    """Record the ``search_dtype`` of every :func:`eigen_ridge` call made through ``module``."""
-    seen = []
-    original = ridge.eigen_ridge
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get('search_dtype', args[4] if len(args) > 4 else None))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, 'eigen_ridge', spy)
-    return seen
-
-
 @pytest.mark.parametrize('seed', [1, 3])
 def test_the_metrics_component_fits_search_in_float32_and_agree_with_float64(seed, monkeypatch):
     from nrp_plugin.mappings import base
     layers, targets, train, test = _layers(seed)
-    searched = _spy_on_searches(monkeypatch, base)
+    searched = spy_on_searches(monkeypatch, base)
     fits = SplitFits([Ridge(), BandedRidge()], torch.as_tensor(targets[train])[None])
     fits(0, _pieces(layers, targets, train, test).components)
     assert searched and set(searched) == {torch.float32}
@@ -297,7 +285,7 @@ def test_kernel_ridges_float32_search_chooses_the_same_penalties():
 def test_the_kernel_ridge_mapping_searches_in_float32_and_agrees_with_float64(monkeypatch):
     from nrp_plugin.core.crossval import CrossValidatedData
     x, y, x_test = _rbf_world(6)
-    searched = _spy_on_searches(monkeypatch, kernel_references)
+    searched = spy_on_searches(monkeypatch, kernel_references)
     data = CrossValidatedData(train_inputs=x[None], test_inputs=x_test[None], train_targets=y[None],
                               test_targets=torch.zeros(1, len(x_test), y.shape[1], dtype=y.dtype),
                               group_names=[None], group_sizes=[x.shape[1]], neuroid_ids=np.arange(y.shape[1]),
